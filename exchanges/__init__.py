@@ -1,0 +1,1 @@
+"""rxpro exchange classes (imported as ``rxpro.exchanges``)."""

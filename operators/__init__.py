@@ -1,0 +1,3 @@
+"""Custom ReactiveX operators for market data (imported as ``rxpro.operators``)."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Offline exchange simulator and test helpers (imported as ``rxpro.testing``)."""
