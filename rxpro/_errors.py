@@ -1,0 +1,28 @@
+"""rxpro's own exception classes.
+
+Everything here subclasses a ccxt exception so that ``except ccxt.BaseError``
+keeps catching rxpro's errors too.
+"""
+
+from __future__ import annotations
+
+import ccxt
+
+__all__ = ["InvalidArgument", "UnsupportedExchange"]
+
+
+class UnsupportedExchange(ccxt.NotSupported):
+    """The exchange id is not one that the installed ccxt ships with WebSocket support.
+
+    A subclass of ccxt's :class:`ccxt.NotSupported` (hence an ``ExchangeError``),
+    not of the transient ``ExchangeNotAvailable``: retrying will not help.
+    """
+
+    def __init__(self, exchange_id: str, reason: str) -> None:
+        self.exchange_id = exchange_id
+        self.reason = reason
+        super().__init__(f"rxpro does not support exchange {exchange_id!r}: {reason}")
+
+
+class InvalidArgument(ccxt.BadRequest):
+    """An argument of the wrong type or value was passed to an rxpro call; the message names it."""

@@ -1,0 +1,460 @@
+"""The push hub: from ccxt's message handlers to Observable subscribers.
+
+One :class:`Hub` per exchange instance.  It instruments each ccxt ``Client``
+(WebSocket connection) the exchange creates, wrapping three per-instance hooks:
+
+* ``client.resolve`` — ccxt's handlers call it with the updated structure and a
+  message hash after parsing a frame.  The hub pushes the update, right there in
+  the handler, to every :class:`Stream` routed on that hash.  Nothing is pulled
+  through a re-awaited ``watch_*`` loop, so nothing is lost between awaits.
+* ``client.reject`` — errors for one hash or (hash ``None``) the whole connection.
+* ``client.handle_message`` — counts frames, publishes raw frames, and keeps a
+  frame that breaks ccxt's parser from killing the connection's receive loop.
+
+A :class:`Stream` is one exchange subscription (instance, method, arguments)
+shared by all its subscribers.  It learns its message hashes by calling the
+ccxt ``watch_*`` method once while the exchange's ``watch``/``watch_multiple``
+report the hashes they register (see ``capturing``); the same call sends the
+subscribe frame through ccxt's own connection manager, so awaitables and
+Observables share one connection and one subscription.
+
+Data flows one way: frame -> ccxt handler -> ``resolve`` hook -> Stream -> observers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+import ccxt
+from ccxt.async_support.base.ws.cache import BaseCache
+from ccxt.async_support.base.ws.future import Future as CcxtFuture
+from ccxt.async_support.base.ws.order_book import OrderBook
+from reactivex import abc
+from reactivex.disposable import Disposable
+from reactivex.subject import Subject
+
+from ._retry import RetryPolicy
+from ._values import book_snapshot, existing_entries, frozen_copy, recorder_for, watch_caches
+
+if TYPE_CHECKING:
+    from ccxt.async_support.base.ws.client import Client
+
+__all__ = ["ConnectionEvent", "Hub", "Stream", "capturing"]
+
+log = logging.getLogger("rxpro")
+
+#: The stream whose ``watch_*`` call is running in this task; ccxt's ``watch`` reports to it.
+capturing: ContextVar[Stream | None] = ContextVar("rxpro_capturing", default=None)
+
+_ROUTES_ATTR = "_rxpro_routes"
+# exchange attributes where ccxt keeps list-shaped caches
+_CACHE_ATTRS = ("trades", "ohlcvs", "orders", "myTrades", "positions", "liquidations", "myLiquidations")
+# errors after which an order book stream re-synchronises instead of ending
+_RESYNC_ERRORS = (ccxt.InvalidNonce, ccxt.ChecksumError)
+
+EventKind = Literal["connected", "disconnected", "retrying", "resubscribed", "frame_error", "closed"]
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """A change in an exchange's connections, as published by ``rxpro.connection_events(ex)``.
+
+    ``kind`` is one of ``connected``, ``disconnected`` (with ``error``), ``retrying``
+    (a stream will re-subscribe after ``delay_ms``), ``resubscribed`` (a stream got
+    data again after a retry), ``frame_error`` (a frame ccxt could not handle; the
+    connection goes on) and ``closed`` (``await ex.close()``).
+    """
+
+    kind: EventKind
+    exchange: str
+    url: str | None = None
+    stream: str | None = None
+    error: BaseException | None = None
+    delay_ms: float | None = None
+    timestamp: int = 0
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, ccxt.NetworkError)
+
+
+def _swallow(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class Hub:
+    """Routes ccxt's resolves to streams for one exchange instance."""
+
+    def __init__(self, exchange: Any) -> None:
+        self.exchange = exchange
+        self.streams: dict[Any, Stream] = {}
+        self.frame = 0
+        self._in_frame = False
+        self.events: Subject[ConnectionEvent] = Subject()
+        self.messages: Subject[Any] = Subject()
+        self.retry_policy = RetryPolicy()
+        self.closed = False
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.unwatching: dict[Any, asyncio.Task[Any]] = {}
+        self.placeholders: dict[tuple[int, str], asyncio.Future[Any]] = {}
+        self.frame_errors = 0
+
+    # -- events ----------------------------------------------------------------
+
+    def publish(self, kind: EventKind, **fields: Any) -> None:
+        event = ConnectionEvent(kind, self.exchange.id, timestamp=int(time.time() * 1000), **fields)
+        try:
+            self.events.on_next(event)
+        except Exception:  # an observer of events must not break the handler that published
+            log.exception("rxpro: connection event observer raised")
+
+    # -- tasks -----------------------------------------------------------------
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        loop = self.exchange.asyncio_loop or asyncio.get_running_loop()
+        task: asyncio.Task[Any] = loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # -- instrumenting ccxt clients --------------------------------------------
+
+    def instrument(self, client: Client) -> None:
+        """Wrap ``resolve``, ``reject`` and ``handle_message`` of a new ccxt client (once)."""
+        if getattr(client, _ROUTES_ATTR, None) is not None:
+            return
+        routes: dict[str, list[Stream]] = {}
+        setattr(client, _ROUTES_ATTR, routes)
+        futures = client.futures
+        original_resolve = client.resolve
+        original_reject = client.reject
+        original_handle = client.handle_message
+        original_on_message = client.on_message_callback
+        hub = self
+        client_id = id(client)
+
+        def resolve(result: Any, message_hash: str) -> Any:
+            if not hub._in_frame:
+                hub.frame += 1  # a resolve from a task (e.g. a REST snapshot), not from a frame
+            streams = routes.get(message_hash)
+            batch: list[Any] | None = None
+            if isinstance(result, BaseCache):
+                recorder, installed = recorder_for(result)
+                if installed:
+                    # a cache born in this frame: everything in it is new
+                    recorder.last_batch = batch = existing_entries(result)
+                    recorder.last_frame = hub.frame
+                else:
+                    batch = recorder.drain(hub.frame)
+            elif isinstance(result, list):
+                batch = result
+            if streams:
+                for stream in streams:
+                    stream.deliver(result, batch)
+            value = original_resolve(result, message_hash)
+            if streams and message_hash not in futures:
+                # keep a pending future under the hash: some ccxt handlers only resolve
+                # hashes that have one (find_message_hashes), as an await loop would
+                placeholder = CcxtFuture()
+                placeholder.add_done_callback(_swallow)
+                futures[message_hash] = placeholder
+                hub.placeholders[(client_id, message_hash)] = placeholder
+            return value
+
+        def reject(error: Any, message_hash: str | None = None) -> Any:
+            if message_hash is None:
+                targets = {id(s): s for streams in routes.values() for s in streams}.values()
+            else:
+                targets = list(routes.get(message_hash, ()))
+            value = original_reject(error, message_hash)
+            if isinstance(error, BaseException):
+                for stream in list(targets):
+                    stream.fail(error, stream.generation)
+            return value
+
+        def handle_message(message: Any) -> None:
+            hub.frame += 1
+            hub._in_frame = True
+            try:
+                original_handle(message)
+            except Exception as error:  # noqa: BLE001 - a bad frame must not end the receive loop
+                hub.frame_errors += 1
+                hub.publish("frame_error", url=client.url, error=error)
+            finally:
+                hub._in_frame = False
+
+        def on_message(client_: Any, message: Any) -> None:
+            if hub.messages.observers:
+                hub.messages.on_next(message)
+            original_on_message(client_, message)
+
+        client.resolve = resolve  # type: ignore[method-assign]
+        client.reject = reject  # type: ignore[method-assign]
+        client.handle_message = handle_message  # type: ignore[method-assign]
+        client.on_message_callback = on_message
+
+    def register(self, client: Client, message_hashes: list[str]) -> None:
+        """Route ``message_hashes`` of ``client`` to the stream whose watch call is running."""
+        stream = capturing.get()
+        if stream is None or stream.hub is not self:
+            return
+        self.instrument(client)
+        routes: dict[str, list[Stream]] = getattr(client, _ROUTES_ATTR)
+        for message_hash in message_hashes:
+            streams = routes.setdefault(message_hash, [])
+            if stream not in streams:
+                streams.append(stream)
+                stream.registrations.append((client, message_hash))
+
+    def unregister(self, stream: Stream) -> None:
+        for client, message_hash in stream.registrations:
+            routes: dict[str, list[Stream]] = getattr(client, _ROUTES_ATTR)
+            streams = routes.get(message_hash)
+            if streams is None:
+                continue
+            if stream in streams:
+                streams.remove(stream)
+            if not streams:
+                del routes[message_hash]
+                placeholder = self.placeholders.pop((id(client), message_hash), None)
+                if placeholder is not None and client.futures.get(message_hash) is placeholder:
+                    del client.futures[message_hash]
+                    placeholder.cancel()
+        stream.registrations = []
+
+    def others_waiting(self, stream: Stream) -> bool:
+        """Whether an awaitable ``watch_*`` outside rxpro waits on one of the stream's hashes."""
+        for client, message_hash in stream.registrations:
+            future = client.futures.get(message_hash)
+            if (
+                future is not None
+                and not future.done()
+                and future is not self.placeholders.get((id(client), message_hash))
+            ):
+                return True
+        return False
+
+    # -- streams ---------------------------------------------------------------
+
+    def stream(self, key: Any, factory: Callable[[], Stream]) -> Stream:
+        stream = self.streams.get(key)
+        if stream is None:
+            stream = self.streams[key] = factory()
+        return stream
+
+    async def close(self) -> None:
+        """Complete every stream and stop every task rxpro started; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        for stream in list(self.streams.values()):
+            stream.complete()
+        self.streams.clear()
+
+    async def drain_tasks(self) -> None:
+        tasks = [t for t in self.tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.placeholders.clear()
+        self.publish("closed")
+
+
+class Stream:
+    """One shared exchange subscription and the observers of it."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        key: Any,
+        method: str,
+        arguments: dict[str, Any],
+        description: str,
+        start_method: Callable[[], Any],
+        unwatch: Callable[[], Any] | None,
+        symbols: frozenset[str] | None,
+        book_limit: int | None,
+    ) -> None:
+        self.hub = hub
+        self.key = key
+        self.method = method
+        self.arguments = arguments
+        self.description = description
+        self._start_method = start_method
+        self._unwatch = unwatch
+        self.symbols = symbols
+        self.book_limit = book_limit
+        self.observers: tuple[abc.ObserverBase[Any], ...] = ()
+        self.registrations: list[tuple[Client, str]] = []
+        self.generation = 0
+        self.attempt = 0
+        self.retrying = False
+        self._retry_handle: asyncio.TimerHandle | None = None
+        self._last_delivery: tuple[int, int] = (-1, 0)
+
+    # -- subscribers -----------------------------------------------------------
+
+    def add(self, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+        self.observers = self.observers + (observer,)
+        if len(self.observers) == 1:
+            self.start()
+        return Disposable(lambda: self.remove(observer))
+
+    def remove(self, observer: abc.ObserverBase[Any]) -> None:
+        if observer not in self.observers:
+            return
+        self.observers = tuple(o for o in self.observers if o is not observer)
+        if not self.observers:
+            self.stop()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        self.generation += 1
+        generation = self.generation
+        exchange = self.hub.exchange
+        for attr in _CACHE_ATTRS:
+            watch_caches(getattr(exchange, attr, None))
+        pending_unwatch = self.hub.unwatching.get(self.key)
+        self.hub.spawn(self._run(generation, pending_unwatch))
+
+    async def _run(self, generation: int, pending_unwatch: asyncio.Task[Any] | None) -> None:
+        if pending_unwatch is not None:
+            # re-subscribing while the last un_watch is in flight: let ccxt finish it first
+            await asyncio.wait([pending_unwatch])
+        if generation != self.generation:
+            return
+        capturing.set(self)  # this task's context only
+        try:
+            await self._start_method()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - classified in fail()
+            self.fail(error, generation)
+
+    def stop(self) -> None:
+        """The last subscriber left: stop delivery and tell the exchange to stop."""
+        self.generation += 1
+        self._cancel_retry()
+        hub = self.hub
+        if hub.streams.get(self.key) is self:
+            del hub.streams[self.key]
+        subscribed = bool(self.registrations)
+        others = hub.others_waiting(self)
+        hub.unregister(self)
+        if subscribed and not others and self._unwatch is not None and not hub.closed:
+            task = hub.spawn(self._run_unwatch())
+            hub.unwatching[self.key] = task
+            task.add_done_callback(lambda t: hub.unwatching.pop(self.key, None) if hub.unwatching.get(self.key) is t else None)
+
+    async def _run_unwatch(self) -> None:
+        assert self._unwatch is not None
+        try:
+            await self._unwatch()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - nobody is subscribed any more to hear it
+            log.debug("rxpro: %s: un-watch failed: %r", self.description, error)
+
+    def complete(self) -> None:
+        """The exchange is closing: complete every observer."""
+        self.generation += 1
+        self._cancel_retry()
+        self.hub.unregister(self)
+        observers, self.observers = self.observers, ()
+        for observer in observers:
+            observer.on_completed()
+
+    def _cancel_retry(self) -> None:
+        if self._retry_handle is not None:
+            self._retry_handle.cancel()
+            self._retry_handle = None
+
+    # -- data ------------------------------------------------------------------
+
+    def deliver(self, result: Any, batch: list[Any] | None) -> None:
+        """Push what one resolve brought to every observer (runs inside ccxt's handler)."""
+        if self.retrying:
+            self.retrying = False
+            self.attempt = 0
+            self.hub.publish("resubscribed", stream=self.description)
+        elif self.attempt:
+            self.attempt = 0
+        if batch is not None:
+            delivery = (self.hub.frame, id(batch))
+            if delivery == self._last_delivery:
+                return  # the same entries under a second hash of this stream
+            self._last_delivery = delivery
+            symbols = self.symbols
+            for item in batch:
+                if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
+                    continue
+                self._emit(item)
+        elif isinstance(result, OrderBook):
+            self._emit(book_snapshot(result, self.book_limit))
+        else:
+            self._emit(frozen_copy(result))
+
+    def _emit(self, value: Any) -> None:
+        for observer in self.observers:
+            try:
+                observer.on_next(value)
+            except Exception as error:  # noqa: BLE001 - one failing subscriber must not starve others
+                self.observers = tuple(o for o in self.observers if o is not observer)
+                observer.on_error(error)
+                if not self.observers:
+                    self.stop()
+
+    # -- errors ----------------------------------------------------------------
+
+    def fail(self, error: BaseException, generation: int) -> None:
+        """Handle an error of the current generation once: retry if transient, else end."""
+        if generation != self.generation or not self.observers:
+            return
+        self.generation += 1
+        hub = self.hub
+        hub.unregister(self)
+        resync = isinstance(error, _RESYNC_ERRORS)
+        if (_is_transient(error) or resync) and not hub.closed:
+            self.attempt += 1
+            policy = hub.retry_policy
+            if policy.allows(self.attempt):
+                delay = policy.delay_ms(self.attempt)
+                self.retrying = True
+                hub.publish("retrying", stream=self.description, error=error, delay_ms=delay)
+                loop = hub.exchange.asyncio_loop or asyncio.get_running_loop()
+                self._retry_handle = loop.call_later(delay / 1000, self._retry, resync)
+                return
+        if hub.streams.get(self.key) is self:
+            del hub.streams[self.key]
+        observers, self.observers = self.observers, ()
+        for observer in observers:
+            observer.on_error(error)
+
+    def _retry(self, resync: bool) -> None:
+        self._retry_handle = None
+        if not self.observers or self.hub.closed:
+            return
+        if resync and self._unwatch is not None:
+            # a broken book: drop ccxt's subscription so the re-watch fetches a new snapshot
+            generation = self.generation + 1
+            self.generation = generation
+
+            async def resubscribe() -> None:
+                try:
+                    await self._unwatch()  # type: ignore[misc]
+                except Exception as error:  # noqa: BLE001
+                    log.debug("rxpro: %s: un-watch before resync failed: %r", self.description, error)
+                if generation == self.generation and self.observers:
+                    self.start()
+
+            self.hub.spawn(resubscribe())
+            return
+        self.start()
