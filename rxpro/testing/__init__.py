@@ -1,1 +1,21 @@
-"""Offline exchange simulator and test helpers (imported as ``rxpro.testing``)."""
+"""Offline exchange simulator and recorded data for tests, benchmarks and notebooks.
+
+``Simulator`` is a local aiohttp server (127.0.0.1) speaking enough of Binance spot
+and OKX v5 for unmodified ``ccxt.pro`` clients; ``Simulator.attach(exchange)`` points
+one at it. ``data_path`` / ``iter_hftbacktest`` read the bundled recordings
+(see ``rxpro/testing/data/README.md`` for sources and licences).
+"""
+
+from ._data import data_path, iter_hftbacktest
+from ._okx import okx_checksum
+from ._simulator import Burst, ReceivedFrame, Simulator, SimulatorConfig
+
+__all__ = [
+    "Burst",
+    "ReceivedFrame",
+    "Simulator",
+    "SimulatorConfig",
+    "data_path",
+    "iter_hftbacktest",
+    "okx_checksum",
+]
