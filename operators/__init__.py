@@ -1,3 +1,50 @@
-"""Custom ReactiveX operators for market data (imported as ``rxpro.operators``)."""
+"""Custom ReactiveX operators for market data (imported as ``rxpro.operators``).
 
-__all__: list[str] = []
+Single-stream operators take ccxt unified structures (plain dicts):
+``throttle``, ``ohlcv``, ``bars``, ``book_snapshots``, ``mid_price``,
+``vwap``, ``imbalance``. Cross-exchange ones take the ``Venued`` stream
+``merge_exchanges`` makes: ``best_bid_offer``, ``consolidated_book``,
+``spread``. Only operators live here; streams come from ``rxpro``.
+"""
+
+from ._bars import bars
+from ._book import book_snapshots, imbalance, mid_price
+from ._consolidation import (
+    BestBidOffer,
+    BookLevel,
+    ConsolidatedBook,
+    Spread,
+    best_bid_offer,
+    consolidated_book,
+    spread,
+)
+from ._errors import OperatorArgumentError, QuoteCurrencyError, StreamShapeError
+from ._ohlcv import ohlcv
+from ._scheduling import default_scheduler
+from ._throttle import throttle
+from ._venues import VenueError, Venued, merge_exchanges
+from ._vwap import vwap
+
+__all__ = [
+    "BestBidOffer",
+    "BookLevel",
+    "ConsolidatedBook",
+    "OperatorArgumentError",
+    "QuoteCurrencyError",
+    "Spread",
+    "StreamShapeError",
+    "VenueError",
+    "Venued",
+    "bars",
+    "best_bid_offer",
+    "book_snapshots",
+    "consolidated_book",
+    "default_scheduler",
+    "imbalance",
+    "merge_exchanges",
+    "mid_price",
+    "ohlcv",
+    "spread",
+    "throttle",
+    "vwap",
+]

@@ -1,0 +1,144 @@
+"""Per-subscription state of the cross-exchange operators.
+
+``VenueBoard`` keeps the latest entry (a quote or a book excerpt) per symbol
+and venue, and takes a venue out when its stream fails (``VenueError``) or
+goes stale. ``quotes_of`` reads the top of book from the ccxt structures the
+operators accept. Nothing here is public.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from reactivex import abc
+from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
+
+from ._scheduling import now_seconds
+
+__all__ = ["Quote", "VenueBoard", "book_side", "quotes_of"]
+
+_E = TypeVar("_E")
+
+# (symbol, bid, bid size, ask, ask size, exchange timestamp)
+Quote = tuple[str, Any, Any, Any, Any, Any]
+
+_EPSILON_S = 1e-9  # float clocks: "elapsed >= stale" must hold at the exact tick
+
+
+def book_side(levels: Any, depth: int) -> tuple[tuple[float, float], ...]:
+    """The first ``depth`` ``[price, amount, ...]`` levels, copied as pairs."""
+    return tuple((level[0], level[1]) for level in levels[:depth])
+
+
+def _ticker_quote(ticker: Mapping[str, Any]) -> Quote:
+    return (
+        ticker["symbol"],
+        ticker.get("bid"),
+        ticker.get("bidVolume"),
+        ticker.get("ask"),
+        ticker.get("askVolume"),
+        ticker.get("timestamp"),
+    )
+
+
+def quotes_of(value: Any) -> list[Quote] | None:
+    """Top of book from a ticker, an order book or a ``{symbol: ticker}`` dict.
+
+    ``None`` when the value is none of these shapes.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        if "bids" in value and "asks" in value:
+            bids = value["bids"]
+            asks = value["asks"]
+            bid, bid_size = (bids[0][0], bids[0][1]) if bids else (None, None)
+            ask, ask_size = (asks[0][0], asks[0][1]) if asks else (None, None)
+            symbol = value["symbol"]
+            if not isinstance(symbol, str):
+                return None
+            return [(symbol, bid, bid_size, ask, ask_size, value.get("timestamp"))]
+        if "symbol" in value and ("bid" in value or "ask" in value):
+            if not isinstance(value["symbol"], str):
+                return None
+            return [_ticker_quote(value)]
+        if "symbol" not in value and value and all(
+            isinstance(t, Mapping) and isinstance(t.get("symbol"), str) and ("bid" in t or "ask" in t)
+            for t in value.values()
+        ):
+            return [_ticker_quote(t) for t in value.values()]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+class VenueBoard(Generic[_E]):
+    """Latest entry per (symbol, venue); calls ``changed(symbol)`` on every change."""
+
+    def __init__(
+        self,
+        scheduler: abc.SchedulerBase | None,
+        stale_s: float | None,
+        changed: Callable[[str], None],
+        lock: threading.RLock,
+    ) -> None:
+        self.entries: dict[str, dict[str, _E]] = {}
+        self.disposable = CompositeDisposable()
+        self._scheduler = scheduler
+        self._stale_s = stale_s
+        self._changed = changed
+        self._lock = lock
+        self._seen: dict[tuple[str, str], float] = {}
+        self._timers: dict[tuple[str, str], SingleAssignmentDisposable] = {}
+
+    def put(self, symbol: str, venue: str, entry: _E) -> None:
+        self.entries.setdefault(symbol, {})[venue] = entry
+        if self._stale_s is not None:
+            key = (symbol, venue)
+            assert self._scheduler is not None
+            self._seen[key] = now_seconds(self._scheduler)
+            if key not in self._timers:
+                self._arm(key, self._stale_s)
+        self._changed(symbol)
+
+    def drop_venue(self, venue: str) -> None:
+        """Take ``venue`` out of every symbol (its stream failed)."""
+        for symbol in [s for s, venues in self.entries.items() if venue in venues]:
+            self._remove((symbol, venue))
+
+    def _remove(self, key: tuple[str, str]) -> None:
+        symbol, venue = key
+        venues = self.entries[symbol]
+        del venues[venue]
+        if not venues:
+            del self.entries[symbol]
+        self._seen.pop(key, None)
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            self.disposable.remove(timer)
+        self._changed(symbol)
+
+    def _arm(self, key: tuple[str, str], delay_s: float) -> None:
+        # One timer per (symbol, venue) at a time, re-armed for the time left
+        # when it finds a newer update: O(1) per update, no timer per update.
+        assert self._scheduler is not None and self._stale_s is not None
+        stale_s = self._stale_s
+        timer = SingleAssignmentDisposable()
+        self._timers[key] = timer
+        self.disposable.add(timer)
+
+        def check(scheduler: abc.SchedulerBase, _: Any = None) -> None:
+            with self._lock:
+                if self._timers.get(key) is not timer:
+                    return
+                elapsed = now_seconds(scheduler) - self._seen[key]
+                if elapsed >= stale_s - _EPSILON_S:
+                    self._remove(key)
+                else:
+                    del self._timers[key]
+                    self.disposable.remove(timer)
+                    self._arm(key, stale_s - elapsed)
+
+        timer.disposable = self._scheduler.schedule_relative(delay_s, check)

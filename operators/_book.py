@@ -1,0 +1,258 @@
+"""Order-book companions: ``book_snapshots``, ``mid_price``, ``imbalance``."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, SerialDisposable
+
+from ._board import quotes_of
+from ._scheduling import check_depth, check_positive, default_scheduler, seconds, shape_error
+
+__all__ = ["book_snapshots", "imbalance", "mid_price"]
+
+OrderBook = dict[str, Any]
+
+_BOOK_SHAPE = "ccxt order books (dicts with 'symbol', 'bids', 'asks')"
+
+
+def _snapshot(book: Mapping[str, Any], depth: int) -> OrderBook:
+    return {
+        "symbol": book.get("symbol"),
+        "bids": [[level[0], level[1]] for level in book["bids"][:depth]],
+        "asks": [[level[0], level[1]] for level in book["asks"][:depth]],
+        "timestamp": book.get("timestamp"),
+        "datetime": book.get("datetime"),
+        "nonce": book.get("nonce"),
+    }
+
+
+def book_snapshots(
+    interval_ms: float, depth: int, scheduler: abc.SchedulerBase | None = None
+) -> Callable[[Observable[OrderBook]], Observable[OrderBook]]:
+    """The top ``depth`` levels of the book every ``interval_ms``, per symbol.
+
+    Like tardis-dev's ``book_snapshot_{depth}_{interval}``: at every tick of
+    a fixed clock started at subscription, each symbol whose book was updated
+    since the previous tick gets one snapshot -- a new ccxt order-book dict
+    (``symbol``, ``bids``, ``asks``, ``timestamp``, ``datetime``, ``nonce``)
+    with new level lists, cut to ``depth``. The book is copied at the tick,
+    so it is the latest state even when ccxt updates its book object in
+    place. On completion books updated since the last tick are emitted.
+
+    Example:
+        >>> rxpro.order_book(ex, 'BTC/USDT').pipe(book_snapshots(100, 10))
+
+    .. marble::
+        :alt: book_snapshots(interval=3 ticks, depth)
+
+        -a-b----c--------d-|
+        [ book_snapshots ]
+        ---B-----C--------D|   B = b cut to depth
+
+    Args:
+        interval_ms: Snapshot interval in milliseconds (> 0).
+        depth: Levels per side (an int >= 1).
+        scheduler: Scheduler for the clock; else the one given at subscribe
+            time, else ``default_scheduler()``.
+
+    Returns:
+        An operator function from order books to order-book snapshots.
+
+    Raises:
+        OperatorArgumentError: ``interval_ms`` not > 0 or ``depth`` below 1.
+    """
+    period = seconds(check_positive("interval_ms", interval_ms))
+    levels = check_depth(depth)
+
+    def _book_snapshots(source: Observable[OrderBook]) -> Observable[OrderBook]:
+        def subscribe(
+            observer: abc.ObserverBase[OrderBook], scheduler_: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            _scheduler = scheduler or scheduler_ or default_scheduler()
+            lock = threading.RLock()
+            updated: dict[Any, Mapping[str, Any]] = {}  # symbol -> latest book since the last tick
+            clock = SerialDisposable()
+            stopped = False
+
+            def fail(error: Exception) -> None:
+                nonlocal stopped
+                if not stopped:
+                    stopped = True
+                    clock.dispose()
+                    updated.clear()
+                    observer.on_error(error)
+
+            def flush() -> bool:
+                books = list(updated.values())
+                updated.clear()
+                try:
+                    snapshots = [_snapshot(book, levels) for book in books]
+                except (KeyError, IndexError, TypeError):
+                    fail(shape_error("book_snapshots", _BOOK_SHAPE, books))
+                    return False
+                for snapshot in snapshots:
+                    observer.on_next(snapshot)
+                return True
+
+            # Ticks at start + k * period on the scheduler's clock (absolute
+            # times, so a slow tick doesn't shift the ones after it).
+            start = _scheduler.now
+            ticks = 0
+
+            def tick(_: abc.SchedulerBase, __: Any = None) -> None:
+                with lock:
+                    if stopped:
+                        return
+                    arm()
+                    if updated:
+                        flush()
+
+            def arm() -> None:
+                nonlocal ticks
+                ticks += 1
+                clock.disposable = _scheduler.schedule_absolute(start + timedelta(seconds=period * ticks), tick)
+
+            def on_next(book: OrderBook) -> None:
+                with lock:
+                    if stopped:
+                        return
+                    if not isinstance(book, Mapping) or "bids" not in book or "asks" not in book:
+                        fail(shape_error("book_snapshots", _BOOK_SHAPE, book))
+                        return
+                    updated[book.get("symbol")] = book
+
+            def on_error(error: Exception) -> None:
+                with lock:
+                    fail(error)
+
+            def on_completed() -> None:
+                nonlocal stopped
+                with lock:
+                    if stopped:
+                        return
+                    clock.dispose()
+                    if flush():
+                        stopped = True
+                        observer.on_completed()
+
+            arm()
+            subscription = source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
+            return CompositeDisposable(subscription, clock)
+
+        return Observable(subscribe)
+
+    return _book_snapshots
+
+
+def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
+    """The mid price ``(bid + ask) / 2`` of every ticker or order book.
+
+    Values with a missing side (an empty book side, a ``None`` bid or ask)
+    are skipped.
+
+    Example:
+        >>> rxpro.ticker(ex, 'BTC/USDT').pipe(mid_price())
+
+    .. marble::
+        :alt: mid_price
+
+        -a(100/102)-b(100/-)-c(101/102)-|
+        [         mid_price()           ]
+        -101-----------------101.5------|
+
+    Returns:
+        An operator function from tickers or order books to floats.
+    """
+
+    def _mid_price(source: Observable[Mapping[str, Any]]) -> Observable[float]:
+        def subscribe(
+            observer: abc.ObserverBase[float], scheduler_: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            stopped = False
+
+            def on_next(value: Mapping[str, Any]) -> None:
+                nonlocal stopped
+                if stopped:
+                    return
+                quotes = quotes_of(value)
+                if quotes is None or len(quotes) != 1:
+                    stopped = True
+                    observer.on_error(shape_error("mid_price", "a ticker or an order book", value))
+                    return
+                _, bid, _, ask, _, _ = quotes[0]
+                if bid is None or ask is None:
+                    return
+                try:
+                    mid = (bid + ask) / 2
+                except TypeError:
+                    stopped = True
+                    observer.on_error(shape_error("mid_price", "numeric bid and ask", value))
+                    return
+                observer.on_next(mid)
+
+            return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler_)
+
+        return Observable(subscribe)
+
+    return _mid_price
+
+
+def imbalance(depth: int) -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
+    """Order-book imbalance over the top ``depth`` levels, in [-1, 1].
+
+    ``(bid size - ask size) / (bid size + ask size)``, sizes summed over the
+    first ``depth`` levels of each side: +1 is all bids, -1 all asks. Books
+    with no size on either side are skipped.
+
+    Example:
+        >>> rxpro.order_book(ex, 'BTC/USDT').pipe(imbalance(5))
+
+    .. marble::
+        :alt: imbalance(1)
+
+        -a(bid 3, ask 1)-b(bid 1, ask 1)-|
+        [           imbalance(1)         ]
+        -0.5-------------0.0-------------|
+
+    Args:
+        depth: Levels per side to sum (an int >= 1).
+
+    Returns:
+        An operator function from order books to floats.
+
+    Raises:
+        OperatorArgumentError: ``depth`` below 1.
+    """
+    levels = check_depth(depth)
+
+    def _imbalance(source: Observable[Mapping[str, Any]]) -> Observable[float]:
+        def subscribe(
+            observer: abc.ObserverBase[float], scheduler_: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            stopped = False
+
+            def on_next(book: Mapping[str, Any]) -> None:
+                nonlocal stopped
+                if stopped:
+                    return
+                try:
+                    bid_size = sum(level[1] for level in book["bids"][:levels])
+                    ask_size = sum(level[1] for level in book["asks"][:levels])
+                    total = bid_size + ask_size
+                except (KeyError, IndexError, TypeError):
+                    stopped = True
+                    observer.on_error(shape_error("imbalance", _BOOK_SHAPE, book))
+                    return
+                if total:
+                    observer.on_next((bid_size - ask_size) / total)
+
+            return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler_)
+
+        return Observable(subscribe)
+
+    return _imbalance

@@ -1,0 +1,168 @@
+"""book_snapshots, mid_price, vwap, imbalance, default_scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import reactivex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reactivex.scheduler import TimeoutScheduler
+from reactivex.scheduler.eventloop import AsyncIOScheduler
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from ops_support import book, live_timers, ticker, trade
+from rxpro.operators import (
+    OperatorArgumentError,
+    StreamShapeError,
+    book_snapshots,
+    default_scheduler,
+    imbalance,
+    mid_price,
+    vwap,
+)
+
+on_next = ReactiveTest.on_next
+on_completed = ReactiveTest.on_completed
+on_error = ReactiveTest.on_error
+subscribe = ReactiveTest.subscribe
+
+TICK_MS = 1000
+
+
+def run(items: list[Any], operator: Any) -> tuple[list[Any], list[Exception]]:
+    out: list[Any] = []
+    errors: list[Exception] = []
+    reactivex.from_iterable(items).pipe(operator).subscribe(out.append, errors.append)
+    return out, errors
+
+
+# --- book_snapshots -------------------------------------------------------------
+
+def test_book_snapshots_emit_the_latest_top_n_per_symbol_at_fixed_intervals() -> None:
+    scheduler = TestScheduler()
+    deep = [[100 - i, 1] for i in range(10)]
+    xs = scheduler.create_hot_observable(
+        on_next(210, book("BTC/USDT", deep, [[101, 1]], timestamp=1)),
+        on_next(220, book("BTC/USDT", deep[1:], [[101, 2]], timestamp=2)),  # latest before the 250 tick
+        on_next(230, book("ETH/USDT", [[10, 1]], [[11, 1]], timestamp=3)),
+        on_next(320, book("BTC/USDT", deep, [[102, 1]], timestamp=4)),  # flushed on completion
+        on_completed(330),
+    )
+    results = scheduler.start(lambda: xs.pipe(book_snapshots(50 * TICK_MS, 3)))
+    assert [(m.time, m.value.value["symbol"], m.value.value["timestamp"]) for m in results.messages[:-1]] == [
+        (250, "BTC/USDT", 2), (250, "ETH/USDT", 3), (330, "BTC/USDT", 4),
+    ]
+    first = results.messages[0].value.value
+    assert first["bids"] == [[99, 1], [98, 1], [97, 1]] and first["asks"] == [[101, 2]]
+    assert results.messages[-1] == on_completed(330)
+    assert xs.subscriptions == [subscribe(200, 330)]
+    assert not live_timers(scheduler)
+
+
+def test_book_snapshots_are_new_lists_and_dispose_stops_the_clock() -> None:
+    scheduler = TestScheduler()
+    live = book("BTC/USDT", [[100, 1]], [[101, 1]])
+    xs = scheduler.create_hot_observable(on_next(210, live))
+    results = scheduler.start(lambda: xs.pipe(book_snapshots(100 * TICK_MS, 1)), disposed=350)
+    snapshot = results.messages[0].value.value
+    assert results.messages[0].time == 300
+    assert snapshot["bids"] == live["bids"] and snapshot["bids"] is not live["bids"]
+    assert snapshot["bids"][0] is not live["bids"][0]
+    assert xs.subscriptions == [subscribe(200, 350)]
+    assert not live_timers(scheduler)
+
+
+@pytest.mark.parametrize("args, match", [((0, 5), "interval_ms"), ((100, 0), "depth"), ((-1, 5), "interval_ms"), ((100, "5"), "depth")])
+def test_book_snapshots_bad_arguments(args: tuple[Any, Any], match: str) -> None:
+    with pytest.raises(OperatorArgumentError, match=match):
+        book_snapshots(*args)
+
+
+def test_book_snapshots_wrong_shape() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(on_next(210, ticker("BTC/USDT", 1, 2)))
+    results = scheduler.start(lambda: xs.pipe(book_snapshots(10 * TICK_MS, 5)))
+    assert isinstance(results.messages[0].value.exception, StreamShapeError)
+    assert xs.subscriptions == [subscribe(200, 210)]
+
+
+# --- mid_price ------------------------------------------------------------------
+
+def test_mid_price_of_tickers_and_books_skipping_one_sided_values() -> None:
+    out, errors = run(
+        [ticker("X/Y", 100, 102), ticker("X/Y", None, 102), book("X/Y", [[10, 1]], [[11, 1]]), book("X/Y", [], [[11, 1]])],
+        mid_price(),
+    )
+    assert out == [101, 10.5] and not errors
+
+
+def test_mid_price_wrong_shape() -> None:
+    _, errors = run([{"price": 1}], mid_price())
+    assert isinstance(errors[0], StreamShapeError) and "mid_price() expects" in str(errors[0])
+
+
+# --- vwap -----------------------------------------------------------------------
+
+def test_vwap_over_a_window_of_exchange_time() -> None:
+    out, _ = run([trade(0, 10, 1), trade(1_000, 20, 1), trade(3_000, 30, 2), trade(3_500, 40, 0)], vwap(2_500))
+    # at 3000 the window (500, 3000] holds 20x1 and 30x2
+    assert out == [10, 15, pytest.approx(80 / 3), 30]  # at 3500: (1000, 3500] holds 30x2, 40x0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5_000), st.floats(1, 1e5), st.floats(0.001, 100)), min_size=1, max_size=50),
+    st.integers(1, 20_000),
+)
+def test_vwap_matches_brute_force(steps: list[tuple[int, float, float]], window: int) -> None:
+    trades, ts = [], 0
+    for gap, price, amount in steps:
+        ts += gap
+        trades.append(trade(ts, price, amount))
+    out, _ = run(trades, vwap(window))
+    expected = []
+    for i, t in enumerate(trades):
+        inside = [u for u in trades[: i + 1] if u["timestamp"] > t["timestamp"] - window]
+        expected.append(sum(u["price"] * u["amount"] for u in inside) / sum(u["amount"] for u in inside))
+    assert out == pytest.approx(expected, rel=1e-9)
+
+
+def test_vwap_bad_window_and_shape() -> None:
+    with pytest.raises(OperatorArgumentError, match="window_ms"):
+        vwap(0)
+    _, errors = run([42], vwap(10))
+    assert isinstance(errors[0], StreamShapeError)
+
+
+# --- imbalance ------------------------------------------------------------------
+
+def test_imbalance_over_the_top_levels() -> None:
+    out, _ = run(
+        [book("X/Y", [[10, 3], [9, 100]], [[11, 1]]), book("X/Y", [[10, 1]], [[11, 1]]), book("X/Y", [], [])],
+        imbalance(1),
+    )
+    assert out == [0.5, 0.0]
+    out, _ = run([book("X/Y", [[10, 3], [9, 1]], [[11, 1], [12, 4]])], imbalance(2))
+    assert out == [(4 - 5) / 9]
+
+
+def test_imbalance_bad_depth_and_shape() -> None:
+    with pytest.raises(OperatorArgumentError, match="depth must be an int >= 1, got 0"):
+        imbalance(0)
+    _, errors = run([ticker("X/Y", 1, 2)], imbalance(1))
+    assert isinstance(errors[0], StreamShapeError) and "imbalance() expects" in str(errors[0])
+
+
+# --- default_scheduler --------------------------------------------------------------
+
+def test_default_scheduler_without_a_loop_is_the_timeout_singleton() -> None:
+    assert default_scheduler() is TimeoutScheduler.singleton()
+
+
+async def test_default_scheduler_in_a_loop_is_bound_to_it() -> None:
+    scheduler = default_scheduler()
+    assert isinstance(scheduler, AsyncIOScheduler)
+    assert scheduler._loop is asyncio.get_running_loop()
