@@ -39,6 +39,8 @@ from ._sources import (
     trades_for_symbols,
 )
 
+from . import exchanges  # noqa: E402 - needs the names above
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "exchange",
     "exchange_class",
     "exchange_ids",
+    "exchanges",
     "liquidations",
     "manual_exchange_ids",
     "messages",

@@ -136,6 +136,8 @@ class Hub:
         original_reject = client.reject
         original_handle = client.handle_message
         original_on_message = client.on_message_callback
+        original_on_error = client.on_error
+        original_on_close = client.on_close
         hub = self
         client_id = id(client)
 
@@ -153,7 +155,16 @@ class Hub:
                 else:
                     batch = recorder.drain(hub.frame)
             elif isinstance(result, list):
-                batch = result
+                if len(result) == 3 and isinstance(result[2], BaseCache):
+                    # ccxt's candle resolve: [symbol, timeframe, cache]
+                    recorder, installed = recorder_for(result[2])
+                    if installed:
+                        recorder.last_batch = existing_entries(result[2])
+                        recorder.last_frame = hub.frame
+                    rows = recorder.last_batch if installed else recorder.drain(hub.frame)
+                    batch = [[result[0], result[1], row] for row in rows] if rows else rows
+                else:
+                    batch = result
             if streams:
                 for stream in streams:
                     stream.deliver(result, batch)
@@ -168,14 +179,16 @@ class Hub:
             return value
 
         def reject(error: Any, message_hash: str | None = None) -> Any:
+            # generations are taken before ccxt's reject, which calls this wrapper again
+            # per pending hash: each stream handles one failure of a generation once
             if message_hash is None:
-                targets = {id(s): s for streams in routes.values() for s in streams}.values()
+                targets = {id(s): (s, s.generation) for streams in routes.values() for s in streams}
             else:
-                targets = list(routes.get(message_hash, ()))
+                targets = {id(s): (s, s.generation) for s in routes.get(message_hash, ())}
             value = original_reject(error, message_hash)
             if isinstance(error, BaseException):
-                for stream in list(targets):
-                    stream.fail(error, stream.generation)
+                for stream, generation in targets.values():
+                    stream.fail(error, generation)
             return value
 
         def handle_message(message: Any) -> None:
@@ -194,6 +207,22 @@ class Hub:
                 hub.messages.on_next(message)
             original_on_message(client_, message)
 
+        def on_error(error: Any) -> None:
+            # published before ccxt rejects the pending futures, so that listeners see
+            # "disconnected" ahead of the streams' "retrying"
+            if not hub.closed and client.error is None:
+                hub.publish("disconnected", url=client.url, error=error)
+            original_on_error(error)
+
+        def on_close(code: Any) -> None:
+            if not hub.closed and client.error is None:
+                hub.publish(
+                    "disconnected", url=client.url, error=ccxt.NetworkError(f"closed by the server, code {code}")
+                )
+            original_on_close(code)
+
+        client.on_error = on_error  # type: ignore[method-assign]
+        client.on_close = on_close  # type: ignore[method-assign]
         client.resolve = resolve  # type: ignore[method-assign]
         client.reject = reject  # type: ignore[method-assign]
         client.handle_message = handle_message  # type: ignore[method-assign]
@@ -393,12 +422,27 @@ class Stream:
                 return  # the same entries under a second hash of this stream
             self._last_delivery = delivery
             symbols = self.symbols
+            if self.method == "watch_ohlcv" and batch and type(batch[0]) is list and len(batch[0]) == 3:
+                for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
+                    self._emit(row)
+                return
             for item in batch:
                 if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
                     continue
                 self._emit(item)
         elif isinstance(result, OrderBook):
             self._emit(book_snapshot(result, self.book_limit))
+        elif (
+            type(result) is dict
+            and "symbol" not in result
+            and result
+            and all(type(v) is dict and "symbol" in v for v in result.values())
+        ):
+            # {symbol: ticker} batches (e.g. okx tickers): one structure per symbol
+            symbols = self.symbols
+            for symbol, value in result.items():
+                if symbols is None or symbol in symbols:
+                    self._emit(frozen_copy(value))
         else:
             self._emit(frozen_copy(result))
 

@@ -28,9 +28,13 @@ __all__ = ["RxAccessor", "RxExchangeMixin"]
 _WS_TRADING = ("create_order_ws", "edit_order_ws", "cancel_order_ws", "cancel_orders_ws", "cancel_all_orders_ws")
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+def _has(exchange: Any, method: str) -> Any:
+    """``exchange.has`` for a snake_case method name (``watch_ohlcv`` -> ``has['watchOHLCV']``)."""
+    wanted = method.replace("_", "").lower()
+    for key, value in exchange.has.items():
+        if key.lower() == wanted:
+            return value
+    return None
 
 
 def _freeze(value: Any) -> Any:
@@ -137,8 +141,8 @@ class RxAccessor:
         hub: Hub = exchange._rx_hub
         if not method.startswith("watch_") or not callable(getattr(exchange, method, None)):
             return _failing(ccxt.NotSupported(f"{exchange.id} has no method {method}()"))
-        if not exchange.has.get(_camel(method)):
-            return _failing(ccxt.NotSupported(f"{exchange.id} {method}() is not supported (has[{_camel(method)!r}] is {exchange.has.get(_camel(method))!r})"))
+        if not _has(exchange, method):
+            return _failing(ccxt.NotSupported(f"{exchange.id} does not support {method}() (per exchange.has)"))
         try:
             bound = _signature(type(exchange), method).bind(exchange, *args, **kwargs)
         except TypeError as error:
@@ -166,7 +170,7 @@ class RxAccessor:
 
         unwatch_name = "un_" + method
         unwatch: Callable[[], Any] | None = None
-        if exchange.has.get(_camel(unwatch_name)) and callable(getattr(exchange, unwatch_name, None)):
+        if _has(exchange, unwatch_name) and callable(getattr(exchange, unwatch_name, None)):
             unwatch = call(unwatch_name)
         symbols: frozenset[str] | None = None
         if isinstance(arguments.get("symbol"), str):
@@ -359,16 +363,6 @@ class RxExchangeMixin:
     def on_connected(self, client: Any, message: Any = None) -> None:
         super().on_connected(client, message)  # type: ignore[misc]
         self._rx_hub.publish("connected", url=client.url)
-
-    def on_error(self, client: Any, error: Any) -> None:
-        super().on_error(client, error)  # type: ignore[misc]
-        if not self._rx_hub.closed:
-            self._rx_hub.publish("disconnected", url=client.url, error=error)
-
-    def on_close(self, client: Any, error: Any) -> None:
-        super().on_close(client, error)  # type: ignore[misc]
-        if not client.error and not self._rx_hub.closed:
-            self._rx_hub.publish("disconnected", url=client.url, error=ccxt.NetworkError(f"closed by the server, code {error}"))
 
     async def close(self, clean_instance_data: bool = False) -> None:
         """Complete every Observable stream, then close ccxt's connections and session."""

@@ -1,0 +1,293 @@
+"""The Observable contract (issue 2, section 4), each point on the offline simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import ccxt
+import pytest
+
+import rxpro
+from rxpro import RetryPolicy
+from rxpro.testing import Simulator
+
+from .conftest import Collector, subscribe_frames
+
+pytestmark = pytest.mark.timeout(60)
+
+
+# -- a. lazy and shared ---------------------------------------------------------
+
+
+async def test_nothing_connects_before_the_first_subscription(sim: Simulator, binance: Any) -> None:
+    source = rxpro.trades(binance, "BTC/USDT")
+    await asyncio.sleep(0.2)
+    assert sim.connections == 0
+    assert binance.clients == {}
+    collector = Collector(source)
+    await collector.count(5)
+    assert sim.connections == 1
+    collector.dispose()
+
+
+async def test_subscribers_share_one_subscription_and_the_last_dispose_unwatches(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    first = collect(rxpro.trades(binance, "BTC/USDT"))
+    second = collect(binance.rx.watch_trades("BTC/USDT"))  # same stream, other spelling
+    await first.count(20)
+    await second.count(20)
+    assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 1
+    assert sim.connections == 1
+
+    first.dispose()
+    await asyncio.sleep(0.1)
+    assert subscribe_frames(sim, "UNSUBSCRIBE") == []  # one subscriber is left
+    n = len(second.items)
+    await second.count(n + 10)
+
+    second.dispose()
+    frame = await sim.wait_for_received(
+        lambda f: isinstance(f.data, dict) and f.data.get("method") == "UNSUBSCRIBE", timeout=5
+    )
+    assert any("btcusdt@trade" in p for p in frame.data["params"])
+    assert binance._rx_hub.streams == {}
+    seen = len(second.items)
+    await asyncio.sleep(0.2)
+    assert len(second.items) == seen  # delivery stopped
+
+    # subscribing again afterwards works, and subscribes again
+    again = collect(rxpro.trades(binance, "BTC/USDT"))
+    await again.count(10)
+    assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 2
+
+
+async def test_without_un_watch_delivery_stops_and_the_stream_is_forgotten(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    binance.has = dict(binance.has, unWatchTrades=False)  # an instance copy; the class keeps its own
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(10)
+    trades.dispose()
+    await asyncio.sleep(0.2)
+    assert subscribe_frames(sim, "UNSUBSCRIBE") == []
+    assert binance._rx_hub.streams == {}
+    n = len(trades.items)
+    await asyncio.sleep(0.2)
+    assert len(trades.items) == n
+    again = collect(rxpro.trades(binance, "BTC/USDT"))
+    await again.count(5)
+
+
+# -- b. lossless and ordered ----------------------------------------------------
+
+
+async def test_a_burst_of_100k_trades_arrives_complete_and_in_order(sim: Simulator, binance: Any) -> None:
+    count = 100_000
+    await binance.load_markets()
+    ids: list[str] = []
+    done = asyncio.Event()
+
+    def on_next(trade: dict[str, Any]) -> None:
+        if int(trade["id"]) >= 10**12:  # burst ids; recorded ids are far smaller
+            ids.append(trade["id"])
+            if len(ids) == count:
+                done.set()
+
+    sim.burst_trades("binance", "BTC/USDT", count=count, start_id=10**12)
+    disposable = rxpro.trades(binance, "BTC/USDT").subscribe(on_next)
+    await asyncio.wait_for(done.wait(), 45)
+    disposable.dispose()
+    assert ids == [str(10**12 + i) for i in range(count)]
+
+
+async def test_list_streams_emit_one_item_per_entry_and_dict_streams_the_structure(binance: Any, collect: Any) -> None:
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    book = collect(rxpro.order_book(binance, "BTC/USDT", limit=10))
+    await trades.count(50)
+    await book.count(3)
+    assert all(isinstance(t, dict) and t["symbol"] == "BTC/USDT" for t in trades.items)
+    assert len({t["id"] for t in trades.items}) == len(trades.items)  # exactly once each
+    snapshot = book.items[-1]
+    assert set(snapshot) == {"symbol", "bids", "asks", "timestamp", "datetime", "nonce"}
+    assert len(snapshot["bids"]) == 10 and len(snapshot["asks"]) == 10
+    assert snapshot["bids"][0][0] < snapshot["asks"][0][0]
+
+
+# -- c. immutable values --------------------------------------------------------
+
+
+async def test_emitted_values_never_change_afterwards(binance: Any, collect: Any) -> None:
+    book = collect(rxpro.order_book(binance, "BTC/USDT"))
+    ticker = collect(rxpro.ticker(binance, "BTC/USDT"))
+    ohlcv = collect(rxpro.ohlcv(binance, "BTC/USDT", "1m"))
+    await book.count(5)
+    await ticker.count(3)
+    await ohlcv.count(3)
+    kept = copy.deepcopy((book.items[:5], ticker.items[:3], ohlcv.items[:3]))
+    await book.count(60)
+    await ticker.count(20)
+    await ohlcv.count(30)
+    assert (book.items[:5], ticker.items[:3], ohlcv.items[:3]) == kept
+    # the books really did move on, so the check above is not vacuous
+    assert book.items[-1]["nonce"] != book.items[0]["nonce"]
+
+
+# -- d. errors ------------------------------------------------------------------
+
+
+async def test_a_permanent_error_ends_the_stream_at_once(binance: Any, collect: Any) -> None:
+    bad = collect(rxpro.trades(binance, "NOPE/USDT"))
+    error = await bad.error(timeout=5)
+    assert isinstance(error, ccxt.BadSymbol)
+    assert "NOPE/USDT" in str(error)
+
+
+async def test_a_dropped_connection_reconnects_and_resubscribes(sim: Simulator, binance: Any, collect: Any) -> None:
+    binance.rx.retry_policy = RetryPolicy(initial_delay_ms=20, max_delay_ms=200)
+    events = collect(rxpro.connection_events(binance))
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(20)
+    await sim.drop_connections()
+    await events.until(lambda c: any(e.kind == "resubscribed" for e in c.items))
+    n = len(trades.items)
+    await trades.count(n + 20)
+    kinds = [e.kind for e in events.items]
+    assert kinds.index("disconnected") < kinds.index("retrying") < kinds.index("resubscribed")
+    assert kinds.count("connected") == 2
+    assert trades.errors == [] and not trades.completed
+    assert sim.connections == 2
+    assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 2
+
+
+async def test_after_the_retry_budget_the_last_error_goes_to_on_error(sim: Simulator, binance: Any, collect: Any) -> None:
+    binance.rx.retry_policy = RetryPolicy(max_retries=2, initial_delay_ms=10, max_delay_ms=20)
+    events = collect(rxpro.connection_events(binance))
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(5)
+    await sim.close()  # the server is gone: every reconnect is refused
+    error = await trades.error(timeout=20)
+    assert isinstance(error, ccxt.NetworkError)
+    assert [e.kind for e in events.items].count("retrying") == 2
+
+
+# -- e. bad input disturbs nothing else -------------------------------------------
+
+
+async def test_bad_input_errors_on_subscribe_and_other_streams_keep_flowing(binance: Any, collect: Any) -> None:
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(10)
+    cases = [
+        (rxpro.trades(binance, "NOPE/USDT"), ccxt.BadSymbol, "NOPE/USDT"),
+        (rxpro.ohlcv(binance, "BTC/USDT", "7m"), ccxt.BadRequest, "7m"),
+        (binance.rx.watch_no_such_thing("BTC/USDT"), ccxt.NotSupported, "watch_no_such_thing"),
+        (rxpro.trades(binance, 123), rxpro.InvalidArgument, "123"),  # type: ignore[arg-type]
+        (rxpro.order_book(binance, "BTC/USDT", limit="10"), rxpro.InvalidArgument, "'10'"),  # type: ignore[arg-type]
+        (binance.rx.observe("watch_trades", "BTC/USDT", None, None, None, "extra"), rxpro.InvalidArgument, "argument"),
+    ]
+    for source, cls, needle in cases:
+        error = await collect(source).error(timeout=5)
+        assert isinstance(error, cls), (error, cls)
+        assert needle in str(error)
+    n = len(trades.items)
+    await trades.count(n + 20)
+    assert trades.errors == []
+
+
+async def test_a_subscriber_that_raises_gets_on_error_and_others_keep_flowing(binance: Any, collect: Any) -> None:
+    def boom(_: Any) -> None:
+        raise ValueError("subscriber bug")
+
+    errors: list[BaseException] = []
+    rxpro.trades(binance, "BTC/USDT").subscribe(boom, errors.append)
+    good = collect(rxpro.trades(binance, "BTC/USDT"))
+    await good.count(30)
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+
+
+async def test_a_malformed_frame_is_reported_and_the_connection_goes_on(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    events = collect(rxpro.connection_events(binance))
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(10)
+    sim.inject_malformed("binance")
+    await events.until(lambda c: any(e.kind == "frame_error" for e in c.items))
+    n = len(trades.items)
+    await trades.count(n + 20)
+    assert trades.errors == []
+    assert sim.connections == 1
+
+
+# -- f. async model ---------------------------------------------------------------
+
+
+async def test_close_completes_every_stream_and_releases_connections(sim: Simulator, sim_binance_factory: Any) -> None:
+    ex = sim_binance_factory()
+    trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+    book = Collector(rxpro.order_book(ex, "BTC/USDT"))
+    await trades.count(5)
+    await book.count(1)
+    await ex.close()
+    assert trades.completed and book.completed
+    assert ex.clients == {} or all(c.closed() for c in ex.clients.values())
+    await asyncio.sleep(0.05)
+    assert sim.open_connections == 0
+    await ex.close()  # idempotent
+
+
+async def test_emissions_happen_on_the_exchange_loop(binance: Any) -> None:
+    loop = asyncio.get_running_loop()
+    seen: list[Any] = []
+    done = asyncio.Event()
+
+    def on_next(_: Any) -> None:
+        seen.append(asyncio.get_running_loop())
+        done.set()
+
+    d = rxpro.trades(binance, "BTC/USDT").subscribe(on_next)
+    await asyncio.wait_for(done.wait(), 10)
+    d.dispose()
+    assert seen[0] is loop and binance.asyncio_loop is loop
+
+
+# -- g. custom handlers and raw frames -------------------------------------------
+
+
+async def test_handle_message_by_inheritance_still_works(sim: Simulator, collect: Any) -> None:
+    seen: list[Any] = []
+
+    class MyBinance(rxpro.exchanges.binance):  # type: ignore[name-defined,misc]
+        def handle_message(self, client: Any, message: Any) -> None:
+            seen.append(message)
+            super().handle_message(client, message)
+
+    ex = sim.attach(MyBinance())
+    try:
+        trades = collect(rxpro.trades(ex, "BTC/USDT"))
+        await trades.count(10)
+        assert any(isinstance(m, dict) and m.get("e") == "trade" for m in seen)
+    finally:
+        await ex.close()
+
+
+async def test_handle_message_by_replacement_still_works_and_raw_frames_are_observable(
+    binance: Any, collect: Any
+) -> None:
+    seen: list[Any] = []
+    original = binance.handle_message
+
+    def handler(client: Any, message: Any) -> None:
+        seen.append(message)
+        original(client, message)
+
+    binance.handle_message = handler
+    raw = collect(binance.rx.messages())
+    trades = collect(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(10)
+    await raw.count(10)
+    assert seen
+    ids = {t["id"] for t in trades.items}
+    assert any(isinstance(m, dict) and str(m.get("t")) in ids for m in raw.items)

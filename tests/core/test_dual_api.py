@@ -1,0 +1,85 @@
+"""Awaitables and Observables share one connection, one subscription and one cache."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import rxpro
+from rxpro.testing import Simulator
+
+from .conftest import subscribe_frames
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_awaitable_and_observable_share_one_connection_and_subscription(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    trades = collect(binance.rx.watch_trades("BTC/USDT"))
+    await trades.count(1)
+    for _ in range(3):
+        awaited = await binance.watch_trades("BTC/USDT")
+        last = int(awaited[-1]["id"])
+        await trades.until(lambda c: any(int(t["id"]) >= last for t in c.items))
+        # everything the awaitable returned was pushed to the Observable too
+        assert {t["id"] for t in awaited} <= {t["id"] for t in trades.items}
+    assert sim.connections == 1
+    assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 1
+    # one cache: the entries the Observable emitted are ccxt's own cache entries
+    cached = {id(t) for t in binance.trades["BTC/USDT"]}
+    assert any(id(t) in cached for t in trades.items)
+
+
+async def test_the_awaitable_keeps_working_after_the_observable_is_disposed(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    book = collect(rxpro.order_book(binance, "BTC/USDT"))
+    await book.count(2)
+    waiter = asyncio.ensure_future(binance.watch_order_book("BTC/USDT"))
+    book.dispose()  # an awaitable is waiting on the same subscription: rxpro must not unsubscribe it
+    result = await asyncio.wait_for(waiter, 10)
+    assert result["bids"] and result["asks"]
+    assert subscribe_frames(sim, "UNSUBSCRIBE") == []
+    assert len(subscribe_frames(sim, needle="btcusdt@depth")) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "shape"),
+    [
+        (lambda ex: ex.rx.watch_ticker("BTC/USDT"), dict),
+        (lambda ex: ex.rx.watch_trades("BTC/USDT"), dict),
+        (lambda ex: ex.rx.watch_order_book("BTC/USDT", 5), dict),
+        (lambda ex: ex.rx.watch_ohlcv("BTC/USDT", "1m"), list),
+        (lambda ex: ex.rx.watch_bids_asks(["BTC/USDT"]), dict),
+        (lambda ex: ex.rx.watch_trades_for_symbols(["BTC/USDT", "ETH/USDT"]), dict),
+        (lambda ex: ex.rx.watch_order_book_for_symbols(["BTC/USDT", "ETH/USDT"]), dict),
+        (lambda ex: rxpro.tickers(ex, ["BTC/USDT", "ETH/USDT"]), dict),
+    ],
+)
+async def test_every_public_stream_delivers(binance: Any, collect: Any, source: Any, shape: type) -> None:
+    values = collect(source(binance))
+    await values.count(3, timeout=20)
+    assert values.errors == []
+    assert all(isinstance(v, shape) for v in values.items)
+
+
+async def test_okx_streams_deliver(okx: Any, collect: Any) -> None:
+    trades = collect(rxpro.trades(okx, "BTC/USDT"))
+    book = collect(rxpro.order_book(okx, "BTC/USDT"))
+    ticker = collect(rxpro.ticker(okx, "BTC/USDT"))
+    for c in (trades, book, ticker):
+        await c.count(2, timeout=20)
+        assert c.errors == []
+    assert book.items[-1]["bids"][0][0] < book.items[-1]["asks"][0][0]
+
+
+def test_the_accessor_names_every_watch_method_of_the_exchange() -> None:
+    ex = rxpro.binance()
+    names = dir(ex.rx)
+    for name in ("watch_ticker", "watch_trades", "watch_order_book", "watch_ohlcv", "watch_balance", "watch_orders",
+                 "watch_my_trades", "watch_positions", "watch_bids_asks", "watch_liquidations", "create_order_ws",
+                 "cancel_order_ws", "cancel_all_orders_ws", "edit_order_ws", "cancel_orders_ws", "messages"):
+        assert name in names

@@ -1,0 +1,61 @@
+"""Packaging: one import namespace, py.typed, and a clean mypy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_editable_install_imports_the_namespaced_names() -> None:
+    import rxpro
+    import rxpro.exchanges
+    import rxpro.operators
+    import rxpro.testing
+
+    assert rxpro.exchanges.__name__ == "rxpro.exchanges"
+    assert rxpro.operators.__name__ == "rxpro.operators"
+    for top in ("exchanges", "operators"):
+        with pytest.raises(ModuleNotFoundError):
+            __import__(top)
+
+
+@pytest.mark.timeout(300)
+def test_the_wheel_holds_only_the_rxpro_namespace(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("rxpro-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"rxpro", next(t for t in tops if t.endswith(".dist-info"))}
+    for required in (
+        "rxpro/__init__.py",
+        "rxpro/py.typed",
+        "rxpro/exchanges/__init__.py",
+        "rxpro/operators/__init__.py",
+        "rxpro/testing/__init__.py",
+        "rxpro/testing/data/btcusdt_20240808.gz",
+        "rxpro/data/manual-exchanges.txt",
+    ):
+        assert required in names, required
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.timeout(600)
+def test_mypy_disallow_untyped_defs_is_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--disallow-untyped-defs", "rxpro", "exchanges", "operators"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
