@@ -1,0 +1,34 @@
+"""Fixtures: a simulator per test and ccxt.pro clients attached to it (always closed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import ccxt.pro
+import pytest
+
+from rxpro.testing import Simulator, SimulatorConfig
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(SimulatorConfig(speed=None)) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def binance(sim: Simulator) -> AsyncIterator[ccxt.pro.binance]:
+    exchange = sim.attach(ccxt.pro.binance())
+    try:
+        yield exchange
+    finally:
+        await exchange.close()
+
+
+@pytest.fixture
+async def okx(sim: Simulator) -> AsyncIterator[ccxt.pro.okx]:
+    exchange = sim.attach(ccxt.pro.okx())
+    try:
+        yield exchange
+    finally:
+        await exchange.close()
