@@ -481,21 +481,28 @@ class Simulator:
                 await conn.wake.wait()
                 continue
             frame = frames[conn.position]
-            conn.position += 1
             names = conn.active.get(frame.key)
             if names is None:
+                conn.position += 1
                 scanned += 1
                 if scanned % 5000 == 0:
                     await asyncio.sleep(0)
                 continue
+            if speed is not None:
+                delay = t0 + (frame.ns - ns0) / 1e9 / speed - loop.time()
+                if delay > 0:
+                    # interruptible: an injection queued meanwhile goes out first
+                    conn.wake.clear()
+                    try:
+                        await asyncio.wait_for(conn.wake.wait(), delay)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+            conn.position += 1
             if conn.skip and conn.skip.get(frame.key):
                 if binance and frame.kind == KIND_DEPTH or not binance and frame.book_index > 0:  # type: ignore[union-attr]
                     conn.skip[frame.key] -= 1
                     continue
-            if speed is not None:
-                delay = t0 + (frame.ns - ns0) / 1e9 / speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
             if binance:
                 for text in self._binance_texts(conn, frame, names):  # type: ignore[arg-type]
                     await self._send(conn, text)
