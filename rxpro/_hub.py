@@ -410,6 +410,8 @@ class Stream:
 
     def deliver(self, result: Any, batch: list[Any] | None) -> None:
         """Push what one resolve brought to every observer (runs inside ccxt's handler)."""
+        if batch is None and not isinstance(result, dict):
+            return  # an acknowledgement (ccxt resolves True/None on un-watch), not market data
         if self.retrying:
             self.retrying = False
             self.attempt = 0

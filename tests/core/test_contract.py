@@ -173,6 +173,53 @@ async def test_after_the_retry_budget_the_last_error_goes_to_on_error(sim: Simul
     assert [e.kind for e in events.items].count("retrying") == 2
 
 
+async def test_a_sequence_gap_resynchronises_the_book_without_ending_the_stream(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    binance.rx.retry_policy = RetryPolicy(initial_delay_ms=10, max_delay_ms=100)
+    events = collect(rxpro.connection_events(binance))
+    book = collect(rxpro.order_book(binance, "BTC/USDT", limit=5))
+    await book.count(5, timeout=20)
+    sim.inject_sequence_gap("binance", "BTC/USDT")
+    await events.until(lambda c: any(e.kind == "resubscribed" for e in c.items), timeout=20)
+    retry = next(e for e in events.items if e.kind == "retrying")
+    assert isinstance(retry.error, (ccxt.InvalidNonce, ccxt.ChecksumError))
+    n = len(book.items)
+    await book.count(n + 5, timeout=20)
+    assert book.errors == [] and not book.completed
+    assert all(isinstance(b, dict) and b["bids"][0][0] < b["asks"][0][0] for b in book.items)
+    # the resync fetched a fresh snapshot: ccxt un-watched and re-subscribed the depth stream
+    assert len(subscribe_frames(sim, needle="btcusdt@depth")) >= 2
+
+
+async def test_a_healthy_book_never_resynchronises(sim: Simulator, binance: Any, collect: Any) -> None:
+    events = collect(rxpro.connection_events(binance))
+    book = collect(rxpro.order_book(binance, "BTC/USDT"))
+    await book.count(300, timeout=30)
+    assert [e.kind for e in events.items] == ["connected"]
+    nonces = [b["nonce"] for b in book.items]
+    assert nonces == sorted(nonces)
+
+
+async def test_a_stalled_connection_times_out_and_reconnects(sim: Simulator, collect: Any) -> None:
+    # ccxt's keep-alive declares the connection dead after keepAlive * maxPingPongMisses without a pong
+    ex = sim.attach(rxpro.binance({"streaming": {"keepAlive": 200}}))
+    try:
+        ex.rx.retry_policy = RetryPolicy(initial_delay_ms=10, max_delay_ms=100)
+        events = collect(rxpro.connection_events(ex))
+        trades = collect(rxpro.trades(ex, "BTC/USDT"))
+        await trades.count(5)
+        sim.stall(1500)
+        await events.until(lambda c: any(e.kind == "resubscribed" for e in c.items), timeout=20)
+        disconnected = next(e for e in events.items if e.kind == "disconnected")
+        assert isinstance(disconnected.error, ccxt.RequestTimeout)
+        n = len(trades.items)
+        await trades.count(n + 5, timeout=20)
+        assert trades.errors == []
+    finally:
+        await ex.close()
+
+
 # -- e. bad input disturbs nothing else -------------------------------------------
 
 
