@@ -39,7 +39,7 @@ from ._sources import (
     trades_for_symbols,
 )
 
-from . import exchanges  # noqa: E402 - needs the names above
+from . import exchanges as exchanges  # type: ignore[attr-defined]  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -48,11 +48,14 @@ async def demo(seconds: float = 5.0, symbol: str = "BTC/USDT", speed: float = 20
                 nonlocal latest_book
                 latest_book = book
 
+            def format_line(ticker: Any) -> str:
+                return _line(ticker, latest_book)
+
             write(f"rxpro demo: recorded Binance {symbol} from {sim.url}, {speed:g}x real time, ticker throttled to 250 ms")
             book_subscription = rxpro.order_book(exchange, symbol, limit=5).subscribe(keep_book)
             ticker_subscription = (
                 rxpro.ticker(exchange, symbol)
-                .pipe(throttle(250), ops.map(lambda t: _line(t, latest_book)))
+                .pipe(throttle(250), ops.map(format_line))
                 .subscribe(write, lambda e: write(f"error: {e!r}"))
             )
             await asyncio.sleep(seconds)

@@ -186,7 +186,7 @@ class Hub:
             else:
                 targets = {id(s): (s, s.generation) for s in routes.get(message_hash, ())}
             value = original_reject(error, message_hash)
-            if isinstance(error, BaseException):
+            if isinstance(error, Exception):
                 for stream, generation in targets.values():
                     stream.fail(error, generation)
             return value
@@ -460,7 +460,7 @@ class Stream:
 
     # -- errors ----------------------------------------------------------------
 
-    def fail(self, error: BaseException, generation: int) -> None:
+    def fail(self, error: Exception, generation: int) -> None:
         """Handle an error of the current generation once: retry if transient, else end."""
         if generation != self.generation or not self.observers:
             return

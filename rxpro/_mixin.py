@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from functools import lru_cache
 from typing import Any, Callable
 
 import ccxt
@@ -49,9 +48,14 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
+_SIGNATURES: dict[tuple[type, str], inspect.Signature] = {}
+
+
 def _signature(cls: type, name: str) -> inspect.Signature:
-    return inspect.signature(getattr(cls, name))
+    signature = _SIGNATURES.get((cls, name))
+    if signature is None:
+        signature = _SIGNATURES[(cls, name)] = inspect.signature(getattr(cls, name))
+    return signature
 
 
 def _check_arguments(exchange: Any, method: str, arguments: dict[str, Any]) -> None:
@@ -101,7 +105,7 @@ def _check_arguments(exchange: Any, method: str, arguments: dict[str, Any]) -> N
                     )
 
 
-def _failing(error: BaseException) -> Observable[Any]:
+def _failing(error: Exception) -> Observable[Any]:
     return reactivex.throw(error)
 
 
@@ -232,7 +236,7 @@ class RxAccessor:
                 observer.on_completed()
 
             task = hub.spawn(run())
-            return Disposable(task.cancel)
+            return Disposable(lambda: None if task.cancel() else None)
 
         return Observable(subscribe)
 
