@@ -200,7 +200,8 @@ class Simulator:
             try:
                 await asyncio.wait_for(conn.ws.close(code=1001, message=b"simulator closing"), 1.0)
             except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-                conn.request.transport and conn.request.transport.abort()
+                if conn.request.transport is not None:
+                    conn.request.transport.abort()
         for _, future in self._waiters:
             if not future.done():
                 future.cancel()
@@ -414,12 +415,6 @@ class Simulator:
             conn.injections.append((make(conn), burst))
             conn.wake.set()
 
-    async def _send(self, conn: _Connection, text: str) -> None:
-        if self._stall_until and self._stalled():
-            await asyncio.sleep(self._stall_until - asyncio.get_running_loop().time())
-        await conn.ws.send_str(text)
-        self.frames_sent += 1
-
     async def _drain_injection(self, conn: _Connection) -> None:
         """Write one queued injection (burst or malformed frame) to ``conn``.
 
@@ -451,68 +446,94 @@ class Simulator:
             if burst is not None:
                 burst._connection_finished()
 
+    async def _flush(self, conn: _Connection, out: list[bytes]) -> None:
+        """Write buffered, pre-framed data frames in one transport write."""
+        if not out:
+            await asyncio.sleep(0)
+            return
+        if self._stall_until and self._stalled():
+            await asyncio.sleep(self._stall_until - asyncio.get_running_loop().time())
+        transport = conn.request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("connection closed")
+        transport.write(b"".join(out))
+        self.frames_sent += len(out)
+        out.clear()
+        if transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+            await _drain(conn.request)
+        else:
+            await asyncio.sleep(0)
+
     async def _playback(self, conn: _Connection) -> None:
-        """Play the recording for ``conn``, filtered to its subscriptions."""
+        """Play the recording for ``conn``, filtered to its subscriptions.
+
+        Frames are framed once and written in batches of ``yield_every`` (yielding to
+        the loop after each batch); paced playback flushes before every wait.
+        """
         frames: Sequence[Frame] | Sequence[OkxFrame]
         recording_frames = (self._binance.frames if conn.exchange == BINANCE and self._binance
                             else self._okx.frames if conn.exchange == OKX and self._okx else [])
         frames = recording_frames
         speed = self.config.speed
         loop = asyncio.get_running_loop()
-        yield_every = self.config.yield_every
+        yield_every = max(self.config.yield_every, 1)
         t0 = loop.time()
         ns0 = frames[conn.position].ns if conn.position < len(frames) else 0
-        sent = scanned = 0
+        scanned = 0
         binance = conn.exchange == BINANCE
-        while True:
-            if conn.injections:
-                await self._drain_injection(conn)
-                continue
-            if conn.position >= len(frames):
-                if self.config.loop and frames:
-                    conn.cycle += 1
-                    conn.position = 0
-                    ns0 -= int(((frames[-1].ns - frames[0].ns) + 1_000_000_000))
-                    if binance:
-                        for text in self._binance_loop_resets(conn):
-                            await self._send(conn, text)
+        out: list[bytes] = []
+        try:
+            while True:
+                if conn.injections:
+                    await self._flush(conn, out)
+                    await self._drain_injection(conn)
                     continue
-                conn.wake.clear()
-                await conn.wake.wait()
-                continue
-            frame = frames[conn.position]
-            names = conn.active.get(frame.key)
-            if names is None:
-                conn.position += 1
-                scanned += 1
-                if scanned % 5000 == 0:
-                    await asyncio.sleep(0)
-                continue
-            if speed is not None:
-                delay = t0 + (frame.ns - ns0) / 1e9 / speed - loop.time()
-                if delay > 0:
-                    # interruptible: an injection queued meanwhile goes out first
+                if conn.position >= len(frames):
+                    await self._flush(conn, out)
+                    if self.config.loop and frames:
+                        conn.cycle += 1
+                        conn.position = 0
+                        ns0 -= int(((frames[-1].ns - frames[0].ns) + 1_000_000_000))
+                        if binance:
+                            out.extend(map(_encode_text_frame, self._binance_loop_resets(conn)))
+                        continue
                     conn.wake.clear()
-                    try:
-                        await asyncio.wait_for(conn.wake.wait(), delay)
-                    except asyncio.TimeoutError:
-                        pass
+                    if not conn.injections:  # one may have arrived during the flush
+                        await conn.wake.wait()
                     continue
-            conn.position += 1
-            if conn.skip and conn.skip.get(frame.key):
-                if binance and frame.kind == KIND_DEPTH or not binance and frame.book_index > 0:  # type: ignore[union-attr]
-                    conn.skip[frame.key] -= 1
+                frame = frames[conn.position]
+                names = conn.active.get(frame.key)
+                if names is None:
+                    conn.position += 1
+                    scanned += 1
+                    if scanned % 5000 == 0:
+                        await self._flush(conn, out)
                     continue
-            if binance:
-                for text in self._binance_texts(conn, frame, names):  # type: ignore[arg-type]
-                    await self._send(conn, text)
-                    sent += 1
-            else:
-                await self._send(conn, self._okx_text(conn, frame))  # type: ignore[arg-type]
-                sent += 1
-            if sent >= yield_every:
-                sent = 0
-                await asyncio.sleep(0)
+                if speed is not None:
+                    delay = t0 + (frame.ns - ns0) / 1e9 / speed - loop.time()
+                    if delay > 0:
+                        await self._flush(conn, out)
+                        # interruptible: an injection queued meanwhile goes out first
+                        conn.wake.clear()
+                        if not conn.injections:
+                            try:
+                                await asyncio.wait_for(conn.wake.wait(), delay)
+                            except asyncio.TimeoutError:
+                                pass
+                        continue
+                conn.position += 1
+                if conn.skip and conn.skip.get(frame.key):
+                    if binance and frame.kind == KIND_DEPTH or not binance and frame.book_index > 0:  # type: ignore[union-attr]
+                        conn.skip[frame.key] -= 1
+                        continue
+                if binance:
+                    out.extend(map(_encode_text_frame, self._binance_texts(conn, frame, names)))  # type: ignore[arg-type]
+                else:
+                    out.append(_encode_text_frame(self._okx_text(conn, frame)))  # type: ignore[arg-type]
+                if len(out) >= yield_every:
+                    await self._flush(conn, out)
+        except ConnectionError:
+            return
 
     # ------------------------------------------------------------------ binance
     def _binance_known(self, stream: str) -> bool:

@@ -43,12 +43,10 @@ async def test_watch_trades_are_the_recorded_trades(sim: Simulator, binance: ccx
 
 async def test_watch_order_book_syncs_with_recorded_book_ticker() -> None:
     book_tickers = {r["u"]: r for r in recorded("btcusdt@bookTicker", 30_000)}
-    matches = 0
-    nonce = 0
     async with Simulator(SimulatorConfig(speed=20.0)) as paced:
         binance = paced.attach(ccxt.pro.binance())
         try:
-            nonce, matches = await _check_books(binance, book_tickers)
+            _, matches = await _check_books(binance, book_tickers)
         finally:
             await binance.close()
     assert matches > 0
@@ -70,7 +68,7 @@ async def _check_books(binance: ccxt.pro.binance, book_tickers: dict[int, Any]) 
 
 
 async def test_watch_order_book_for_symbols(binance: ccxt.pro.binance) -> None:
-    seen = set()
+    seen: set[str] = set()
     for _ in range(12):
         book = await asyncio.wait_for(
             binance.watch_order_book_for_symbols(["BTC/USDT", "ETH/USDT"]), 10)
@@ -80,7 +78,7 @@ async def test_watch_order_book_for_symbols(binance: ccxt.pro.binance) -> None:
 
 
 async def test_watch_trades_for_symbols(sim: Simulator, binance: ccxt.pro.binance) -> None:
-    seen = set()
+    seen: set[str] = set()
     for _ in range(8):
         trades = await asyncio.wait_for(
             binance.watch_trades_for_symbols(["BTC/USDT", "ETH/USDT"]), 10)
@@ -134,21 +132,24 @@ async def test_un_watch_order_book_sends_unsubscribe(sim: Simulator, binance: cc
     assert frame.data["params"] == ["btcusdt@depth@100ms"]
 
 
-async def test_depth_subscription_joining_a_running_playback_still_syncs(sim: Simulator) -> None:
-    # ccxt uses one connection per watch; a second stream on the same connection
-    # (watch_order_book_for_symbols after trades) must still bridge the REST snapshot.
-    exchange = sim.attach(ccxt.pro.binance({"options": {"streamLimits": {"spot": 1}}}))
-    try:
-        await exchange.watch_trades("BTC/USDT")
-        await asyncio.sleep(0.2)  # let the playback run ahead
-        nonce = 0
-        for _ in range(8):
-            book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 10)
-            assert book["nonce"] > nonce and book["bids"][0][0] < book["asks"][0][0]
-            nonce = book["nonce"]
-        assert sim.open_connections == 1
-    finally:
-        await exchange.close()
+async def test_depth_subscription_joining_a_running_playback_still_syncs() -> None:
+    # One stream per connection (streamLimits 1): the depth subscription joins a
+    # playback that is already running, and the REST snapshot must bridge it there.
+    async with Simulator(SimulatorConfig(speed=20.0)) as paced:
+        exchange = paced.attach(ccxt.pro.binance({"options": {"streamLimits": {"spot": 1}}}))
+        try:
+            await exchange.watch_trades("BTC/USDT")
+            await asyncio.sleep(1.0)  # 20 s of recording
+            nonce = 0
+            for _ in range(8):
+                book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 10)
+                assert book["nonce"] > nonce and book["bids"][0][0] < book["asks"][0][0]
+                nonce = book["nonce"]
+            assert paced.open_connections == 1
+            assert paced.http_requests[-1] == "/api/v3/depth?symbol=BTCUSDT&limit=1000"
+            assert nonce > 50093239218 + 1000  # not the recorded start-of-session snapshot
+        finally:
+            await exchange.close()
 
 
 async def test_paced_playback(sim: Simulator) -> None:
