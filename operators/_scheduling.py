@@ -16,6 +16,7 @@ from reactivex import abc
 from reactivex.scheduler import TimeoutScheduler
 from reactivex.scheduler.eventloop import AsyncIOScheduler
 
+from .._scheduling import virtual_scheduler
 from ._errors import OperatorArgumentError, StreamShapeError
 
 __all__ = [
@@ -34,10 +35,14 @@ __all__ = [
 def default_scheduler() -> abc.SchedulerBase:
     """The scheduler used when neither the operator nor ``subscribe`` gave one.
 
-    An ``AsyncIOScheduler`` bound to the running asyncio loop when called from
+    During ``rxpro.replay`` the replay's virtual-time scheduler; else an
+    ``AsyncIOScheduler`` bound to the running asyncio loop when called from
     inside one (where ccxt.pro streams live), else the ``TimeoutScheduler``
     singleton.
     """
+    virtual = virtual_scheduler()
+    if virtual is not None:
+        return virtual
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

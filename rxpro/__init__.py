@@ -15,6 +15,7 @@ from ._errors import InvalidArgument, UnsupportedExchange
 from ._hub import ConnectionEvent
 from ._mixin import RxAccessor, RxExchangeMixin
 from ._registry import exchange, exchange_class, exchange_ids, manual_exchange_ids
+from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay
 from ._retry import RetryPolicy
 from ._scheduling import scheduler_for
 from ._sources import (
@@ -46,6 +47,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ConnectionEvent",
     "InvalidArgument",
+    "Replay",
+    "ReplayMissingResponse",
+    "ReplaySummary",
     "RetryPolicy",
     "RxAccessor",
     "RxExchangeMixin",
@@ -69,6 +73,7 @@ __all__ = [
     "orders",
     "orders_for_symbols",
     "positions",
+    "replay",
     "scheduler_for",
     "status",
     "ticker",

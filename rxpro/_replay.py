@@ -1,0 +1,435 @@
+"""Replay: an rxpro exchange fed from a recording instead of the network.
+
+``rxpro.replay(path)`` builds the rxpro class of the recorded exchange and, on that
+one instance only, swaps three things:
+
+* ``fetch`` — REST calls are answered from the recorded responses (matched by path
+  and query, in any parameter order); a call that was not recorded fails with
+  :class:`ReplayMissingResponse` naming the URL;
+* ``client`` — each websocket connection ccxt opens becomes a :class:`ReplayClient`:
+  ``connect()`` resolves at once, ``send()`` is kept (and answered where the
+  recording lacks the answer, see ``_replay_protocols``), nothing touches a socket;
+* ``milliseconds``/``seconds``/``microseconds`` — ccxt's clock reads the replay clock.
+
+Recorded frames are fed, in recorded time order across connections, through
+``client.handle_message`` — the attribute the hub wraps — so ccxt's own parsers and
+rxpro's hub see exactly what they see live.  Before each frame the replay's
+virtual-time scheduler (``ex.replay.scheduler``, a ``HistoricalScheduler``) is
+advanced to the frame's receive time; rxpro's time operators use it by default
+while the replay is open, so ``throttle``/``ohlcv`` give the same result at any speed.
+
+When feeding starts: when ``await ex.replay.run()`` is called, or (``autostart``,
+the default) once ccxt opens the first connection *and* the event loop has gone
+idle — every subscription made in the same tick, with its markets, connection and
+subscribe frame, is in place before the first frame.  After each frame the loop is
+let run until idle again, so awaitables see every frame as they would live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import ccxt
+from aiohttp import WSMessage, WSMsgType
+from ccxt.async_support.base.ws.client import Client
+from reactivex.scheduler import HistoricalScheduler
+
+from ._mixin import RxExchangeMixin
+from ._registry import exchange_class
+from ._replay_formats import HttpRecord, Recording, WsFrame, load_recording
+from ._replay_protocols import ReplayProtocol, protocol_for
+from ._scheduling import use_virtual_scheduler
+
+__all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay"]
+
+log = logging.getLogger("rxpro")
+
+#: Frames fed between forced yields to the event loop (keeps Jupyter and timers alive).
+_YIELD_EVERY = 512
+
+
+class ReplayMissingResponse(ccxt.ExchangeError):
+    """ccxt made a REST call that the recording does not hold."""
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What a finished replay fed."""
+
+    frames: int  # frames handed to a ccxt connection
+    skipped: int  # frames no open connection had subscribed to
+    http: int  # REST calls answered from the recording
+    first_ns: int
+    last_ns: int
+
+    @property
+    def span_seconds(self) -> float:
+        return max(self.last_ns - self.first_ns, 0) / 1e9
+
+
+def _datetime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+
+
+def _url_key(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/") or "/"
+    return path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+class ReplayClient(Client):  # type: ignore[misc]
+    """A ccxt ``Client`` that never opens a socket: the replay feeds it frames.
+
+    Created by ccxt's own ``Exchange.client`` and turned into this class before
+    the hub instruments it, so every hook (``resolve``, ``handle_message``, ...)
+    is the live one.
+    """
+
+    replay: Replay
+    protocol_state: dict[str, Any]
+    sent: list[str]
+    recorded: list[str]  # recorded connections bound to this client
+    _replay_closed: bool
+
+    def connect(self, session: Any, backoff_delay: int = 0) -> Any:
+        if not self.connected.done():
+            self.connecting = False
+            self.isConnected = True
+            self.connectionStarted = self.connectionEstablished = self.replay.now_ms
+            self.connected.resolve(self.url)
+            self.replay._on_connect(self)
+            self.on_connected_callback(self)
+        return self.connected
+
+    async def send(self, message: Any) -> None:
+        if self.closed():
+            raise ConnectionError("Cannot Send Message: Connection closed before send")
+        text = message if isinstance(message, str) else ccxt.Exchange.json(message)
+        self.sent.append(text)
+        for reply in self.replay.protocol.replies(self, text):
+            self.replay._feed_text(self, reply)
+
+    def closed(self) -> bool:
+        return self._replay_closed
+
+    async def close(self, code: int = 1000) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        self._replay_closed = True
+        self.replay._on_close(self)
+
+    async def aiohttp_close(self) -> None:
+        self._replay_closed = True
+        self.replay._on_close(self)
+
+    def receive_loop(self) -> None:  # frames come from the replay, not a socket
+        return None
+
+
+class Replay:
+    """Controls one replay: ``ex.replay``.
+
+    ``scheduler`` is the virtual clock; ``run()`` feeds the recording (and returns
+    its :class:`ReplaySummary`); ``finished`` is an awaitable of the same summary;
+    ``frames``, ``skipped``, ``total``, ``progress`` count what was fed.
+    """
+
+    def __init__(self, recording: Recording, protocol: ReplayProtocol, *,
+                 speed: float | None = None, autostart: bool = True) -> None:
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be a number > 0 or None, got {speed!r}")
+        self.recording = recording
+        self.protocol = protocol
+        self.speed = speed
+        self.autostart = autostart
+        self.exchange: Any = None
+        self.scheduler = HistoricalScheduler(_datetime(recording.start_ns))
+        self.now_ns = recording.start_ns
+        self.frames = 0
+        self.skipped = 0
+        self.http_served = 0
+        self.total = len(recording.frames)
+        self.position = 0
+        self._http: dict[tuple[str, tuple[tuple[str, str], ...]], list[HttpRecord]] = {}
+        for record in [*protocol.stub_http(recording), *recording.http]:
+            self._http.setdefault(_url_key(record.url), []).append(record)
+        self._clients: list[ReplayClient] = []
+        self._bound: dict[str, list[ReplayClient]] = {}  # recorded conn -> clients
+        self._task: asyncio.Task[ReplaySummary] | None = None
+        self._finished: asyncio.Future[ReplaySummary] | None = None
+        self._closed = False
+        self._scheduler_token: Any = None
+
+    # -- public --------------------------------------------------------------
+
+    @property
+    def now_ms(self) -> int:
+        return self.now_ns // 1_000_000
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the recording's frames already passed (fed or skipped)."""
+        return self.position / self.total if self.total else 1.0
+
+    @property
+    def finished(self) -> asyncio.Future[ReplaySummary]:
+        if self._finished is None:
+            self._finished = asyncio.get_running_loop().create_future()
+        return self._finished
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start feeding in the background (idempotent)."""
+        if self._task is None and not self._closed:
+            loop = getattr(self.exchange, "asyncio_loop", None) or asyncio.get_running_loop()
+            self.finished  # noqa: B018 - create it on this loop
+            self._task = loop.create_task(self._feed(), name="rxpro-replay")
+
+    async def run(self) -> ReplaySummary:
+        """Feed the whole recording (or wait for the feed already running) and return the summary."""
+        self.start()
+        return await asyncio.shield(self.finished)
+
+    def summary(self) -> ReplaySummary:
+        return ReplaySummary(self.frames, self.skipped, self.http_served,
+                             self.recording.start_ns, self.now_ns)
+
+    async def close(self) -> None:
+        """Stop feeding; idempotent (``await ex.close()`` calls it)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._finished is not None and not self._finished.done():
+            self._finished.set_result(self.summary())
+        use_virtual_scheduler(None, self._scheduler_token)
+        self._scheduler_token = None
+
+    # -- the exchange's hooks -------------------------------------------------
+
+    def install(self, exchange: Any) -> None:
+        self.exchange = exchange
+        replay = self
+        original_client = exchange.client
+        original_close = exchange.close
+
+        def client(url: str) -> Any:
+            clients = exchange.clients or {}
+            fresh = url not in clients
+            if fresh:
+                exchange.clients = clients
+                # ccxt builds it; the class swap happens before the hub instruments it
+                built = super(RxExchangeMixin, exchange).client(url)  # type: ignore[misc]
+                built.__class__ = ReplayClient
+                built.replay = replay
+                built.protocol_state = {}
+                built.sent = []
+                built.recorded = []
+                built._replay_closed = False
+                replay._clients.append(built)
+            return original_client(url)
+
+        async def fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+            text = replay._answer(url, method)
+            if exchange.enableLastHttpResponse:
+                exchange.last_http_response = text
+            parsed = exchange.parse_json(text)
+            if exchange.enableLastJsonResponse:
+                exchange.last_json_response = parsed
+            exchange.handle_errors(200, "OK", url, method, {}, text, parsed, headers or {}, body)
+            return parsed if parsed is not None else text
+
+        async def close(clean_instance_data: bool = False) -> None:
+            await replay.close()
+            await original_close(clean_instance_data)
+
+        exchange.client = client
+        exchange.fetch = fetch
+        exchange.close = close
+        exchange.milliseconds = lambda: replay.now_ns // 1_000_000
+        exchange.seconds = lambda: replay.now_ns // 1_000_000_000
+        exchange.microseconds = lambda: replay.now_ns // 1_000
+        exchange.replay = self
+        self._scheduler_token = use_virtual_scheduler(self.scheduler)
+
+    def _answer(self, url: str, method: str) -> str:
+        key = _url_key(url)
+        candidates = self._http.get(key)
+        if not candidates:
+            candidates = self._deeper_book(key)
+        if not candidates:
+            recorded = sorted({f"{path}{'?' + '&'.join(f'{k}={v}' for k, v in q) if q else ''}"
+                               for path, q in self._http})
+            raise ReplayMissingResponse(
+                f"replay: no recorded response for {method} {url}; recorded: {', '.join(recorded) or 'none'}")
+        chosen = candidates[0]
+        for record in candidates:  # the latest recorded at or before the replay clock
+            if record.ts_ns <= self.now_ns:
+                chosen = record
+        self.http_served += 1
+        return chosen.body
+
+    def _deeper_book(self, key: tuple[str, tuple[tuple[str, str], ...]]) -> list[HttpRecord] | None:
+        """A recorded order-book snapshot of the same request with a larger ``limit``.
+
+        ccxt cuts a book to the limit it asked for, so a deeper recorded snapshot
+        answers a shallower request (e.g. ``watch_order_book(symbol, 20)``).
+        """
+        path, query = key
+        wanted = dict(query)
+        if "limit" not in wanted or not wanted["limit"].isdigit():
+            return None
+        rest = tuple((k, v) for k, v in query if k != "limit")
+        for (other_path, other_query), records in self._http.items():
+            other = dict(other_query)
+            if (other_path == path and other.get("limit", "").isdigit()
+                    and int(other["limit"]) >= int(wanted["limit"])
+                    and tuple((k, v) for k, v in other_query if k != "limit") == rest):
+                return records
+        return None
+
+    def _on_connect(self, client: ReplayClient) -> None:
+        """Bind the recorded connections of the same host (else every unbound one)."""
+        conns = self.recording.connections
+        host = _host(client.url)
+        unbound = [c for c in conns if c not in self._bound or not self._bound[c]]
+        matching = [c for c in conns if _host(conns[c]) == host]
+        if not matching:
+            known_hosts = {_host(c.url) for c in self._clients}
+            matching = [c for c in unbound if _host(conns[c]) not in known_hosts] or unbound
+        for conn in matching:
+            bound = self._bound.setdefault(conn, [])
+            if client not in bound:
+                bound.append(client)
+                client.recorded.append(conn)
+        if self.autostart:
+            self.start()
+
+    def _on_close(self, client: ReplayClient) -> None:
+        for bound in self._bound.values():
+            if client in bound:
+                bound.remove(client)
+
+    # -- feeding -----------------------------------------------------------------
+
+    def _advance(self, ns: int) -> None:
+        if ns > self.now_ns:
+            self.now_ns = ns
+            target = _datetime(ns)
+            if target > self.scheduler.now:
+                self.scheduler.advance_to(target)
+
+    def _feed_text(self, client: ReplayClient, text: str) -> None:
+        client.handle_message(WSMessage(WSMsgType.TEXT, text, None))
+
+    def _feed_frame(self, client: ReplayClient, frame: WsFrame) -> None:
+        if frame.text is not None:
+            client.handle_message(WSMessage(WSMsgType.TEXT, frame.text, None))
+        else:
+            client.handle_message(WSMessage(WSMsgType.BINARY, frame.binary, None))
+
+    async def _settle(self) -> None:
+        """Let the loop run until nothing else is ready (deterministic: no I/O is involved)."""
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)
+        for _ in range(1000):
+            await asyncio.sleep(0)
+            if ready is not None and not ready:
+                return
+        # an event loop without a visible ready queue: a fixed number of turns above
+
+    async def _feed(self) -> ReplaySummary:
+        try:
+            await self._settle()
+            frames = self.recording.frames
+            speed = self.speed
+            loop = asyncio.get_running_loop()
+            wall0 = loop.time()
+            ns0 = frames[0].ts_ns if frames else 0
+            since_yield = 0
+            while self.position < len(frames):
+                frame = frames[self.position]
+                self.position += 1
+                client = self.protocol.route(frame, self._bound.get(frame.conn, ()))
+                if client is None or client.closed():
+                    self.skipped += 1
+                    self._advance(frame.ts_ns)
+                    since_yield += 1
+                    if since_yield >= _YIELD_EVERY * 8:
+                        since_yield = 0
+                        await asyncio.sleep(0)
+                    continue
+                if speed is not None:
+                    delay = wall0 + (frame.ts_ns - ns0) / 1e9 / speed - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                self._advance(frame.ts_ns)
+                self._feed_frame(client, frame)
+                self.frames += 1
+                since_yield += 1
+                ready = getattr(loop, "_ready", None)
+                if ready or ready is None or since_yield >= _YIELD_EVERY:
+                    since_yield = 0
+                    await self._settle()
+            await self._settle()
+            summary = self.summary()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            if self._finished is not None and not self._finished.done():
+                self._finished.set_exception(error)
+            raise
+        if self._finished is not None and not self._finished.done():
+            self._finished.set_result(summary)
+        return summary
+
+
+def replay(
+    path_or_paths: str | Path | Sequence[str | Path],
+    exchange_id: str | None = None,
+    *,
+    speed: float | None = None,
+    config: dict[str, Any] | None = None,
+    autostart: bool = True,
+) -> Any:
+    """An rxpro exchange that plays a recording through ccxt's own parsers, offline.
+
+    ``path_or_paths``: our ``.jsonl.gz`` files (rotated parts may be given together),
+    hftbacktest ``.gz`` files, cryptofeed master ``EX.ws.N.0`` (its ``EX.0`` and
+    ``EX.http.0.0`` are read along) or cryptofeed v3 ``.jsonl.zst``.
+    ``exchange_id``: the ccxt id, when the file does not say it.  ``speed``:
+    ``None`` feeds as fast as possible on virtual time; ``10.0`` paces the frames at
+    ten times real time.  ``config``: ccxt's config dict.
+
+    >>> ex = rxpro.replay("btcusdt_20240808.gz")                 # doctest: +SKIP
+    >>> rxpro.trades(ex, "BTC/USDT").subscribe(print)            # doctest: +SKIP
+    >>> await ex.replay.run(); await ex.close()                  # doctest: +SKIP
+    """
+    recording = load_recording(path_or_paths, exchange_id)
+    if recording.exchange_id is None:
+        raise ValueError(f"{recording.paths[0]}: the exchange is not recorded; pass exchange_id")
+    cls = exchange_class(recording.exchange_id)
+    protocol = protocol_for(recording.exchange_id)
+    settings = protocol.configure(dict(config or {}))
+    settings.setdefault("enableRateLimit", False)  # nothing goes over a network
+    controller = Replay(recording, protocol, speed=speed, autostart=autostart)
+    exchange = cls(settings)
+    controller.install(exchange)
+    protocol.prepare(exchange, recording)
+    return exchange

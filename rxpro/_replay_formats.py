@@ -1,0 +1,398 @@
+"""Readers that turn recording files into one :class:`Recording` for ``rxpro.replay``.
+
+Formats (see ``/work/shared/data/INDEX.md`` for the third-party ones):
+
+* ``rxpro/1`` — our own gzip JSON lines, written by ``rxpro.record``;
+* hftbacktest — gzip lines ``<ns> <frame>`` (Binance combined-stream envelopes and
+  one bare REST depth snapshot; Binance markets come from the bundled exchangeInfo);
+* cryptofeed master — plain text ``EX.0`` (REST log), ``EX.http.0.0`` (REST during
+  streaming), ``EX.ws.N.0`` (one websocket connection);
+* cryptofeed v3 — zstd JSON lines (``*.jsonl.zst``), read in place, never copied.
+
+Only parsing lives here: no exchange protocol and no event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "FORMAT",
+    "HttpRecord",
+    "Recording",
+    "ReplayFormatError",
+    "WsFrame",
+    "load_recording",
+]
+
+#: The ``format`` field of our own header line.
+FORMAT = "rxpro/1"
+
+#: cryptofeed exchange names -> ccxt ids (master recordings; v3 COINBASE is Advanced Trade).
+CRYPTOFEED_IDS: dict[str, str] = {
+    "BINANCE": "binance",
+    "BINANCE_FUTURES": "binanceusdm",
+    "BINANCE_DELIVERY": "binancecoinm",
+    "BINANCE_US": "binanceus",
+    "BITFINEX": "bitfinex",
+    "BITFLYER": "bitflyer",
+    "BITGET": "bitget",
+    "BITHUMB": "bithumb",
+    "BITSTAMP": "bitstamp",
+    "BYBIT": "bybit",
+    "COINBASE": "coinbaseexchange",
+    "CRYPTO.COM": "cryptocom",
+    "DERIBIT": "deribit",
+    "GATEIO": "gate",
+    "GATEIO_FUTURES": "gate",
+    "GEMINI": "gemini",
+    "HUOBI": "htx",
+    "HUOBI_SWAP": "htx",
+    "INDEPENDENT_RESERVE": "independentreserve",
+    "KRAKEN": "kraken",
+    "KUCOIN": "kucoin",
+    "OKX": "okx",
+}
+
+#: hftbacktest folder names -> ccxt ids.
+HFTBACKTEST_IDS = {"spot": "binance", "usdm": "binanceusdm", "cm": "binancecoinm"}
+
+#: Where Binance serves the REST depth snapshot that hftbacktest recorded without its URL.
+BINANCE_DEPTH_URLS = {
+    "binance": "https://api.binance.com/api/v3/depth",
+    "binanceusdm": "https://fapi.binance.com/fapi/v1/depth",
+    "binancecoinm": "https://dapi.binance.com/dapi/v1/depth",
+}
+
+
+class ReplayFormatError(ValueError):
+    """A file is not a recording rxpro can read; the message names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class WsFrame:
+    """One received websocket frame: ``text`` for text frames, ``binary`` otherwise."""
+
+    ts_ns: int
+    conn: str
+    text: str | None
+    binary: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRecord:
+    """One recorded REST response (``body`` exactly as received)."""
+
+    ts_ns: int
+    method: str
+    url: str
+    body: str
+
+
+@dataclass(slots=True)
+class Recording:
+    """Everything one replay needs, merged from one or more files."""
+
+    exchange_id: str | None = None
+    source: str = ""
+    connections: dict[str, str] = field(default_factory=dict)  # conn -> wss url
+    frames: list[WsFrame] = field(default_factory=list)
+    http: list[HttpRecord] = field(default_factory=list)
+    sent: list[tuple[int, str, str]] = field(default_factory=list)  # (ts_ns, conn, text)
+    symbols: list[str] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+
+    def merge(self, other: Recording) -> None:
+        if other.exchange_id and self.exchange_id and other.exchange_id != self.exchange_id:
+            raise ReplayFormatError(
+                f"{other.paths[0]} is a {other.exchange_id} recording, {self.paths[0]} one of {self.exchange_id}")
+        self.exchange_id = self.exchange_id or other.exchange_id
+        self.source = self.source or other.source
+        for conn, url in other.connections.items():
+            self.connections.setdefault(conn, url)
+        self.frames.extend(other.frames)
+        self.http.extend(other.http)
+        self.sent.extend(other.sent)
+        self.symbols.extend(s for s in other.symbols if s not in self.symbols)
+        self.streams.extend(s for s in other.streams if s not in self.streams)
+        self.paths.extend(other.paths)
+
+    def finish(self) -> Recording:
+        """Sort by time (stable: file order breaks ties) and drop duplicate REST records."""
+        self.frames.sort(key=lambda f: f.ts_ns)
+        seen: set[tuple[int, str, str]] = set()
+        unique = []
+        for record in self.http:
+            key = (record.ts_ns, record.method, record.url)
+            if key not in seen:
+                seen.add(key)
+                unique.append(record)
+        unique.sort(key=lambda r: r.ts_ns)
+        self.http = unique
+        self.sent.sort(key=lambda s: s[0])
+        return self
+
+    @property
+    def start_ns(self) -> int:
+        stamps = [f.ts_ns for f in self.frames[:1]] + [r.ts_ns for r in self.http[:1]]
+        return min(stamps) if stamps else 0
+
+    @property
+    def end_ns(self) -> int:
+        return self.frames[-1].ts_ns if self.frames else self.start_ns
+
+
+# -- detection -------------------------------------------------------------------------
+
+_MASTER_WS = re.compile(r"^(?P<ex>[A-Z0-9_.]+)\.ws\.(?P<n>\d+)\.\d+$")
+_MASTER_HTTP = re.compile(r"^(?P<ex>[A-Z0-9_.]+)\.http\.\d+\.\d+$")
+_MASTER_REST = re.compile(r"^(?P<ex>[A-Z0-9_.]+)\.0$")
+
+
+def _first_bytes(path: Path, n: int = 64) -> bytes:
+    with open(path, "rb") as fh:
+        head = fh.read(n)
+    if head[:2] == b"\x1f\x8b":
+        with gzip.open(path, "rb") as gz:
+            return gz.read(n)
+    return head
+
+
+def load_recording(paths: str | Path | Sequence[str | Path], exchange_id: str | None = None) -> Recording:
+    """Read and merge recording files of one exchange (any supported format).
+
+    A cryptofeed master ``EX.ws.N.0`` file brings its ``EX.0`` and ``EX.http.0.0``
+    REST logs from the same folder along when they exist.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise ReplayFormatError("no recording files given")
+    files = [Path(p) for p in paths]
+    # companions of cryptofeed master ws logs
+    expanded: list[Path] = []
+    for path in files:
+        if not path.is_file():
+            raise ReplayFormatError(f"{path}: no such recording file")
+        match = _MASTER_WS.match(path.name)
+        if match:
+            for companion in (path.with_name(f"{match['ex']}.0"), path.with_name(f"{match['ex']}.http.0.0")):
+                if companion.is_file() and companion not in files and companion not in expanded:
+                    expanded.append(companion)
+        if path not in expanded:
+            expanded.append(path)
+    recording = Recording()
+    for path in expanded:
+        recording.merge(_load_one(path, exchange_id))
+    if exchange_id:
+        recording.exchange_id = exchange_id
+    return recording.finish()
+
+
+def _load_one(path: Path, exchange_id: str | None) -> Recording:
+    name = path.name
+    if name.endswith(".zst"):
+        return _read_cryptofeed_v3(path)
+    if _MASTER_WS.match(name) or _MASTER_HTTP.match(name) or _MASTER_REST.match(name):
+        return _read_cryptofeed_master(path)
+    head = _first_bytes(path)
+    if head.startswith(b"{") and b'"t"' in head:
+        return _read_rxpro(path)
+    if re.match(rb"^\d{16,20} [{\[]", head):
+        return _read_hftbacktest(path, exchange_id)
+    raise ReplayFormatError(
+        f"{path}: not a recording rxpro can read (rxpro .jsonl[.gz], hftbacktest .gz, "
+        "cryptofeed master EX.0/EX.http.0.0/EX.ws.N.0 or cryptofeed v3 .jsonl.zst)")
+
+
+# -- rxpro/1 ---------------------------------------------------------------------------
+
+def _open_text(path: Path) -> Iterator[bytes]:
+    opener = gzip.open if _is_gzip(path) else open
+    with opener(path, "rb") as fh:  # type: ignore[operator]
+        yield from fh
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _read_rxpro(path: Path) -> Recording:
+    recording = Recording(source=FORMAT, paths=[str(path)])
+    try:
+        lines: Iterable[bytes] = _open_text(path)
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                break  # a crash mid-line: everything before it is good
+            kind = record.get("t")
+            if kind == "recv":
+                binary = base64.b64decode(record["b64"]) if "b64" in record else None
+                recording.frames.append(WsFrame(record["ts_ns"], record["conn"], record.get("data"), binary))
+            elif kind == "http":
+                recording.http.append(
+                    HttpRecord(record["ts_ns"], record.get("method", "GET"), record["url"], record["body"]))
+            elif kind == "connect":
+                recording.connections.setdefault(record["conn"], record["url"])
+            elif kind == "send":
+                recording.sent.append((record["ts_ns"], record["conn"], record.get("data", "")))
+            elif kind == "header":
+                if record.get("format") != FORMAT:
+                    raise ReplayFormatError(f"{path}: unknown format {record.get('format')!r}")
+                recording.exchange_id = record.get("exchange")
+                recording.symbols = list(record.get("symbols") or [])
+                recording.streams = list(record.get("streams") or [])
+    except (EOFError, gzip.BadGzipFile, OSError) as error:
+        # a file cut by a crash: keep what was flushed before the cut
+        if not recording.frames and not recording.http:
+            raise ReplayFormatError(f"{path}: unreadable ({error})") from error
+    return recording
+
+
+# -- hftbacktest -----------------------------------------------------------------------
+
+def _read_hftbacktest(path: Path, exchange_id: str | None) -> Recording:
+    from .testing._data import iter_hftbacktest_lines
+
+    exchange_id = exchange_id or HFTBACKTEST_IDS.get(path.parent.name)
+    conn = f"hftbacktest:{path.name}"
+    recording = Recording(source="hftbacktest", paths=[str(path)])
+    snapshots: list[tuple[int, str]] = []
+    market_id = path.name.split("_", 1)[0].upper()
+    if market_id.endswith("USD") and "_perp" in path.name.lower():
+        market_id = path.name.upper().split("_20", 1)[0]  # btcusd_perp_20240808.gz -> BTCUSD_PERP
+    for ns, text in iter_hftbacktest_lines(path):
+        if text.startswith('{"lastUpdateId"'):
+            snapshots.append((ns, text))
+            continue
+        if exchange_id is None and '@depth' in text[:60]:
+            exchange_id = "binancecoinm" if "_perp@" in text[:60] else (
+                "binanceusdm" if '"pu":' in text else "binance")
+        recording.frames.append(WsFrame(ns, conn, text))
+    exchange_id = exchange_id or "binance"
+    recording.exchange_id = exchange_id
+    recording.connections[conn] = _BINANCE_STREAM_URLS.get(exchange_id, "wss://stream.binance.com:9443/stream")
+    depth_url = BINANCE_DEPTH_URLS.get(exchange_id)
+    for ns, text in snapshots:
+        if depth_url is not None:
+            recording.http.append(HttpRecord(ns, "GET", f"{depth_url}?symbol={market_id}&limit=1000", text))
+    recording.symbols = [market_id]
+    return recording
+
+
+_BINANCE_STREAM_URLS = {
+    "binance": "wss://stream.binance.com:9443/stream",
+    "binanceusdm": "wss://fstream.binance.com/stream",
+    "binancecoinm": "wss://dstream.binance.com/stream",
+}
+
+
+# -- cryptofeed master -------------------------------------------------------------------
+
+def _ns(seconds: str | float) -> int:
+    return int(round(float(seconds) * 1e9))
+
+
+def _read_rest_lines(path: Path, recording: Recording) -> None:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if line.startswith("configuration: "):
+                try:
+                    config = orjson.loads(line[len("configuration: "):])
+                except orjson.JSONDecodeError:
+                    continue
+                _config_into(config, recording)
+                continue
+            if " -> " not in line:
+                continue
+            url, rest = line.split(" -> ", 1)
+            ts, body = rest.split(": ", 1)
+            recording.http.append(HttpRecord(_ns(ts), "GET", url, body))
+
+
+def _config_into(config: Any, recording: Recording) -> None:
+    if isinstance(config, dict):
+        for channel, symbols in config.items():
+            if channel not in recording.streams:
+                recording.streams.append(channel)
+            for symbol in symbols if isinstance(symbols, list) else ():
+                if symbol not in recording.symbols:
+                    recording.symbols.append(symbol)
+
+
+def _read_cryptofeed_master(path: Path) -> Recording:
+    name = path.name
+    match = _MASTER_WS.match(name) or _MASTER_HTTP.match(name) or _MASTER_REST.match(name)
+    assert match is not None
+    exchange = match["ex"]
+    recording = Recording(exchange_id=CRYPTOFEED_IDS.get(exchange), source="cryptofeed-master", paths=[str(path)])
+    if not _MASTER_WS.match(name):
+        _read_rest_lines(path, recording)
+        return recording
+    conn = f"{exchange}.ws.{match['n']}"
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            if line.startswith(("ws://", "wss://")):
+                if " <-> " in line:
+                    url, _ = line.split(" <-> ", 1)
+                    recording.connections.setdefault(conn, url)
+                elif " <- " in line:
+                    url, rest = line.split(" <- ", 1)
+                    ts, data = rest.split(": ", 1)
+                    recording.sent.append((_ns(ts), conn, data))
+                continue
+            ts, frame = line.split(": ", 1)
+            recording.frames.append(WsFrame(_ns(ts), conn, frame))
+    return recording
+
+
+# -- cryptofeed v3 (AGPL: read in place only) -----------------------------------------
+
+def _read_cryptofeed_v3(path: Path) -> Recording:
+    try:
+        import zstandard
+    except ImportError as error:  # pragma: no cover - optional dependency
+        raise ReplayFormatError(f"{path}: reading .zst needs the 'zstandard' package") from error
+    recording = Recording(source="cryptofeed-v3", paths=[str(path)])
+    with open(path, "rb") as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw)
+        import io
+
+        for line in io.TextIOWrapper(reader, encoding="utf-8"):
+            if not line.strip():
+                continue
+            record = orjson.loads(line)
+            kind = record.get("t")
+            if kind == "header":
+                exchange = record.get("exchange", "")
+                recording.exchange_id = CRYPTOFEED_IDS.get(exchange)
+                if exchange == "COINBASE":
+                    recording.exchange_id = "coinbase"  # the 2026 v3 file is Advanced Trade
+                _config_into(record.get("config"), recording)
+            elif kind == "http":
+                recording.http.append(HttpRecord(_ns(record["ts"]), "GET", record["url"], record["data"]))
+            elif kind == "connect":
+                recording.connections.setdefault(record["conn"], record["addr"])
+            elif kind == "send":
+                recording.sent.append((_ns(record["ts"]), record["conn"], record.get("data", "")))
+            elif kind == "recv":
+                binary = base64.b64decode(record["b64"]) if "b64" in record else None
+                recording.frames.append(WsFrame(_ns(record["ts"]), record["conn"], record.get("data"), binary))
+    return recording
