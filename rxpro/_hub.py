@@ -105,6 +105,9 @@ class Hub:
         self.placeholders: dict[tuple[int, str], asyncio.Future[Any]] = {}
         self.frame_errors = 0
 
+    def end_frame(self) -> None:
+        self._in_frame = False
+
     # -- events ----------------------------------------------------------------
 
     def publish(self, kind: EventKind, **fields: Any) -> None:
@@ -143,7 +146,12 @@ class Hub:
 
         def resolve(result: Any, message_hash: str) -> Any:
             if not hub._in_frame:
-                hub.frame += 1  # a resolve from a task (e.g. a REST snapshot), not from a frame
+                # a resolve from a task (e.g. after a REST snapshot), not from a frame: what
+                # runs synchronously from here on is one pseudo-frame, so that a cache resolved
+                # under two hashes yields the same entries to both
+                hub.frame += 1
+                hub._in_frame = True
+                (hub.exchange.asyncio_loop or asyncio.get_running_loop()).call_soon(hub.end_frame)
             streams = routes.get(message_hash)
             batch: list[Any] | None = None
             if isinstance(result, BaseCache):

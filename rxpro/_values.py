@@ -103,7 +103,8 @@ def _install(cache: BaseCache) -> CacheRecorder:
         def record(item: Any) -> None:
             original(item)
             stored = deque[-1] if deque else item
-            pending.append(dict(stored) if isinstance(stored, dict) else stored)
+            # nested lists such as an order's ``trades`` are mutated later: copy them too
+            pending.append(frozen_copy(stored))
 
     cache.append = record  # type: ignore[method-assign]
     setattr(cache, _RECORDER_ATTR, recorder)
@@ -124,7 +125,7 @@ def existing_entries(cache: BaseCache) -> list[Any]:
         return [list(row) for row in cache]
     if type(cache) is ArrayCache:
         return list(cache)
-    return [dict(e) if isinstance(e, dict) else e for e in cache]
+    return [frozen_copy(e) for e in cache]
 
 
 def watch_caches(container: Any, depth: int = 3) -> None:

@@ -361,7 +361,8 @@ def _load(paths: tuple[str, ...]) -> BinanceRecording:
         snapshots=snapshots,
         depth=depth,
         trade_id_span={s: max(ids) - min(ids) + 1 for s, ids in trade_ids.items()},
-        time_span_ms=(max(times) - min(times) + 1_000) if times else 0,
+        # whole hours, so that candles of looped cycles stay aligned to their intervals
+        time_span_ms=-(-(max(times) - min(times) + 1_000) // 3_600_000) * 3_600_000 if times else 0,
     )
 
 

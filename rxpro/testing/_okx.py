@@ -230,5 +230,6 @@ def load_okx_recording(ws_path: str | None = None, rest_path: str | None = None)
         inst_ids=frozenset(inst_ids),
         checksum_mismatches=mismatches,
         trade_id_span={k: max(v) - min(v) + 1 for k, v in trade_ids.items()},
-        time_span_ms=(max(times) - min(times) + 1_000) if times else 0,
+        # whole hours, so that candles of looped cycles stay aligned to their intervals
+        time_span_ms=-(-(max(times) - min(times) + 1_000) // 3_600_000) * 3_600_000 if times else 0,
     )
