@@ -300,6 +300,26 @@ async def test_emissions_happen_on_the_exchange_loop(binance: Any) -> None:
     assert seen[0] is loop and binance.asyncio_loop is loop
 
 
+async def test_time_operators_default_to_a_scheduler_on_the_exchange_loop(binance: Any) -> None:
+    from rxpro.operators import throttle
+
+    loop = asyncio.get_running_loop()
+    stamps: list[float] = []
+    done = asyncio.Event()
+
+    def on_next(_: Any) -> None:
+        assert asyncio.get_running_loop() is loop  # timers fire on the exchange's loop
+        stamps.append(loop.time())
+        if len(stamps) == 6:
+            done.set()
+
+    d = rxpro.trades(binance, "BTC/USDT").pipe(throttle(100)).subscribe(on_next)  # no scheduler passed
+    await asyncio.wait_for(done.wait(), 10)
+    d.dispose()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert all(gap >= 0.095 for gap in gaps), gaps  # the trades arrive far faster than this
+
+
 # -- g. custom handlers and raw frames -------------------------------------------
 
 
