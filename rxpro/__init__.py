@@ -15,6 +15,7 @@ from ._errors import InvalidArgument, UnsupportedExchange
 from ._hub import ConnectionEvent
 from ._mixin import RxAccessor, RxExchangeMixin
 from ._registry import exchange, exchange_class, exchange_ids, manual_exchange_ids
+from ._record import RecordSummary, Recorder, record
 from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay
 from ._retry import RetryPolicy
 from ._scheduling import scheduler_for
@@ -47,6 +48,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ConnectionEvent",
     "InvalidArgument",
+    "RecordSummary",
+    "Recorder",
     "Replay",
     "ReplayMissingResponse",
     "ReplaySummary",
@@ -73,6 +76,7 @@ __all__ = [
     "orders",
     "orders_for_symbols",
     "positions",
+    "record",
     "replay",
     "scheduler_for",
     "status",

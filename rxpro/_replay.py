@@ -37,13 +37,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
+import orjson
 from aiohttp import WSMessage, WSMsgType
 from ccxt.async_support.base.ws.client import Client
 from reactivex.scheduler import HistoricalScheduler
 
 from ._mixin import RxExchangeMixin
+from ._record import scrub_sent, scrub_url
 from ._registry import exchange_class
-from ._replay_formats import HttpRecord, Recording, WsFrame, load_recording
+from ._replay_formats import FORMAT, HttpRecord, Recording, WsFrame, load_recording
 from ._replay_protocols import ReplayProtocol, protocol_for
 from ._scheduling import use_virtual_scheduler
 
@@ -79,9 +81,25 @@ def _datetime(ns: int) -> datetime:
 
 
 def _url_key(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    parts = urlsplit(url)
+    # signed/credential parameters are never recorded (see _record.scrub_url): ignore them
+    parts = urlsplit(scrub_url(url))
     path = parts.path.rstrip("/") or "/"
     return path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+
+
+_REQUEST_IDS = ("id", "req_id", "reqid", "cid", "requestId")
+
+
+def _sent_key(text: str) -> str:
+    """A client frame without its request id, to tell which recorded connection sent it."""
+    text = scrub_sent(text)
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    if isinstance(message, dict):
+        message = {k: v for k, v in message.items() if k not in _REQUEST_IDS}
+    return orjson.dumps(message, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _host(url: str) -> str:
@@ -117,8 +135,7 @@ class ReplayClient(Client):  # type: ignore[misc]
             raise ConnectionError("Cannot Send Message: Connection closed before send")
         text = message if isinstance(message, str) else ccxt.Exchange.json(message)
         self.sent.append(text)
-        for reply in self.replay.protocol.replies(self, text):
-            self.replay._feed_text(self, reply)
+        self.replay._on_send(self, text)
 
     def closed(self) -> bool:
         return self._replay_closed
@@ -164,8 +181,13 @@ class Replay:
         self._http: dict[tuple[str, tuple[tuple[str, str], ...]], list[HttpRecord]] = {}
         for record in [*protocol.stub_http(recording), *recording.http]:
             self._http.setdefault(_url_key(record.url), []).append(record)
+        self.own_format = recording.source == FORMAT
+        self._recorded_sends: dict[str, list[str]] = {}
+        for _, conn, text in recording.sent:
+            self._recorded_sends.setdefault(conn, []).append(_sent_key(text))
         self._clients: list[ReplayClient] = []
         self._bound: dict[str, list[ReplayClient]] = {}  # recorded conn -> clients
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[ReplaySummary] | None = None
         self._finished: asyncio.Future[ReplaySummary] | None = None
         self._closed = False
@@ -246,7 +268,10 @@ class Replay:
             return original_client(url)
 
         async def fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
-            text = replay._answer(url, method)
+            record = replay._answer(url, method)
+            if record.ts_ns > replay.now_ns:
+                await replay._wait_until(record.ts_ns)  # the response arrives when it was received
+            text = record.body
             if exchange.enableLastHttpResponse:
                 exchange.last_http_response = text
             parsed = exchange.parse_json(text)
@@ -268,7 +293,7 @@ class Replay:
         exchange.replay = self
         self._scheduler_token = use_virtual_scheduler(self.scheduler)
 
-    def _answer(self, url: str, method: str) -> str:
+    def _answer(self, url: str, method: str) -> HttpRecord:
         key = _url_key(url)
         candidates = self._http.get(key)
         if not candidates:
@@ -279,11 +304,30 @@ class Replay:
             raise ReplayMissingResponse(
                 f"replay: no recorded response for {method} {url}; recorded: {', '.join(recorded) or 'none'}")
         chosen = candidates[0]
-        for record in candidates:  # the latest recorded at or before the replay clock
+        for record in candidates:  # the latest recorded at or before the replay clock, else the next
             if record.ts_ns <= self.now_ns:
                 chosen = record
         self.http_served += 1
-        return chosen.body
+        return chosen
+
+    async def _wait_until(self, ns: int) -> None:
+        """Block a REST answer until the feed reaches the time it was recorded."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((ns, len(self._waiting), future))
+        self._waiting.sort(key=lambda w: (w[0], w[1]))
+        await future
+
+    def _release(self, ns: int | None) -> bool:
+        """Answer the REST calls recorded up to ``ns`` (all when ``None``); True if any."""
+        released = False
+        while self._waiting and (ns is None or self._waiting[0][0] <= ns):
+            when, _, future = self._waiting.pop(0)
+            if ns is not None:
+                self._advance(when)
+            if not future.done():
+                future.set_result(None)
+                released = True
+        return released
 
     def _deeper_book(self, key: tuple[str, tuple[tuple[str, str], ...]]) -> list[HttpRecord] | None:
         """A recorded order-book snapshot of the same request with a larger ``limit``.
@@ -304,22 +348,49 @@ class Replay:
                 return records
         return None
 
+    def _bind(self, conn: str, client: ReplayClient) -> None:
+        bound = self._bound.setdefault(conn, [])
+        if client not in bound:
+            bound.append(client)
+            client.recorded.append(conn)
+
     def _on_connect(self, client: ReplayClient) -> None:
-        """Bind the recorded connections of the same host (else every unbound one)."""
+        """Bind recorded connections to a new ccxt connection.
+
+        Our own recordings: the recorded connection of the same URL, else (when it
+        sent nothing to tell it by) of the same host, else by order; connections that
+        sent subscriptions are bound when ccxt sends the same frame (``_on_send``).
+        Other formats: every recorded connection of the same host, else every unbound one.
+        """
         conns = self.recording.connections
-        host = _host(client.url)
-        unbound = [c for c in conns if c not in self._bound or not self._bound[c]]
-        matching = [c for c in conns if _host(conns[c]) == host]
-        if not matching:
-            known_hosts = {_host(c.url) for c in self._clients}
-            matching = [c for c in unbound if _host(conns[c]) not in known_hosts] or unbound
+        unbound = [c for c in conns if not self._bound.get(c)]
+        if self.own_format:
+            exact = [c for c in unbound if conns[c] == client.url]
+            silent = [c for c in unbound if c not in self._recorded_sends]
+            same_host = [c for c in silent if _host(conns[c]) == _host(client.url)]
+            matching = exact[:1] or same_host[:1] or silent[:1]
+        else:
+            host = _host(client.url)
+            matching = [c for c in conns if _host(conns[c]) == host]
+            if not matching:
+                known_hosts = {_host(c.url) for c in self._clients}
+                matching = [c for c in unbound if _host(conns[c]) not in known_hosts] or unbound
         for conn in matching:
-            bound = self._bound.setdefault(conn, [])
-            if client not in bound:
-                bound.append(client)
-                client.recorded.append(conn)
+            self._bind(conn, client)
         if self.autostart:
             self.start()
+
+    def _on_send(self, client: ReplayClient, text: str) -> None:
+        if self.own_format:
+            if not client.recorded:
+                key = _sent_key(text)
+                for conn, sends in self._recorded_sends.items():
+                    if not self._bound.get(conn) and key in sends:
+                        self._bind(conn, client)
+                        break
+            return  # the server's answers are in the recording
+        for reply in self.protocol.replies(client, text):
+            self._feed_text(client, reply)
 
     def _on_close(self, client: ReplayClient) -> None:
         for bound in self._bound.values():
@@ -365,6 +436,8 @@ class Replay:
             since_yield = 0
             while self.position < len(frames):
                 frame = frames[self.position]
+                if self._waiting and self._waiting[0][0] <= frame.ts_ns and self._release(frame.ts_ns):
+                    await self._settle()
                 self.position += 1
                 client = self.protocol.route(frame, self._bound.get(frame.conn, ()))
                 if client is None or client.closed():
@@ -388,6 +461,8 @@ class Replay:
                     since_yield = 0
                     await self._settle()
             await self._settle()
+            while self._release(None):
+                await self._settle()
             summary = self.summary()
         except asyncio.CancelledError:
             raise
