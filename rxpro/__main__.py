@@ -1,27 +1,20 @@
-"""``python -m rxpro`` / the ``rxpro`` console script."""
+"""``python -m rxpro`` / the ``rxpro`` console script (the commands live in ``rxpro.cli``)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Sequence
 
 __all__ = ["main"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rxpro", description="ccxt.pro streams as ReactiveX Observables")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="offline: replay recorded Binance data, print a throttled ticker and book")
-    demo.add_argument("--seconds", type=float, default=5.0)
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from ._demo import run_demo
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        from .cli import main as cli_main
 
-        try:
-            run_demo(args.seconds)
-        except KeyboardInterrupt:
-            return 130
-    return 0
+        return cli_main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while importing ccxt, before any handler is set
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+"""The command line's two ways to stop early: a user error (exit 2) and Ctrl-C (exit 130)."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "Interrupted", "UserError"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # the exchange, the network or rxpro failed
+EXIT_USAGE = 2  # the user asked for something that does not exist (click's own usage code)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+class UserError(click.ClickException):
+    """A bad exchange id, symbol, stream, timeframe or file: one line on stderr, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class Interrupted(Exception):
+    """Ctrl-C arrived; everything the command opened has been closed (exit 130).
+
+    Not a ``KeyboardInterrupt``: click would turn that into ``Abort`` and print a blank line.
+    """

@@ -1,0 +1,126 @@
+"""``rxpro watch``: one stream of one symbol as a live terminal view, plain lines or JSON lines."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+import reactivex.operators as ops
+from reactivex import Observable
+from rich.console import Console
+from rich.live import Live
+
+import rxpro
+from rxpro.operators import throttle
+
+from ._errors import UserError
+from ._session import is_user_error, open_exchange, validate_stream, validate_symbols, validate_timeframe
+from ._views import View, view_for, waiting
+
+__all__ = ["Output", "WatchOptions", "watch"]
+
+Output = Literal["live", "lines", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    exchange_id: str
+    symbol: str
+    stream: str = "ticker"
+    throttle_ms: float = 100.0
+    timeframe: str = "1m"
+    depth: int = 10
+    seconds: float | None = None
+    simulator: bool = False
+    speed: float | None = 1.0
+    output: Output = "live"
+
+
+def _source(exchange: Any, options: WatchOptions) -> Observable[Any]:
+    if options.stream == "ticker":
+        return rxpro.ticker(exchange, options.symbol)
+    if options.stream == "trades":
+        return rxpro.trades(exchange, options.symbol)
+    if options.stream == "orderbook":
+        # the whole book, cut by the view: a ccxt ``limit`` is validated per exchange (Binance: 5, 10, 20...)
+        return rxpro.order_book(exchange, options.symbol)
+    return rxpro.ohlcv(exchange, options.symbol, options.timeframe)
+
+
+def _throttled(source: Observable[Any], options: WatchOptions) -> Observable[Any]:
+    """The values worth a screen update: the latest per interval (per candle for ohlcv)."""
+    if options.throttle_ms <= 0:
+        return source
+    if options.stream == "ohlcv":
+        # per candle, so the final values of a closing candle are never dropped
+        return source.pipe(throttle(options.throttle_ms, key=lambda candle: candle[0]))
+    return source.pipe(throttle(options.throttle_ms))
+
+
+def _plain(value: Any, view: View, output: Output) -> str:
+    if output == "json":
+        return orjson.dumps(value, default=str).decode()
+    return view.line(value)
+
+
+async def watch(options: WatchOptions, console: Console, announce: Callable[[str], None] | None = None) -> None:
+    """Run the view until ``options.seconds`` pass, the stream ends, or Ctrl-C (cancellation).
+
+    ``announce`` gets a one-line description once everything has been validated.
+    """
+    async with open_exchange(
+        options.exchange_id, [options.symbol], simulator=options.simulator, speed=options.speed
+    ) as exchange:
+        await validate_symbols(exchange, [options.symbol])
+        validate_stream(exchange, options.stream)
+        if options.stream == "ohlcv":
+            validate_timeframe(exchange, options.timeframe)
+        if announce is not None:
+            where = "the simulator" if options.simulator else exchange.id
+            announce(f"watching {exchange.id} {options.symbol} {options.stream} on {where}; Ctrl-C to stop")
+        view = view_for(options.stream, exchange.id, options.symbol, options.depth, options.timeframe)
+        source = _source(exchange, options).pipe(ops.do_action(view.add))
+        finished = asyncio.Event()
+        failures: list[Exception] = []
+
+        def fail(error: Exception) -> None:
+            failures.append(error)
+            finished.set()
+
+        if options.output == "live":
+            with Live(waiting(view.title()), console=console, auto_refresh=False) as live:
+                subscription = _throttled(source, options).subscribe(
+                    lambda _: live.update(view.render(), refresh=True), fail, finished.set
+                )
+                await _run(finished, options.seconds, subscription.dispose)
+        else:
+            # every trade is an event worth its line; snapshots are throttled
+            lines = source if options.stream == "trades" else _throttled(source, options)
+
+            def emit(value: Any) -> None:
+                try:
+                    sys.stdout.write(_plain(value, view, options.output) + "\n")
+                    sys.stdout.flush()
+                except BrokenPipeError as error:  # ``| head`` went away: stop, don't log from a callback
+                    fail(error)
+
+            subscription = lines.subscribe(emit, fail, finished.set)
+            await _run(finished, options.seconds, subscription.dispose)
+        if failures:
+            error = failures[0]
+            if is_user_error(error):
+                raise UserError(str(error)) from error
+            raise error
+
+
+async def _run(finished: asyncio.Event, seconds: float | None, dispose: Any) -> None:
+    try:
+        await asyncio.wait_for(finished.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        dispose()

@@ -1,0 +1,64 @@
+"""Helpers for driving ``python -m rxpro`` as a subprocess, several at once to keep the suite short."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Run:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("TTY_COMPATIBLE", None)
+    env.pop("FORCE_COLOR", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["COLUMNS"] = "120"
+    env.update(extra)
+    return env
+
+
+def start(*args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rxpro", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=environment(**env),
+    )
+
+
+def run_all(commands: Sequence[Sequence[str]], timeout: float = 50.0, **env: str) -> list[Run]:
+    """Run every command at once (each is mostly waiting on imports or the simulator)."""
+    processes = [start(*command, **env) for command in commands]
+    deadline = time.monotonic() + timeout
+    runs = []
+    try:
+        for command, process in zip(commands, processes):
+            stdout, stderr = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            runs.append(Run(tuple(command), process.returncode, stdout, stderr))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return runs
+
+
+def run(*args: str, timeout: float = 50.0, **env: str) -> Run:
+    return run_all([args], timeout, **env)[0]
