@@ -268,8 +268,10 @@ class Replay:
             return original_client(url)
 
         async def fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+            if exchange.asyncio_loop is None:  # ccxt's fetch sets it (via open()) before any await
+                exchange.asyncio_loop = asyncio.get_running_loop()
             record = replay._answer(url, method)
-            if record.ts_ns > replay.now_ns:
+            if replay.running and replay.now_ns < record.ts_ns <= replay.recording.end_ns:
                 await replay._wait_until(record.ts_ns)  # the response arrives when it was received
             text = record.body
             if exchange.enableLastHttpResponse:
@@ -500,7 +502,7 @@ def replay(
     if recording.exchange_id is None:
         raise ValueError(f"{recording.paths[0]}: the exchange is not recorded; pass exchange_id")
     cls = exchange_class(recording.exchange_id)
-    protocol = protocol_for(recording.exchange_id)
+    protocol = protocol_for(recording.exchange_id, recording.source)
     settings = protocol.configure(dict(config or {}))
     settings.setdefault("enableRateLimit", False)  # nothing goes over a network
     controller = Replay(recording, protocol, speed=speed, autostart=autostart)

@@ -133,7 +133,91 @@ def _stream_key(name: str) -> str:
     return name
 
 
-def protocol_for(exchange_id: str) -> ReplayProtocol:
+class RecordedMarketsProtocol(ReplayProtocol):
+    """Third-party recordings kept the markets request only: no currencies, recorded types.
+
+    ``options`` are merged under the user's config (the user's settings win).
+    """
+
+    def __init__(self, options: dict[str, Any] | None = None, exchange_id: str = "") -> None:
+        self.options = options or {}
+        self.exchange_id = exchange_id
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        stubs = STUBS.get(self.exchange_id)
+        return stubs(recording) if stubs is not None else []
+
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        return _deep_merge(config, {"has": {"fetchCurrencies": False}, "options": self.options})
+
+
+def _records(recording: Recording, fragment: str) -> list[HttpRecord]:
+    return [r for r in recording.http if fragment in r.url]
+
+
+def _deribit_stubs(recording: Recording) -> list[HttpRecord]:
+    # ccxt asks every instrument at once; cryptofeed asked per currency: one merged answer
+    results: list[Any] = []
+    body: dict[str, Any] = {}
+    for record in _records(recording, "/public/get_instruments?"):
+        body = orjson.loads(record.body)
+        results.extend(body.get("result") or [])
+    if not body:
+        return []
+    merged = dict(body, result=results)
+    return [HttpRecord(-1, "GET", "https://www.deribit.com/api/v2/public/get_instruments", orjson.dumps(merged).decode())]
+
+
+def _gate_stubs(recording: Recording) -> list[HttpRecord]:
+    return [HttpRecord(-1, "GET", "https://api.gateio.ws/api/v4/margin/currency_pairs", "[]")]
+
+
+def _kucoin_stubs(recording: Recording) -> list[HttpRecord]:
+    stubs = [HttpRecord(-1, "GET", "https://api.kucoin.com/api/v2/symbols", r.body)
+             for r in _records(recording, "/api/v1/symbols")[:1]]
+    # the bullet-public token response was not recorded (cryptofeed redacted the token)
+    token = {"code": "200000", "data": {"token": "TOKEN", "instanceServers": [{
+        "endpoint": "wss://push-private.kucoin.com/endpoint", "encrypt": True, "protocol": "websocket",
+        "pingInterval": 18000, "pingTimeout": 10000}]}}
+    stubs.append(HttpRecord(-1, "POST", "https://api.kucoin.com/api/v1/bullet-public", orjson.dumps(token).decode()))
+    # ccxt's kucoin loads all tickers with the markets (for market activity); none were recorded
+    stubs.append(HttpRecord(-1, "GET", "https://api.kucoin.com/api/v1/market/allTickers",
+                            '{"code":"200000","data":{"time":0,"ticker":[]}}'))
+    return stubs
+
+
+STUBS = {"deribit": _deribit_stubs, "gate": _gate_stubs, "kucoin": _kucoin_stubs}
+
+
+class CoinbaseExchangeProtocol(RecordedMarketsProtocol):
+    """ccxt signs ``level2`` subscriptions (Coinbase made the channel private in 2023).
+
+    The 2021 recording is the then-public ``level2`` feed; placeholder credentials
+    let ccxt build its signed subscribe frame, which never leaves the process.
+    """
+
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        placeholders = {"apiKey": "replay", "secret": "cmVwbGF5", "password": "replay"}
+        return _deep_merge(super().configure(config), {k: v for k, v in placeholders.items() if k not in config})
+
+
+#: Per exchange: ccxt options that keep load_markets to the recorded REST calls.
+RECORDED_MARKETS_OPTIONS: dict[str, dict[str, Any]] = {
+    "okx": {"fetchMarkets": {"types": ["spot", "swap", "future"]}},
+    "coinbaseexchange": {},
+    "bitfinex": {},
+    "bitstamp": {},
+    "gate": {"fetchMarkets": {"types": ["spot"]}},
+    "kucoin": {"fetchMarkets": {"types": ["spot"]}},
+    "deribit": {},
+}
+
+
+def protocol_for(exchange_id: str, source: str = "") -> ReplayProtocol:
     if exchange_id in ("binance", "binanceusdm", "binancecoinm"):
         return BinanceProtocol(exchange_id)
+    if exchange_id == "coinbaseexchange":
+        return CoinbaseExchangeProtocol()
+    if source in ("cryptofeed-master", "cryptofeed-v3") or exchange_id in RECORDED_MARKETS_OPTIONS:
+        return RecordedMarketsProtocol(RECORDED_MARKETS_OPTIONS.get(exchange_id), exchange_id)
     return ReplayProtocol()
