@@ -13,17 +13,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_editable_install_imports_the_namespaced_names() -> None:
-    import rxpro
-    import rxpro.exchanges
-    import rxpro.operators
-    import rxpro.testing
-
-    assert rxpro.exchanges.__name__ == "rxpro.exchanges"
-    assert rxpro.operators.__name__ == "rxpro.operators"
-    for top in ("exchanges", "operators"):
-        with pytest.raises(ModuleNotFoundError):
-            __import__(top)
+def test_the_install_imports_the_namespaced_names_and_no_top_level_folders(tmp_path: Path) -> None:
+    # a fresh interpreter outside the checkout: what the installation provides, not pytest's sys.path
+    script = (
+        "import importlib.util, rxpro, rxpro.exchanges, rxpro.operators, rxpro.testing\n"
+        "assert rxpro.exchanges.__name__ == 'rxpro.exchanges'\n"
+        "assert rxpro.operators.__name__ == 'rxpro.operators'\n"
+        "assert rxpro.exchanges.binance.__module__ == 'rxpro.exchanges'\n"
+        "print(importlib.util.find_spec('exchanges'), importlib.util.find_spec('operators'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None None"
 
 
 @pytest.mark.timeout(300)
