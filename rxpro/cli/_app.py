@@ -1,7 +1,7 @@
 """The click command group behind ``rxpro`` and ``python -m rxpro``, and its exit codes.
 
 Exit codes: 0 done; 1 the exchange, network or rxpro failed; 2 a bad command
-line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C. Every
+line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM. Every
 error is one line on stderr (``--debug`` adds the traceback).
 """
 
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,7 +21,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ._errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, UserError
+from ._errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, Interrupted, UserError
 from ._streams import STREAMS, WATCHABLE
 
 __all__ = ["cli", "main"]
@@ -28,11 +30,40 @@ _T = TypeVar("_T")
 
 
 def run(coroutine: Coroutine[Any, Any, _T]) -> _T:
-    """``asyncio.run`` whose Ctrl-C first lets the coroutine close what it opened, then exits 130."""
+    """``asyncio.run`` whose Ctrl-C (SIGTERM too) first lets the coroutine close what it opened.
+
+    asyncio.run cancels the task on SIGINT and raises ``KeyboardInterrupt`` once it
+    has unwound; SIGTERM gets the same cancellation here. Exit 130 / 143.
+    """
     try:
-        return asyncio.run(coroutine)
+        return asyncio.run(_terminable(coroutine))
     except KeyboardInterrupt:
         raise Interrupted() from None
+
+
+async def _terminable(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers here (Windows, a thread)
+        pass
+    try:
+        return await coroutine
+    except asyncio.CancelledError:
+        if terminated:
+            raise Interrupted(EXIT_TERMINATED) from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _note(text: str) -> None:
@@ -127,6 +158,86 @@ def watch(exchange: str, symbol: str, stream: str, throttle_ms: float, timeframe
     return EXIT_OK
 
 
+# -- record / replay ---------------------------------------------------------------------------
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@cli.command()
+@click.argument("exchange")
+@click.argument("symbols", nargs=-1, required=True, metavar="SYMBOL...")
+@click.option("--streams", default="ticker,trades,orderbook,ohlcv:1m", show_default=True,
+              help="Comma-separated: ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks.")
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False, path_type=Path), default="session.jsonl.gz",
+              show_default=True, help="The gzip JSON-lines file (rotated parts get .1, .2, ...).")
+@click.option("--rotate-mb", type=click.FloatRange(min=0, min_open=True), help="Start a new file after this many MB.")
+@click.option("--rotate-minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Start a new file after this many minutes.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--simulator", is_flag=True, help="Offline: record the bundled recording from a local simulator.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Playback speed of --simulator, times real time.")
+@click.option("--force", is_flag=True, help="Overwrite the output file.")
+def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, rotate_mb: float | None,
+           rotate_minutes: float | None, seconds: float | None, simulator: bool, speed: float, force: bool) -> int:
+    """Record raw frames and REST answers of SYMBOL... on EXCHANGE to a file that `rxpro replay` plays.
+
+    Ends after --seconds or at Ctrl-C (exit 130); the file is closed and the summary printed either way.
+    """
+    from ._recording import RecordOptions, record as run_record, record_report
+
+    names = tuple(name.strip() for name in streams.split(",") if name.strip())
+    if not names:
+        raise UserError("--streams names no stream")
+    options = RecordOptions(
+        exchange, symbols, names, path,
+        rotate_bytes=int(rotate_mb * 1024 * 1024) if rotate_mb else None,
+        rotate_seconds=rotate_minutes * 60 if rotate_minutes else None,
+        seconds=seconds, simulator=simulator, speed=speed, force=force,
+    )
+
+    def report(summary: Any) -> None:
+        for line in record_report(summary):
+            click.echo(line)
+
+    summary = run(run_record(options, _stderr(), report, _note))
+    return EXIT_ERROR if summary.errors and not summary.messages else EXIT_OK
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
+@click.option("--exchange", "exchange_id", help="The ccxt id, for files that don't record it.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True),
+              help="Times real time (e.g. 10); default: as fast as possible on the recording's clock.")
+@click.option("--stream", "-s", "streams", multiple=True, type=click.Choice(WATCHABLE),
+              help="Streams to play (repeatable); default: every recorded one.")
+@click.option("--symbol", "symbols", multiple=True, help="Symbols to play (repeatable); default: every recorded one.")
+@click.option("--timeframe", default="1m", show_default=True, help="Candle length for ohlcv, if not recorded.")
+@click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True, help="Order book levels in lines.")
+@click.option("--throttle", "throttle_ms", type=click.FloatRange(min=0), default=100, show_default=True,
+              help="With --print/--json: at most one line per stream per this many recorded ms.")
+@click.option("--print", "print_lines", is_flag=True, help="Print a line per (throttled) update.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON value per (throttled) update.")
+def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None, streams: tuple[str, ...],
+           symbols: tuple[str, ...], timeframe: str, depth: int, throttle_ms: float, print_lines: bool,
+           as_json: bool) -> int:
+    """Play FILE... (rxpro, hftbacktest or cryptofeed recordings) through ccxt's parsers, offline."""
+    from ._recording import ReplayOptions, ReplayOutput, replay as run_replay, replay_failed, replay_report
+
+    output: ReplayOutput = "json" if as_json else "lines" if print_lines else "summary"
+    options = ReplayOptions(files, exchange_id, speed, streams, symbols, timeframe, depth, throttle_ms, output)
+
+    def report(outcome: Any) -> None:
+        echo = click.echo if output == "summary" else _note
+        for line in replay_report(outcome):
+            echo(line)
+
+    outcome = run(run_replay(options, _stderr(), report))
+    return EXIT_ERROR if replay_failed(outcome) else EXIT_OK
+
+
 # -- demo --------------------------------------------------------------------------------------
 
 
@@ -156,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args
     try:
         result = cli.main(args=args, prog_name="rxpro", standalone_mode=False)
-    except (Interrupted, click.Abort, KeyboardInterrupt):
+    except Interrupted as interrupted:
+        return interrupted.exit_code
+    except (click.Abort, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     except click.exceptions.NoArgsIsHelpError as error:
         click.echo(error.ctx.get_help() if error.ctx else "", err=False)

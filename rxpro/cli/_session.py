@@ -21,7 +21,16 @@ from rxpro.testing import Simulator, SimulatorConfig, data_path
 from ._errors import UserError
 from ._streams import support
 
-__all__ = ["SIMULATED_SYMBOLS", "exchange_class", "open_exchange", "validate_stream", "validate_symbols", "validate_timeframe"]
+__all__ = [
+    "SIMULATED_SYMBOLS",
+    "exchange_class",
+    "is_user_error",
+    "open_exchange",
+    "simulator",
+    "validate_stream",
+    "validate_symbols",
+    "validate_timeframe",
+]
 
 #: Symbols with bundled recorded data, per exchange the simulator speaks.
 SIMULATED_SYMBOLS: dict[str, tuple[str, ...]] = {
@@ -51,26 +60,8 @@ def _binance_files(symbols: Iterable[str]) -> tuple[str, ...]:
 
 
 @asynccontextmanager
-async def open_exchange(
-    exchange_id: str,
-    symbols: Sequence[str] = (),
-    *,
-    simulator: bool = False,
-    speed: float | None = 1.0,
-) -> AsyncIterator[Any]:
-    """The rxpro exchange ``exchange_id`` (on the simulator when asked), closed on exit.
-
-    Unknown ids and, on the simulator, symbols without a recording fail before
-    anything starts.
-    """
-    cls = exchange_class(exchange_id)
-    if not simulator:
-        exchange = cls()
-        try:
-            yield exchange
-        finally:
-            await exchange.close()
-        return
+async def simulator(exchange_id: str, symbols: Sequence[str], speed: float | None = 1.0) -> AsyncIterator[Simulator]:
+    """A started simulator with the recording of ``symbols`` on ``exchange_id``, looped."""
     recorded = SIMULATED_SYMBOLS.get(exchange_id)
     if recorded is None:
         raise UserError(
@@ -86,6 +77,31 @@ async def open_exchange(
             sim.load_binance_recording(_binance_files(symbols or recorded[:1]))
         else:
             sim.load_okx_recording()
+        yield sim
+
+
+@asynccontextmanager
+async def open_exchange(
+    exchange_id: str,
+    symbols: Sequence[str] = (),
+    *,
+    simulated: bool = False,
+    speed: float | None = 1.0,
+) -> AsyncIterator[Any]:
+    """The rxpro exchange ``exchange_id`` (on the simulator when asked), closed on exit.
+
+    Unknown ids and, on the simulator, symbols without a recording fail before
+    anything starts.
+    """
+    cls = exchange_class(exchange_id)
+    if not simulated:
+        exchange = cls()
+        try:
+            yield exchange
+        finally:
+            await exchange.close()
+        return
+    async with simulator(exchange_id, symbols, speed) as sim:
         exchange = sim.attach(cls())
         try:
             yield exchange

@@ -73,7 +73,7 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
     ``announce`` gets a one-line description once everything has been validated.
     """
     async with open_exchange(
-        options.exchange_id, [options.symbol], simulator=options.simulator, speed=options.speed
+        options.exchange_id, [options.symbol], simulated=options.simulator, speed=options.speed
     ) as exchange:
         await validate_symbols(exchange, [options.symbol])
         validate_stream(exchange, options.stream)

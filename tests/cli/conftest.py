@@ -43,9 +43,11 @@ def start(*args: str, **env: str) -> subprocess.Popen[str]:
     )
 
 
-def run_all(commands: Sequence[Sequence[str]], timeout: float = 50.0, **env: str) -> list[Run]:
-    """Run every command at once (each is mostly waiting on imports or the simulator)."""
-    processes = [start(*command, **env) for command in commands]
+def run_all(commands: Sequence[Sequence[str]], timeout: float = 80.0,
+            envs: Sequence[dict[str, str]] | None = None, **env: str) -> list[Run]:
+    """Run every command at once, each with ``env`` plus its own entry of ``envs``."""
+    extra = list(envs) if envs is not None else [{} for _ in commands]
+    processes = [start(*command, **{**env, **own}) for command, own in zip(commands, extra)]
     deadline = time.monotonic() + timeout
     runs = []
     try:
@@ -61,4 +63,4 @@ def run_all(commands: Sequence[Sequence[str]], timeout: float = 50.0, **env: str
 
 
 def run(*args: str, timeout: float = 50.0, **env: str) -> Run:
-    return run_all([args], timeout, **env)[0]
+    return run_all([args], timeout, None, **env)[0]

@@ -1,0 +1,351 @@
+"""``rxpro record`` and ``rxpro replay``: the command-line faces of ``rxpro.Recorder`` and ``rxpro.replay``.
+
+Both show progress on stderr (when it is a terminal) and print a summary on
+stdout; the recording and replaying themselves live in ``rxpro._record`` /
+``rxpro._replay``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+import rxpro
+from rxpro.operators import throttle
+
+from ._errors import UserError
+from ._session import exchange_class, simulator, validate_stream, validate_symbols, validate_timeframe
+from ._streams import WATCHABLE
+from ._views import View, view_for
+
+__all__ = [
+    "RecordOptions",
+    "ReplayOptions",
+    "ReplayReport",
+    "StreamTally",
+    "record",
+    "record_report",
+    "replay",
+    "replay_failed",
+    "replay_report",
+    "size",
+    "stream_kind",
+]
+
+_KINDS = {"order_book": "orderbook", "book": "orderbook", "bidsasks": "bids_asks"}
+
+
+def stream_kind(name: str) -> str:
+    """``'ohlcv:1m'`` -> ``'ohlcv'``, ``'book'`` -> ``'orderbook'``: the stream behind a recorder stream name."""
+    kind = name.partition(":")[0]
+    return _KINDS.get(kind, kind)
+
+
+def size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"  # pragma: no cover - the loop always returns
+
+
+def _progress(console: Console, bar: bool) -> Progress:
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if bar:
+        columns += [BarColumn(), TaskProgressColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("{task.fields[stats]}")]
+    # transient: the summary replaces it; on a non-terminal it draws nothing
+    return Progress(*columns, console=console, transient=True)
+
+
+# -- record ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOptions:
+    exchange_id: str
+    symbols: tuple[str, ...]
+    streams: tuple[str, ...]
+    path: Path
+    rotate_bytes: int | None = None
+    rotate_seconds: float | None = None
+    seconds: float | None = None
+    simulator: bool = False
+    speed: float | None = 1.0
+    force: bool = False
+
+
+def _check_output(path: Path, force: bool) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: {folder} is not writable")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists; pass --force to overwrite it")
+
+
+async def record(
+    options: RecordOptions,
+    status: Console,
+    report: Callable[[Any], None],
+    announce: Callable[[str], None] | None = None,
+) -> Any:
+    """Record until ``options.seconds`` pass or Ctrl-C; ``report`` gets the summary either way.
+
+    Bad input (exchange, symbols, streams, output path) raises :class:`UserError`
+    and leaves no file behind.
+    """
+    exchange_class(options.exchange_id)
+    _check_output(options.path, options.force)
+    try:
+        recorder = rxpro.Recorder(
+            options.exchange_id, list(options.symbols), list(options.streams), options.path,
+            rotate_bytes=options.rotate_bytes, rotate_seconds=options.rotate_seconds,
+        )
+    except rxpro.InvalidArgument as error:
+        raise UserError(str(error)) from None
+    async with AsyncExitStack() as stack:
+        if options.simulator:
+            sim = await stack.enter_async_context(simulator(options.exchange_id, options.symbols, options.speed))
+            recorder.prepare = sim.attach
+        recording = False
+        try:
+            await recorder.start()
+            exchange = recorder.exchange
+            await validate_symbols(exchange, options.symbols)
+            for name in options.streams:
+                validate_stream(exchange, stream_kind(name))
+                if stream_kind(name) == "ohlcv":
+                    validate_timeframe(exchange, name.partition(":")[2] or "1m")
+            recording = True
+            if announce is not None:
+                announce(f"recording {exchange.id} {' '.join(options.symbols)} ({', '.join(options.streams)}) "
+                         f"to {options.path}; Ctrl-C to stop")
+            await _show_recording(recorder, options, status)
+        finally:
+            summary = await recorder.close()
+            if recording:
+                report(summary)
+            else:
+                for file in summary.files:
+                    Path(file).unlink(missing_ok=True)
+    return summary
+
+
+async def _show_recording(recorder: Any, options: RecordOptions, status: Console) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with _progress(status, bar=options.seconds is not None) as progress:
+        task = progress.add_task(f"recording {recorder.exchange.id} {' '.join(options.symbols)}",
+                                 total=options.seconds, stats="")
+        while True:
+            elapsed = loop.time() - started
+            summary = recorder.summary()
+            progress.update(task, completed=elapsed, stats=(
+                f"{summary.messages:,} messages  {size(summary.raw_bytes)} → {size(summary.bytes)} on disk"
+                f"  {len(summary.files)} file{'s' if len(summary.files) != 1 else ''}"))
+            if options.seconds is not None and elapsed >= options.seconds:
+                return
+            remaining = 0.25 if options.seconds is None else options.seconds - elapsed
+            await asyncio.sleep(min(0.25, remaining))
+
+
+def record_report(summary: Any) -> list[str]:
+    lines = [f"files     {', '.join(summary.files) or '-'}",
+             f"messages  {summary.messages:,} received, {summary.sent:,} sent, {summary.http:,} REST responses",
+             f"bytes     {summary.bytes:,} on disk ({summary.raw_bytes:,} uncompressed)",
+             f"span      {summary.span_seconds:.3f} s"]
+    lines += [f"error     {error}" for error in summary.errors]
+    return lines
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+ReplayOutput = Literal["summary", "lines", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    paths: tuple[Path, ...]
+    exchange_id: str | None = None
+    speed: float | None = None
+    streams: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    timeframe: str = "1m"
+    depth: int = 10
+    throttle_ms: float = 100.0
+    output: ReplayOutput = "summary"
+
+
+@dataclass(slots=True)
+class StreamTally:
+    """What one replayed stream emitted."""
+
+    view: View
+    count: int = 0
+    last: Any = None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    paths: tuple[str, ...]
+    exchange_id: str
+    summary: Any
+    tallies: dict[str, StreamTally]
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise UserError(f"cannot read {path}: no such file")
+    if not path.is_file():
+        raise UserError(f"cannot read {path}: not a file")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _open_replay(options: ReplayOptions) -> Any:
+    for path in options.paths:
+        _check_readable(path)
+    if options.exchange_id is not None:
+        exchange_class(options.exchange_id)
+    try:
+        return rxpro.replay([str(p) for p in options.paths], options.exchange_id, speed=options.speed,
+                            autostart=False)
+    except (ValueError, OSError, EOFError) as error:  # ReplayFormatError, bad gzip, bad JSON
+        text = str(error)
+        where = str(options.paths[0])
+        raise UserError(text if where in text else f"{where}: {text}") from None
+
+
+def _replay_streams(options: ReplayOptions, recorded: Sequence[str]) -> tuple[str, ...]:
+    recorded_kinds = {stream_kind(name): name for name in recorded}
+    if not options.streams:
+        found = tuple(kind for kind in WATCHABLE if kind in recorded_kinds)
+        return found or ("trades", "orderbook")  # the streams every recording format holds
+    if recorded_kinds:
+        for stream in options.streams:
+            if stream not in recorded_kinds:
+                raise UserError(f"the recording has no {stream} stream; it has {', '.join(recorded)}")
+    return options.streams
+
+
+async def replay(options: ReplayOptions, status: Console, report: Callable[[ReplayReport], None]) -> ReplayReport:
+    """Play the recording through ccxt's parsers into the chosen streams; ``report`` gets the result."""
+    exchange = _open_replay(options)
+    try:
+        recording = exchange.replay.recording
+        await exchange.load_markets()  # answered from the recording
+        recorded = tuple(_unified(exchange, symbol) for symbol in recording.symbols)
+        await validate_symbols(exchange, options.symbols)
+        symbols = options.symbols or recorded
+        if not symbols:
+            raise UserError(f"{options.paths[0]} does not name its symbols; pass --symbol")
+        unknown = [s for s in symbols if recorded and s not in recorded]
+        if unknown:
+            raise UserError(f"the recording has no {', '.join(unknown)}; it has {', '.join(recorded)}")
+        streams = _replay_streams(options, recording.streams)
+        timeframes = {stream_kind(n): n.partition(":")[2] for n in recording.streams if ":" in n}
+        timeframe = timeframes.get("ohlcv") or options.timeframe
+        tallies: dict[str, StreamTally] = {}
+        for symbol in symbols:
+            for stream in streams:
+                view = view_for(stream, exchange.id, symbol, options.depth, timeframe)
+                tallies[f"{stream} {symbol}"] = tally = StreamTally(view)
+                _subscribe(exchange, stream, symbol, timeframe, tally, options)
+        result = await _show_replay(exchange, options, status)
+        outcome = ReplayReport(tuple(recording.paths), exchange.id, result, tallies)
+    finally:
+        await exchange.close()
+    report(outcome)
+    return outcome
+
+
+def _unified(exchange: Any, symbol: str) -> str:
+    """hftbacktest files name markets by id (``ETHUSDT``); streams want ``ETH/USDT``."""
+    if symbol in exchange.markets:
+        return symbol
+    by_id = getattr(exchange, "markets_by_id", None) or {}
+    return str(by_id[symbol][0]["symbol"]) if symbol in by_id else symbol
+
+
+def _subscribe(exchange: Any, stream: str, symbol: str, timeframe: str, tally: StreamTally,
+               options: ReplayOptions) -> None:
+    source = {
+        "ticker": lambda: rxpro.ticker(exchange, symbol),
+        "trades": lambda: rxpro.trades(exchange, symbol),
+        "orderbook": lambda: rxpro.order_book(exchange, symbol),
+        "ohlcv": lambda: rxpro.ohlcv(exchange, symbol, timeframe),
+    }[stream]()
+
+    def count(value: Any) -> None:
+        tally.count += 1
+        tally.last = value
+        tally.view.add(value)
+
+    def failed(error: Exception) -> None:
+        tally.errors.append(f"{type(error).__name__}: {' '.join(str(error).split())}")
+
+    source.subscribe(count, failed)
+    if options.output == "summary":
+        return
+    # the replay's virtual clock drives throttle, so the lines are the same at any --speed
+    lines = source if stream == "trades" or options.throttle_ms <= 0 else source.pipe(
+        throttle(options.throttle_ms, key=(lambda candle: candle[0]) if stream == "ohlcv" else None))
+
+    def emit(value: Any) -> None:
+        text = orjson.dumps(value, default=str).decode() if options.output == "json" else tally.view.line(value)
+        sys.stdout.write(text + "\n")
+
+    lines.subscribe(emit, lambda _: None)
+
+
+async def _show_replay(exchange: Any, options: ReplayOptions, status: Console) -> Any:
+    control = exchange.replay
+    with _progress(status, bar=True) as progress:
+        task = progress.add_task(f"replaying {exchange.id}", total=max(control.total, 1), stats="")
+        run = asyncio.ensure_future(control.run())
+        try:
+            while not run.done():
+                progress.update(task, completed=control.position, stats=f"{control.frames:,} frames fed")
+                await asyncio.wait({run}, timeout=0.1)
+            return run.result()
+        finally:
+            if not run.done():
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+            sys.stdout.flush()
+
+
+def replay_report(outcome: ReplayReport) -> list[str]:
+    summary = outcome.summary
+    lines = [f"files     {', '.join(outcome.paths)}",
+             f"exchange  {outcome.exchange_id}",
+             f"frames    {summary.frames:,} fed, {summary.skipped:,} not subscribed, {summary.http:,} REST answers",
+             f"span      {summary.span_seconds:.3f} s of recorded time"]
+    for name, tally in outcome.tallies.items():
+        last = tally.view.line(tally.last) if tally.last is not None else "-"
+        lines.append(f"{name:<22}{tally.count:>8,}  last: {last}")
+        lines += [f"error     {name}: {error}" for error in tally.errors]
+    return lines
+
+
+def replay_failed(outcome: ReplayReport) -> bool:
+    """Whether a stream failed for a reason other than the user's choice."""
+    return any(tally.errors for tally in outcome.tallies.values())
+

@@ -1,0 +1,77 @@
+"""``rxpro record`` then ``rxpro replay``: a round trip through the simulator, and clean stops."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from .conftest import run, start
+
+pytestmark = pytest.mark.timeout(60)
+
+NUMBER = r"(\d+(?:\.\d+)?)"
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("record") / "session.jsonl.gz"
+    result = run("record", "binance", "BTC/USDT", "--simulator", "--speed", "5", "--seconds", "2",
+                 "--streams", "ticker,trades,orderbook,ohlcv:1m", "-o", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    received = re.search(r"messages\s+([\d,]+) received", result.stdout)
+    assert received and int(received.group(1).replace(",", "")) > 0, result.stdout
+    assert str(path) in result.stdout
+    return path
+
+
+def test_record_writes_a_closed_gzip_of_json_lines(session: Path) -> None:
+    with gzip.open(session, "rt") as fh:  # a missing gzip trailer would raise EOFError
+        records = [json.loads(line) for line in fh]
+    assert records[0]["t"] == "header" and records[0]["exchange"] == "binance"
+    assert {"http", "recv"} <= {record["t"] for record in records}
+
+
+def test_replay_plays_the_recording_and_summarizes_it(session: Path) -> None:
+    result = run("replay", str(session), "--speed", "10")
+    assert result.returncode == 0, result.stderr
+    counts = {m.group(1): int(m.group(2).replace(",", ""))
+              for m in re.finditer(r"^(\w+) BTC/USDT\s+([\d,]+)", result.stdout, re.MULTILINE)}
+    assert counts.keys() == {"ticker", "trades", "orderbook", "ohlcv"}, result.stdout
+    assert counts["trades"] > 0 and counts["orderbook"] > 0
+    prices = [float(p) for p in re.findall(rf"(?:buy|sell)\s+{NUMBER} x", result.stdout)]
+    assert prices and all(50_000 < p < 70_000 for p in prices)
+
+
+def test_replay_prints_json_lines_of_the_chosen_stream(session: Path) -> None:
+    result = run("replay", str(session), "--stream", "trades", "--json")
+    assert result.returncode == 0, result.stderr
+    trades = [json.loads(line) for line in result.stdout.splitlines()]
+    assert trades and all(t["symbol"] == "BTC/USDT" and 50_000 < t["price"] < 70_000 for t in trades)
+    assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_recording_closes_its_file(tmp_path: Path, sent: signal.Signals, code: int) -> None:
+    path = tmp_path / "stopped.jsonl.gz"
+    process = start("record", "okx", "BTC/USDT", "--simulator", "-o", str(path))
+    try:
+        assert process.stderr is not None
+        assert "recording okx" in process.stderr.readline()  # it has started
+        process.send_signal(sent)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stdout + stderr
+    assert "messages" in stdout  # the summary is printed on the way out
+    with gzip.open(path, "rt") as fh:
+        assert json.loads(fh.readline())["exchange"] == "okx"
+        fh.read()
