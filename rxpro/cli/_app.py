@@ -1,27 +1,28 @@
 """The click command group behind ``rxpro`` and ``python -m rxpro``, and its exit codes.
 
 Exit codes: 0 done; 1 the exchange, network or rxpro failed; 2 a bad command
-line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM. Every
+line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM; 141 stdout closed early (``| head``). Every
 error is one line on stderr (``--debug`` adds the traceback).
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 import click
 import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ._errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, Interrupted, UserError
+from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, Interrupted, UserError
 from ._streams import STREAMS, WATCHABLE
 
 __all__ = ["cli", "main"]
@@ -142,17 +143,23 @@ def _listing(ids: Sequence[str]) -> list[Any]:
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--simulator", is_flag=True, help="Offline: the bundled recording on a local simulator.")
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Playback speed of --simulator, times real time.")
+              help="Playback speed of --simulator or --replay, times real time.")
+@click.option("--replay", "replay_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Offline: play this recording (rxpro record, hftbacktest, cryptofeed) at --speed.")
 @click.option("--plain", is_flag=True, help="One line per update (the default when stdout is not a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON value per update.")
 def watch(exchange: str, symbol: str, stream: str, throttle_ms: float, timeframe: str, depth: int,
-          seconds: float | None, simulator: bool, speed: float, plain: bool, as_json: bool) -> int:
+          seconds: float | None, simulator: bool, speed: float, replay_file: Path | None, plain: bool,
+          as_json: bool) -> int:
     """Watch one stream of SYMBOL on EXCHANGE, live (e.g. rxpro watch binance BTC/USDT -s orderbook)."""
     from ._watch import Output, WatchOptions, watch as run_watch
 
     console = _stdout()
     output: Output = "json" if as_json else "lines" if plain or not console.is_terminal else "live"
-    options = WatchOptions(exchange, symbol, stream, throttle_ms, timeframe, depth, seconds, simulator, speed, output)
+    if simulator and replay_file is not None:
+        raise click.UsageError("--simulator and --replay exclude each other")
+    options = WatchOptions(exchange, symbol, stream, throttle_ms, timeframe, depth, seconds, simulator, speed, output,
+                           replay_file)
     announce = None if output == "live" else _note
     run(run_watch(options, console, announce))
     return EXIT_OK
@@ -250,8 +257,34 @@ def demo(seconds: float, symbol: str, speed: float) -> int:
     """Offline: replay recorded Binance data, print a throttled ticker and book."""
     from rxpro._demo import demo as run_demo
 
-    run(run_demo(seconds, symbol=symbol, speed=speed))
+    out = _PipeSafe(sys.stdout)
+    run(run_demo(seconds, symbol=symbol, speed=speed, out=cast(TextIO, out)))
+    if out.broken:
+        raise BrokenPipeError()
     return EXIT_OK
+
+
+class _PipeSafe(io.TextIOBase):
+    """stdout for code that prints from Rx callbacks: a closed pipe (``| head``) stops output, not the loop."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.broken = True
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -284,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader went away (``rxpro watch ... | head``): no more output, no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ERROR
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # noqa: BLE001 - the one place that turns any failure into a line
         if debug:
             traceback.print_exc()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "Interrupted", "UserError"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "Interrupted", "UserError"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # the exchange, the network or rxpro failed
 EXIT_USAGE = 2  # the user asked for something that does not exist (click's own usage code)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (``| head``)
 
 
 class UserError(click.ClickException):

@@ -24,7 +24,7 @@ import rxpro
 from rxpro.operators import throttle
 
 from ._errors import UserError
-from ._session import exchange_class, simulator, validate_stream, validate_symbols, validate_timeframe
+from ._session import exchange_class, load_replay, simulator, validate_stream, validate_symbols, validate_timeframe
 from ._streams import WATCHABLE
 from ._views import View, view_for
 
@@ -207,30 +207,8 @@ class ReplayReport:
     tallies: dict[str, StreamTally]
 
 
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise UserError(f"cannot read {path}: no such file")
-    if not path.is_file():
-        raise UserError(f"cannot read {path}: not a file")
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1)
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
-
-
 def _open_replay(options: ReplayOptions) -> Any:
-    for path in options.paths:
-        _check_readable(path)
-    if options.exchange_id is not None:
-        exchange_class(options.exchange_id)
-    try:
-        return rxpro.replay([str(p) for p in options.paths], options.exchange_id, speed=options.speed,
-                            autostart=False)
-    except (ValueError, OSError, EOFError) as error:  # ReplayFormatError, bad gzip, bad JSON
-        text = str(error)
-        where = str(options.paths[0])
-        raise UserError(text if where in text else f"{where}: {text}") from None
+    return load_replay(options.paths, options.exchange_id, speed=options.speed, autostart=False)
 
 
 def _replay_streams(options: ReplayOptions, recorded: Sequence[str]) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ __all__ = [
     "SIMULATED_SYMBOLS",
     "exchange_class",
     "is_user_error",
+    "load_replay",
     "open_exchange",
     "simulator",
     "validate_stream",
@@ -80,6 +81,41 @@ async def simulator(exchange_id: str, symbols: Sequence[str], speed: float | Non
         yield sim
 
 
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise UserError(f"cannot read {path}: no such file")
+    if not path.is_file():
+        raise UserError(f"cannot read {path}: not a file")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def load_replay(paths: Sequence[Path], exchange_id: str | None = None, *, speed: float | None = None,
+                autostart: bool = True) -> Any:
+    """``rxpro.replay(paths)``; a missing, unreadable or foreign file, or another exchange's, is a ``UserError``."""
+    for path in paths:
+        _check_readable(path)
+    if exchange_id is not None:
+        exchange_class(exchange_id)
+    where = str(paths[0])
+    try:
+        try:
+            exchange = rxpro.replay([str(p) for p in paths], speed=speed, autostart=autostart)
+        except ValueError as error:
+            if exchange_id is None or "exchange is not recorded" not in str(error):
+                raise
+            exchange = rxpro.replay([str(p) for p in paths], exchange_id, speed=speed, autostart=autostart)
+    except (ValueError, OSError, EOFError) as error:  # ReplayFormatError, bad gzip, bad JSON
+        text = " ".join(str(error).split())
+        raise UserError(text if where in text else f"{where}: {text}") from None
+    if exchange_id is not None and exchange.id != exchange_id:
+        raise UserError(f"{where} is a {exchange.id} recording, not {exchange_id}")
+    return exchange
+
+
 @asynccontextmanager
 async def open_exchange(
     exchange_id: str,
@@ -87,13 +123,21 @@ async def open_exchange(
     *,
     simulated: bool = False,
     speed: float | None = 1.0,
+    replay: Path | None = None,
 ) -> AsyncIterator[Any]:
-    """The rxpro exchange ``exchange_id`` (on the simulator when asked), closed on exit.
+    """The rxpro exchange ``exchange_id`` (on the simulator, or replaying a file, when asked), closed on exit.
 
     Unknown ids and, on the simulator, symbols without a recording fail before
     anything starts.
     """
     cls = exchange_class(exchange_id)
+    if replay is not None:
+        exchange = load_replay([replay], exchange_id, speed=speed)
+        try:
+            yield exchange
+        finally:
+            await exchange.close()
+        return
     if not simulated:
         exchange = cls()
         try:

@@ -78,10 +78,11 @@ class TickerView(View):
     def line(self, value: Any) -> str:
         percentage = value.get("percentage")
         change = f"  chg {percentage:+.2f}%" if isinstance(percentage, (int, float)) else ""
+        # Binance's 24h ticker over the simulator has no bid/ask: leave out what isn't there
+        quotes = "".join(f"  {name} {number(value[name])}" for name in ("bid", "ask") if value.get(name) is not None)
         return (
             f"{value.get('datetime') or '-'}  {value['symbol']}  last {number(value.get('last'))}"
-            f"  bid {number(value.get('bid'))}  ask {number(value.get('ask'))}{change}"
-            f"  vol {number(value.get('baseVolume'))}"
+            f"{quotes}{change}  vol {number(value.get('baseVolume'))}"
         )
 
     def render(self) -> RenderableType:

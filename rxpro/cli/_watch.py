@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import orjson
@@ -38,6 +39,7 @@ class WatchOptions:
     simulator: bool = False
     speed: float | None = 1.0
     output: Output = "live"
+    replay: Path | None = None
 
 
 def _source(exchange: Any, options: WatchOptions) -> Observable[Any]:
@@ -73,19 +75,24 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
     ``announce`` gets a one-line description once everything has been validated.
     """
     async with open_exchange(
-        options.exchange_id, [options.symbol], simulated=options.simulator, speed=options.speed
+        options.exchange_id, [options.symbol], simulated=options.simulator, speed=options.speed,
+        replay=options.replay,
     ) as exchange:
         await validate_symbols(exchange, [options.symbol])
         validate_stream(exchange, options.stream)
         if options.stream == "ohlcv":
             validate_timeframe(exchange, options.timeframe)
         if announce is not None:
-            where = "the simulator" if options.simulator else exchange.id
+            where = f"a replay of {options.replay}" if options.replay else (
+                "the simulator" if options.simulator else exchange.id)
             announce(f"watching {exchange.id} {options.symbol} {options.stream} on {where}; Ctrl-C to stop")
         view = view_for(options.stream, exchange.id, options.symbol, options.depth, options.timeframe)
         source = _source(exchange, options).pipe(ops.do_action(view.add))
         finished = asyncio.Event()
         failures: list[Exception] = []
+        if options.replay is not None:
+            # a replay ends with its file; its streams stay open like live ones
+            exchange.replay.finished.add_done_callback(lambda _: finished.set())
 
         def fail(error: Exception) -> None:
             failures.append(error)

@@ -56,6 +56,19 @@ def test_replay_prints_json_lines_of_the_chosen_stream(session: Path) -> None:
     assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
 
 
+def test_watch_replays_a_recording_and_ends_with_it(session: Path) -> None:
+    result = run("watch", "binance", "BTC/USDT", "--replay", str(session), "--speed", "20", "-s", "trades")
+    assert result.returncode == 0, result.stderr
+    prices = [float(p) for p in re.findall(rf"(?:buy|sell)\s+{NUMBER} x", result.stdout)]
+    assert prices and all(50_000 < p < 70_000 for p in prices)
+
+
+def test_watch_refuses_another_exchanges_recording(session: Path) -> None:
+    result = run("watch", "okx", "BTC/USDT", "--replay", str(session))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"rxpro: error: {session} is a binance recording, not okx"
+
+
 @pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_a_stopped_recording_closes_its_file(tmp_path: Path, sent: signal.Signals, code: int) -> None:
     path = tmp_path / "stopped.jsonl.gz"
