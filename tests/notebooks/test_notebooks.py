@@ -36,7 +36,13 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "== pandas resample('1min').ohlc()",
         "<LiveView candlestick stopped:",
     ],
-    "cross_exchange.ipynb": ["best-bid/offer changes", "binance    okx", "<LiveView table stopped:"],
+    "cross_exchange.ipynb": [
+        "binance + binanceusdm",
+        "best-bid/offer changes",
+        "buy spot, sell perp: mean",
+        "perp mid - spot mid (basis)",
+        "<LiveView table stopped:",
+    ],
     "order_book.ipynb": ["book updates from 2024-08-09 00:0", "corr(imbalance_10", "<LiveView line stopped:"],
 }
 
