@@ -112,7 +112,7 @@ def load_replay(paths: Sequence[Path], exchange_id: str | None = None, *, speed:
         text = " ".join(str(error).split())
         raise UserError(text if where in text else f"{where}: {text}") from None
     if exchange_id is not None and exchange.id != exchange_id:
-        raise UserError(f"{where} is a {exchange.id} recording, not {exchange_id}")
+        raise UserError(f"{where} was recorded on {exchange.id}, not {exchange_id}")
     return exchange
 
 
