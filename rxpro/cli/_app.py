@@ -1,8 +1,9 @@
 """The click command group behind ``rxpro`` and ``python -m rxpro``, and its exit codes.
 
 Exit codes: 0 done; 1 the exchange, network or rxpro failed; 2 a bad command
-line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM; 141 stdout closed early (``| head``). Every
-error is one line on stderr (``--debug`` adds the traceback).
+line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM;
+141 stdout closed early (``| head``). Every error is one line on stderr
+(``--debug`` adds the traceback).
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ._errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, Interrupted, UserError
+from ._errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    Interrupted,
+    UserError,
+)
 from ._streams import STREAMS, WATCHABLE
 
 __all__ = ["cli", "main"]
@@ -55,8 +65,9 @@ async def _terminable(coroutine: Coroutine[Any, Any, _T]) -> _T:
 
     try:
         loop.add_signal_handler(signal.SIGTERM, terminate)
+        handled = True
     except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers here (Windows, a thread)
-        pass
+        handled = False
     try:
         return await coroutine
     except asyncio.CancelledError:
@@ -64,7 +75,8 @@ async def _terminable(coroutine: Coroutine[Any, Any, _T]) -> _T:
             raise Interrupted(EXIT_TERMINATED) from None
         raise
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _note(text: str) -> None:
@@ -76,23 +88,28 @@ def _stdout() -> Console:
     return Console(highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Examples:\n\n\b\n"
+    "  rxpro watch binance BTC/USDT --stream orderbook --depth 10\n"
+    "  rxpro watch okx BTC/USDT --simulator --stream trades --seconds 10\n"
+    "  rxpro record binance BTC/USDT ETH/USDT --streams ticker,trades -o session.jsonl.gz --seconds 60\n"
+    "  rxpro replay session.jsonl.gz --speed 10 --print",
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")  # read by main()
 @click.version_option(package_name="rxpro", prog_name="rxpro")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(debug: bool) -> None:
     """ccxt.pro WebSocket streams as ReactiveX Observables, from the command line.
 
     Add --simulator to watch or record to run offline on the bundled recordings
     of Binance BTC/USDT, ETH/USDT and OKX BTC/USDT.
     """
-    ctx.obj = {"debug": debug}
 
 
 # -- exchanges ---------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Exchange ids and the streams each has.")
 @click.argument("ids", nargs=-1, metavar="[EXCHANGE]...")
 @click.option("--stream", "stream", type=click.Choice([s.name for s in STREAMS]), help="Only exchanges with this stream.")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
@@ -131,7 +148,7 @@ def _listing(ids: Sequence[str]) -> list[Any]:
 # -- watch -------------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="A live view of one stream: ticker, trades, orderbook or ohlcv.")
 @click.argument("exchange")
 @click.argument("symbol")
 @click.option("--stream", "-s", type=click.Choice(WATCHABLE), default="ticker", show_default=True)
@@ -172,7 +189,7 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-@cli.command()
+@cli.command(short_help="Record streams to a gzip JSON-lines file.")
 @click.argument("exchange")
 @click.argument("symbols", nargs=-1, required=True, metavar="SYMBOL...")
 @click.option("--streams", default="ticker,trades,orderbook,ohlcv:1m", show_default=True,
@@ -213,7 +230,7 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
     return EXIT_ERROR if summary.errors and not summary.messages else EXIT_OK
 
 
-@cli.command()
+@cli.command(short_help="Play a recording through ccxt's parsers, offline.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("--exchange", "exchange_id", help="The ccxt id, for files that don't record it.")
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True),
@@ -248,7 +265,7 @@ def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None
 # -- demo --------------------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Offline demo: a throttled ticker and book from recorded Binance data.")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
 @click.option("--symbol", type=click.Choice(["BTC/USDT", "ETH/USDT"]), default="BTC/USDT", show_default=True)
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,

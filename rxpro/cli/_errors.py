@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "Interrupted", "UserError"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "Interrupted",
+    "UserError",
+]
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # the exchange, the network or rxpro failed
