@@ -455,7 +455,7 @@ class Replay:
                     if delay > 0:
                         await asyncio.sleep(delay)
                 self._advance(frame.ts_ns)
-                self._feed_frame(client, frame)
+                self._feed_frame(client, self.protocol.adapt(frame, client))
                 self.frames += 1
                 since_yield += 1
                 ready = getattr(loop, "_ready", None)

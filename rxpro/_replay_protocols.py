@@ -49,6 +49,10 @@ class ReplayProtocol:
     def route(self, frame: WsFrame, clients: Sequence[ReplayClient]) -> ReplayClient | None:
         return clients[0] if clients else None
 
+    def adapt(self, frame: WsFrame, client: ReplayClient) -> WsFrame:
+        """The frame as the server would have sent it to this client (default: as recorded)."""
+        return frame
+
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -58,6 +62,10 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out.setdefault(key, value)
     return out
+
+
+#: Credentials that let ccxt build a signed request that never leaves the process.
+_PLACEHOLDER_CREDENTIALS = {"apiKey": "replay", "secret": "cmVwbGF5", "password": "replay"}
 
 
 class BinanceProtocol(ReplayProtocol):
@@ -172,21 +180,7 @@ def _gate_stubs(recording: Recording) -> list[HttpRecord]:
     return [HttpRecord(-1, "GET", "https://api.gateio.ws/api/v4/margin/currency_pairs", "[]")]
 
 
-def _kucoin_stubs(recording: Recording) -> list[HttpRecord]:
-    stubs = [HttpRecord(-1, "GET", "https://api.kucoin.com/api/v2/symbols", r.body)
-             for r in _records(recording, "/api/v1/symbols")[:1]]
-    # the bullet-public token response was not recorded (cryptofeed redacted the token)
-    token = {"code": "200000", "data": {"token": "TOKEN", "instanceServers": [{
-        "endpoint": "wss://push-private.kucoin.com/endpoint", "encrypt": True, "protocol": "websocket",
-        "pingInterval": 18000, "pingTimeout": 10000}]}}
-    stubs.append(HttpRecord(-1, "POST", "https://api.kucoin.com/api/v1/bullet-public", orjson.dumps(token).decode()))
-    # ccxt's kucoin loads all tickers with the markets (for market activity); none were recorded
-    stubs.append(HttpRecord(-1, "GET", "https://api.kucoin.com/api/v1/market/allTickers",
-                            '{"code":"200000","data":{"time":0,"ticker":[]}}'))
-    return stubs
-
-
-STUBS = {"deribit": _deribit_stubs, "gate": _gate_stubs, "kucoin": _kucoin_stubs}
+STUBS = {"deribit": _deribit_stubs, "gate": _gate_stubs}
 
 
 class CoinbaseExchangeProtocol(RecordedMarketsProtocol):
@@ -197,8 +191,240 @@ class CoinbaseExchangeProtocol(RecordedMarketsProtocol):
     """
 
     def configure(self, config: dict[str, Any]) -> dict[str, Any]:
-        placeholders = {"apiKey": "replay", "secret": "cmVwbGF5", "password": "replay"}
-        return _deep_merge(super().configure(config), {k: v for k, v in placeholders.items() if k not in config})
+        placeholders = {k: v for k, v in _PLACEHOLDER_CREDENTIALS.items() if k not in config}
+        return _deep_merge(super().configure(config), placeholders)
+
+
+def _stub_file(name: str) -> list[HttpRecord]:
+    """The REST answers kept in ``rxpro/testing/data/stubs/<name>`` (see ``_replay_stubs``)."""
+    from .testing._data import DATA_DIR, read_rest_log
+
+    path = DATA_DIR / "stubs" / name
+    if not path.is_file():
+        return []
+    return [HttpRecord(_seconds_ns(r.ts), "GET", r.url, r.body) for r in read_rest_log(path)]
+
+
+def _seconds_ns(seconds: float) -> int:
+    return int(round(seconds * 1e9))
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    if text is None or not text.startswith("{"):
+        return None
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+class TopicProtocol(RecordedMarketsProtocol):
+    """A recorded connection carried every channel of the recorder; ccxt gets only its own.
+
+    A live server sends a connection only the channels it subscribed to.  The
+    recordings hold cryptofeed's subscriptions (often more symbols and channels than
+    ccxt asks for), and ccxt's handlers react to unasked-for frames — e.g. an order
+    book delta starts a REST snapshot that was never recorded.  Subclasses say which
+    topics a client frame subscribes to (``subscribed``) and which topic a recorded
+    frame belongs to (``topic``); ``route`` feeds a frame only to a connection that
+    subscribed its topic.  Frames without a topic (welcome, info) go through.
+    """
+
+    #: ``topic`` returns this for recorded frames that must not be fed (answered by ``replies``).
+    DROP = "\0drop"
+
+    def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        """``(subscribe?, topics)`` for a subscribe/unsubscribe client frame, else None."""
+        return None
+
+    def topic(self, frame: WsFrame, client: ReplayClient) -> str | None:
+        return None
+
+    def acknowledge(self, message: dict[str, Any]) -> list[str]:
+        return []
+
+    def replies(self, client: ReplayClient, text: str) -> list[str]:
+        message = _json_object(text)
+        if message is None:
+            return []
+        change = self.subscribed(message)
+        if change is None:
+            return []
+        subscribe, topics = change
+        own: set[str] = client.protocol_state.setdefault("topics", set())
+        if subscribe:
+            own.update(topics)
+        else:
+            own.difference_update(topics)
+        return self.acknowledge(message)
+
+    def route(self, frame: WsFrame, clients: Sequence[ReplayClient]) -> ReplayClient | None:
+        for client in clients:
+            topic = self.topic(frame, client)
+            if topic is None or topic in client.protocol_state.get("topics", ()):
+                return client
+        return None
+
+
+class KucoinProtocol(TopicProtocol):
+    """KuCoin spot: topics ``/market/match:EQZ-BTC``; ccxt's own ids get the ``ack``.
+
+    Client frame ``{"id":"1","type":"subscribe","topic":"/market/match:EQZ-BTC,ANKR-BTC",
+    "response":true}`` subscribes one topic per symbol; a recorded frame
+    ``{"data":{...},"subject":"trade.l3match","topic":"/market/match:DAPPT-BTC","type":"message"}``
+    belongs to its ``topic``.  cryptofeed sent every subscription with ``id`` 1, so the
+    recorded ``{"id":"1","type":"ack"}`` frames are dropped and each ccxt request is
+    acknowledged with its own id instead.
+
+    ccxt's defaults differ from the recording in two documented ways, bridged with
+    ccxt's own options: tickers (``watchTicker.spotMethod = "/market/ticker"``, the
+    recorded channel; ccxt defaults to ``/market/snapshot``), and the order-book
+    snapshot, recorded as ``/api/v3/market/orderbook/level2`` — the endpoint ccxt
+    uses with credentials and no limit, so placeholder credentials are set (they sign
+    nothing that leaves the process).
+    """
+
+    def __init__(self) -> None:
+        # fetchTickersFees: no allTickers were recorded; hf: ccxt's account-type query is private
+        super().__init__({"fetchMarkets": {"types": ["spot"], "fetchTickersFees": False},
+                          "watchTicker": {"spotMethod": "/market/ticker"}, "hf": False}, "kucoin")
+
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        placeholders = {k: v for k, v in _PLACEHOLDER_CREDENTIALS.items() if k not in config}
+        return _deep_merge(super().configure(config), placeholders)
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        # ccxt asks /api/v2/symbols; the recorded /api/v1/symbols has the same fields it reads
+        stubs = [HttpRecord(r.ts_ns, "GET", "https://api.kucoin.com/api/v2/symbols", r.body)
+                 for r in _records(recording, "/api/v1/symbols")[:1]]
+        # the bullet-public token call was not recorded (cryptofeed redacted the token as TOKEN)
+        token = {"code": "200000", "data": {"token": "TOKEN", "instanceServers": [{
+            "endpoint": "wss://push-private.kucoin.com/endpoint", "encrypt": True, "protocol": "websocket",
+            "pingInterval": 18000, "pingTimeout": 10000}]}}
+        stubs.append(HttpRecord(-1, "POST", "https://api.kucoin.com/api/v1/bullet-public",
+                                orjson.dumps(token).decode()))
+        # with credentials ccxt also asks which markets are marginable: not recorded, none
+        for url in ("https://api.kucoin.com/api/v3/margin/symbols", "https://api.kucoin.com/api/v1/isolated/symbols"):
+            stubs.append(HttpRecord(-1, "GET", url, '{"code":"200000","data":{"items":[]}}'))
+        return stubs
+
+    def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        kind, topic = message.get("type"), message.get("topic")
+        if kind not in ("subscribe", "unsubscribe") or not isinstance(topic, str) or ":" not in topic:
+            return None
+        channel, _, symbols = topic.partition(":")
+        return kind == "subscribe", [f"{channel}:{symbol}" for symbol in symbols.split(",")]
+
+    def acknowledge(self, message: dict[str, Any]) -> list[str]:
+        return [orjson.dumps({"id": str(message.get("id")), "type": "ack"}).decode()]
+
+    def topic(self, frame: WsFrame, client: ReplayClient) -> str | None:
+        text = frame.text or ""
+        if text.startswith('{"id":') and '"type":"ack"' in text:
+            return self.DROP
+        message = _json_object(text)
+        return None if message is None else message.get("topic")
+
+
+class BitstampProtocol(TopicProtocol):
+    """Bitstamp: channels ``diff_order_book_ethusd``, ``live_trades_ethusd``.
+
+    Client frame ``{"event":"bts:subscribe","data":{"channel":"live_trades_ethusd"}}``;
+    recorded frame ``{"data":{...},"channel":"live_trades_ethusd","event":"trade"}``.
+    The recorded ``bts:subscription_succeeded`` frames are fed for ccxt's channels
+    only.  Markets: ``stubs/BITSTAMP.markets.0``, derived from the recorded
+    ``trading-pairs-info`` (see ``_replay_stubs.bitstamp_markets``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__({}, "bitstamp")
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        return _stub_file("BITSTAMP.markets.0")
+
+    def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        event, data = message.get("event"), message.get("data")
+        if event not in ("bts:subscribe", "bts:unsubscribe") or not isinstance(data, dict):
+            return None
+        return event == "bts:subscribe", [str(data.get("channel"))]
+
+    def topic(self, frame: WsFrame, client: ReplayClient) -> str | None:
+        message = _json_object(frame.text)
+        channel = None if message is None else message.get("channel")
+        return channel if isinstance(channel, str) else None
+
+
+#: Bitfinex ``conf`` flag: every channel message ends with a sequence number.
+_BITFINEX_SEQ_ALL = 65536
+
+
+class BitfinexProtocol(TopicProtocol):
+    """Bitfinex v2: channels are numbered by the server (``chanId``).
+
+    Client frame ``{"event":"subscribe","channel":"trades","symbol":"tBFTUSD"}``; the
+    recorded answer ``{"event":"subscribed","channel":"trades","chanId":232953,
+    "symbol":"tBFTUSD","pair":"BFTUSD"}`` is fed for ccxt's subscriptions only, and
+    then the channel's frames ``[232953,"te",[id,mts,amount,price],7]``.
+
+    cryptofeed asked ``{"event":"conf","flags":65536}`` (``SEQ_ALL``): the server then
+    appends a sequence number to every channel frame (the trailing ``7`` above).  ccxt
+    asks ``flags: 131072`` (checksums) instead, and its trades handler reads a
+    3-element frame as an update — so for a connection that did not ask ``SEQ_ALL``
+    the trailing number is removed, as the server would not have sent it.  No ``cs``
+    checksum frames were recorded (cryptofeed did not ask for them): ccxt's book
+    checksum is never checked in this replay.  Markets: ``stubs/BITFINEX.conf.0``,
+    derived from the recorded pair list (see ``_replay_stubs.bitfinex_conf``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__({}, "bitfinex")
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        return _stub_file("BITFINEX.conf.0")
+
+    @staticmethod
+    def _key(message: dict[str, Any]) -> str:
+        return f"{message.get('channel')}:{message.get('symbol') or message.get('key')}"
+
+    def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        if message.get("event") == "subscribe":
+            return True, [self._key(message)]
+        return None
+
+    def replies(self, client: ReplayClient, text: str) -> list[str]:
+        message = _json_object(text)
+        if message is not None and message.get("event") == "conf":
+            client.protocol_state["flags"] = int(message.get("flags") or 0)
+        if message is not None and message.get("event") == "unsubscribe":
+            chan_id = str(message.get("chanId"))
+            client.protocol_state.setdefault("channels", set()).discard(chan_id)
+            return [orjson.dumps({"event": "unsubscribed", "status": "OK", "chanId": message.get("chanId")}).decode()]
+        return super().replies(client, text)
+
+    def topic(self, frame: WsFrame, client: ReplayClient) -> str | None:
+        text = frame.text or ""
+        channels: set[str] = client.protocol_state.setdefault("channels", set())
+        if text.startswith("["):
+            chan_id = text[1:text.find(",")]
+            return None if chan_id in channels else self.DROP
+        message = _json_object(text)
+        if message is None or message.get("event") != "subscribed":
+            return None
+        key = self._key(message)
+        if key in client.protocol_state.get("topics", ()):
+            channels.add(str(message.get("chanId")))
+        return key
+
+    def adapt(self, frame: WsFrame, client: ReplayClient) -> WsFrame:
+        text = frame.text
+        if (text is None or not text.startswith("[")
+                or client.protocol_state.get("flags", 0) & _BITFINEX_SEQ_ALL):
+            return frame
+        message = orjson.loads(text)
+        if len(message) >= 3 and isinstance(message[-1], int):
+            return WsFrame(frame.ts_ns, frame.conn, orjson.dumps(message[:-1]).decode())
+        return frame
 
 
 #: Per exchange: ccxt options that keep load_markets to the recorded REST calls.
@@ -218,6 +444,12 @@ def protocol_for(exchange_id: str, source: str = "") -> ReplayProtocol:
         return BinanceProtocol(exchange_id)
     if exchange_id == "coinbaseexchange":
         return CoinbaseExchangeProtocol()
+    if exchange_id == "kucoin":
+        return KucoinProtocol()
+    if exchange_id == "bitstamp":
+        return BitstampProtocol()
+    if exchange_id == "bitfinex":
+        return BitfinexProtocol()
     if source in ("cryptofeed-master", "cryptofeed-v3") or exchange_id in RECORDED_MARKETS_OPTIONS:
         return RecordedMarketsProtocol(RECORDED_MARKETS_OPTIONS.get(exchange_id), exchange_id)
     return ReplayProtocol()
