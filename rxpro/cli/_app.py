@@ -9,7 +9,6 @@ line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM;
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import signal
 import sys
@@ -33,6 +32,7 @@ from ._errors import (
     Interrupted,
     UserError,
 )
+from ._output import PipeSafe
 from ._streams import STREAMS, WATCHABLE
 
 __all__ = ["cli", "main"]
@@ -274,34 +274,11 @@ def demo(seconds: float, symbol: str, speed: float) -> int:
     """Offline: replay recorded Binance data, print a throttled ticker and book."""
     from rxpro._demo import demo as run_demo
 
-    out = _PipeSafe(sys.stdout)
+    out = PipeSafe(sys.stdout)
     run(run_demo(seconds, symbol=symbol, speed=speed, out=cast(TextIO, out)))
     if out.broken:
         raise BrokenPipeError()
     return EXIT_OK
-
-
-class _PipeSafe(io.TextIOBase):
-    """stdout for code that prints from Rx callbacks: a closed pipe (``| head``) stops output, not the loop."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.broken = False
-
-    def write(self, text: str) -> int:
-        if not self.broken:
-            try:
-                self.stream.write(text)
-            except BrokenPipeError:
-                self.broken = True
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.broken:
-            try:
-                self.stream.flush()
-            except BrokenPipeError:
-                self.broken = True
 
 
 # -- main --------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+from reactivex.abc import DisposableBase
+from reactivex.disposable import CompositeDisposable
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
@@ -24,6 +26,7 @@ import rxpro
 from rxpro.operators import throttle
 
 from ._errors import UserError
+from ._output import PipeSafe
 from ._session import exchange_class, load_replay, simulator, validate_stream, validate_symbols, validate_timeframe
 from ._streams import WATCHABLE
 from ._views import View, view_for
@@ -226,6 +229,7 @@ def _replay_streams(options: ReplayOptions, recorded: Sequence[str]) -> tuple[st
 async def replay(options: ReplayOptions, status: Console, report: Callable[[ReplayReport], None]) -> ReplayReport:
     """Play the recording through ccxt's parsers into the chosen streams; ``report`` gets the result."""
     exchange = _open_replay(options)
+    subscriptions = CompositeDisposable()
     try:
         recording = exchange.replay.recording
         await exchange.load_markets()  # answered from the recording
@@ -241,15 +245,19 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
         timeframes = {stream_kind(n): n.partition(":")[2] for n in recording.streams if ":" in n}
         timeframe = timeframes.get("ohlcv") or options.timeframe
         tallies: dict[str, StreamTally] = {}
+        out = PipeSafe(sys.stdout)
         for symbol in symbols:
             for stream in streams:
                 view = view_for(stream, exchange.id, symbol, options.depth, timeframe)
                 tallies[f"{stream} {symbol}"] = tally = StreamTally(view)
-                _subscribe(exchange, stream, symbol, timeframe, tally, options)
-        result = await _show_replay(exchange, options, status)
+                subscriptions.add(_subscribe(exchange, stream, symbol, timeframe, tally, options, out))
+        result = await _show_replay(exchange, status, out)
         outcome = ReplayReport(tuple(recording.paths), exchange.id, result, tallies)
     finally:
+        subscriptions.dispose()
         await exchange.close()
+    if out.broken:
+        raise BrokenPipeError()
     report(outcome)
     return outcome
 
@@ -263,7 +271,7 @@ def _unified(exchange: Any, symbol: str) -> str:
 
 
 def _subscribe(exchange: Any, stream: str, symbol: str, timeframe: str, tally: StreamTally,
-               options: ReplayOptions) -> None:
+               options: ReplayOptions, out: PipeSafe) -> DisposableBase:
     source = {
         "ticker": lambda: rxpro.ticker(exchange, symbol),
         "trades": lambda: rxpro.trades(exchange, symbol),
@@ -279,35 +287,35 @@ def _subscribe(exchange: Any, stream: str, symbol: str, timeframe: str, tally: S
     def failed(error: Exception) -> None:
         tally.errors.append(f"{type(error).__name__}: {' '.join(str(error).split())}")
 
-    source.subscribe(count, failed)
+    subscriptions = CompositeDisposable(source.subscribe(count, failed))
     if options.output == "summary":
-        return
+        return subscriptions
     # the replay's virtual clock drives throttle, so the lines are the same at any --speed
     lines = source if stream == "trades" or options.throttle_ms <= 0 else source.pipe(
         throttle(options.throttle_ms, key=(lambda candle: candle[0]) if stream == "ohlcv" else None))
 
     def emit(value: Any) -> None:
-        text = orjson.dumps(value, default=str).decode() if options.output == "json" else tally.view.line(value)
-        sys.stdout.write(text + "\n")
+        out.line(orjson.dumps(value, default=str).decode() if options.output == "json" else tally.view.line(value))
 
-    lines.subscribe(emit, lambda _: None)
+    subscriptions.add(lines.subscribe(emit, lambda _: None))
+    return subscriptions
 
 
-async def _show_replay(exchange: Any, options: ReplayOptions, status: Console) -> Any:
+async def _show_replay(exchange: Any, status: Console, out: PipeSafe) -> Any:
     control = exchange.replay
     with _progress(status, bar=True) as progress:
         task = progress.add_task(f"replaying {exchange.id}", total=max(control.total, 1), stats="")
         run = asyncio.ensure_future(control.run())
         try:
-            while not run.done():
+            while not run.done() and not out.broken:
                 progress.update(task, completed=control.position, stats=f"{control.frames:,} frames fed")
                 await asyncio.wait({run}, timeout=0.1)
-            return run.result()
+            return run.result() if run.done() else control.summary()
         finally:
             if not run.done():
                 run.cancel()
                 await asyncio.gather(run, return_exceptions=True)
-            sys.stdout.flush()
+            out.flush()
 
 
 def replay_report(outcome: ReplayReport) -> list[str]:

@@ -19,6 +19,7 @@ import rxpro
 from rxpro.operators import throttle
 
 from ._errors import UserError
+from ._output import PipeSafe
 from ._session import is_user_error, open_exchange, validate_stream, validate_symbols, validate_timeframe
 from ._views import View, view_for, waiting
 
@@ -108,12 +109,11 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
             # every trade is an event worth its line; snapshots are throttled
             lines = source if options.stream == "trades" else _throttled(source, options)
 
+            out = PipeSafe(sys.stdout)
+
             def emit(value: Any) -> None:
-                try:
-                    sys.stdout.write(_plain(value, view, options.output) + "\n")
-                    sys.stdout.flush()
-                except BrokenPipeError as error:  # ``| head`` went away: stop, don't log from a callback
-                    fail(error)
+                if not out.line(_plain(value, view, options.output)):
+                    fail(BrokenPipeError())  # ``| head`` went away: stop
 
             subscription = lines.subscribe(emit, fail, finished.set)
             await _run(finished, options.seconds, subscription.dispose)
@@ -124,7 +124,7 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
             raise error
 
 
-async def _run(finished: asyncio.Event, seconds: float | None, dispose: Any) -> None:
+async def _run(finished: asyncio.Event, seconds: float | None, dispose: Callable[[], None]) -> None:
     try:
         await asyncio.wait_for(finished.wait(), seconds)
     except asyncio.TimeoutError:
