@@ -18,27 +18,35 @@ NUMBER = r"(\d+(?:\.\d+)?)"
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def session(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The files of a two-second recording, rotated every 10 KB on disk."""
     path = tmp_path_factory.mktemp("record") / "session.jsonl.gz"
     result = run("record", "okx", "BTC/USDT", "--simulator", "--speed", "5", "--seconds", "2",
-                 "--streams", "ticker,trades,orderbook,ohlcv:1m", "-o", str(path))
+                 "--streams", "ticker,trades,orderbook,ohlcv:1m", "--rotate-mb", "0.01", "-o", str(path))
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     received = re.search(r"messages\s+([\d,]+) received", result.stdout)
     assert received and int(received.group(1).replace(",", "")) > 0, result.stdout
-    assert str(path) in result.stdout
-    return path
+    files = re.search(r"^files\s+(.+)$", result.stdout, re.MULTILINE)
+    assert files, result.stdout
+    names = files.group(1).split(", ")
+    assert names[0] == str(path) and len(names) > 1  # rotated
+    assert sorted(names) == sorted(str(p) for p in path.parent.iterdir())
+    return names
 
 
-def test_record_writes_a_closed_gzip_of_json_lines(session: Path) -> None:
-    with gzip.open(session, "rt") as fh:  # a missing gzip trailer would raise EOFError
-        records = [json.loads(line) for line in fh]
-    assert records[0]["t"] == "header" and records[0]["exchange"] == "okx"
-    assert {"http", "recv"} <= {record["t"] for record in records}
+def test_record_writes_closed_gzips_of_json_lines(session: list[str]) -> None:
+    kinds = set()
+    for name in session:
+        with gzip.open(name, "rt") as fh:  # a missing gzip trailer would raise EOFError
+            records = [json.loads(line) for line in fh]
+        assert records[0]["t"] == "header" and records[0]["exchange"] == "okx"
+        kinds |= {record["t"] for record in records}
+    assert {"http", "recv"} <= kinds
 
 
-def test_replay_plays_the_recording_and_summarizes_it(session: Path) -> None:
-    result = run("replay", str(session), "--speed", "10")
+def test_replay_plays_the_recording_and_summarizes_it(session: list[str]) -> None:
+    result = run("replay", *session, "--speed", "10")
     assert result.returncode == 0, result.stderr
     counts = {m.group(1): int(m.group(2).replace(",", ""))
               for m in re.finditer(r"^(\w+) BTC/USDT\s+([\d,]+)", result.stdout, re.MULTILINE)}
@@ -48,25 +56,25 @@ def test_replay_plays_the_recording_and_summarizes_it(session: Path) -> None:
     assert prices and all(25_000 < p < 35_000 for p in prices)  # OKX BTC/USDT on 2022-05-13
 
 
-def test_replay_prints_json_lines_of_the_chosen_stream(session: Path) -> None:
-    result = run("replay", str(session), "--stream", "trades", "--json")
+def test_replay_prints_json_lines_of_the_chosen_stream(session: list[str]) -> None:
+    result = run("replay", *session, "--stream", "trades", "--json")
     assert result.returncode == 0, result.stderr
     trades = [json.loads(line) for line in result.stdout.splitlines()]
     assert trades and all(t["symbol"] == "BTC/USDT" and 25_000 < t["price"] < 35_000 for t in trades)
     assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
 
 
-def test_watch_replays_a_recording_and_ends_with_it(session: Path) -> None:
-    result = run("watch", "okx", "BTC/USDT", "--replay", str(session), "--speed", "20", "-s", "trades")
+def test_watch_replays_a_recording_and_ends_with_it(session: list[str]) -> None:
+    result = run("watch", "okx", "BTC/USDT", "--replay", session[0], "--speed", "20", "-s", "trades")
     assert result.returncode == 0, result.stderr
     prices = [float(p) for p in re.findall(rf"(?:buy|sell)\s+{NUMBER} x", result.stdout)]
     assert prices and all(25_000 < p < 35_000 for p in prices)  # OKX BTC/USDT on 2022-05-13
 
 
-def test_watch_refuses_another_exchanges_recording(session: Path) -> None:
-    result = run("watch", "binance", "BTC/USDT", "--replay", str(session))
+def test_watch_refuses_another_exchanges_recording(session: list[str]) -> None:
+    result = run("watch", "binance", "BTC/USDT", "--replay", session[0])
     assert result.returncode == 2
-    assert result.stderr.strip() == f"rxpro: error: {session} was recorded on okx, not binance"
+    assert result.stderr.strip() == f"rxpro: error: {session[0]} was recorded on okx, not binance"
 
 
 @pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
