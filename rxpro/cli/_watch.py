@@ -91,13 +91,20 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
         source = _source(exchange, options).pipe(ops.do_action(view.add))
         finished = asyncio.Event()
         failures: list[Exception] = []
-        if options.replay is not None:
-            # a replay ends with its file; its streams stay open like live ones
-            exchange.replay.finished.add_done_callback(lambda _: finished.set())
 
         def fail(error: Exception) -> None:
             failures.append(error)
             finished.set()
+
+        if options.replay is not None:
+            # a replay ends with its file; its streams stay open like live ones
+            def replay_done(done: asyncio.Future[Any]) -> None:
+                error = None if done.cancelled() else done.exception()
+                if isinstance(error, Exception):
+                    fail(error)
+                finished.set()
+
+            exchange.replay.finished.add_done_callback(replay_done)
 
         if options.output == "live":
             with Live(waiting(view.title()), console=console, auto_refresh=False) as live:
