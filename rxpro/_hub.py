@@ -88,6 +88,20 @@ def _swallow(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+class _Placeholder(CcxtFuture):
+    """rxpro's pending future under a routed hash; ``awaited`` once anyone else waits on it."""
+
+    awaited = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        CcxtFuture.add_done_callback(self, _swallow)  # not an awaiter
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:  # type: ignore[override]
+        self.awaited = True  # a Task awaiting it, gather/wait_for/race, ...
+        super().add_done_callback(fn, context=context)
+
+
 class Hub:
     """Routes ccxt's resolves to streams for one exchange instance."""
 
@@ -176,12 +190,14 @@ class Hub:
             if streams:
                 for stream in streams:
                     stream.deliver(result, batch)
+            future = futures.get(message_hash)
+            if future is not None and type(future) is _Placeholder and not future.awaited:
+                return result  # only rxpro holds this hash: leave its placeholder pending
             value = original_resolve(result, message_hash)
             if streams and message_hash not in futures:
                 # keep a pending future under the hash: some ccxt handlers only resolve
                 # hashes that have one (find_message_hashes), as an await loop would
-                placeholder = CcxtFuture()
-                placeholder.add_done_callback(_swallow)
+                placeholder = _Placeholder()
                 futures[message_hash] = placeholder
                 hub.placeholders[(client_id, message_hash)] = placeholder
             return value
@@ -328,6 +344,7 @@ class Stream:
         self._unwatch = unwatch
         self.symbols = symbols
         self.book_limit = book_limit
+        self._candles = method == "watch_ohlcv"  # ccxt resolves [symbol, timeframe, cache]: emit the rows
         self.observers: tuple[abc.ObserverBase[Any], ...] = ()
         self.registrations: list[tuple[Client, str]] = []
         self.generation = 0
@@ -432,7 +449,7 @@ class Stream:
                 return  # the same entries under a second hash of this stream
             self._last_delivery = delivery
             symbols = self.symbols
-            if self.method == "watch_ohlcv" and batch and type(batch[0]) is list and len(batch[0]) == 3:
+            if self._candles and batch and type(batch[0]) is list and len(batch[0]) == 3:
                 for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
                     self._emit(row)
                 return

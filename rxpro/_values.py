@@ -30,8 +30,9 @@ def book_snapshot(book: dict[str, Any], limit: int | None = None) -> dict[str, A
         asks = asks[:limit]
     return {
         "symbol": book.get("symbol"),
-        "bids": [level[:] for level in bids],
-        "asks": [level[:] for level in asks],
+        # levels are mutated in place by ccxt: copy each (map(list) is the fastest copy)
+        "bids": list(map(list, bids)),
+        "asks": list(map(list, asks)),
         "timestamp": book.get("timestamp"),
         "datetime": book.get("datetime"),
         "nonce": book.get("nonce"),
@@ -46,7 +47,12 @@ def frozen_copy(value: Any) -> Any:
     if isinstance(value, OrderBook):
         return book_snapshot(value)
     if isinstance(value, dict):
-        return {k: (v if k == "info" else frozen_copy(v)) for k, v in value.items()}
+        copied = value.copy()
+        for k, v in copied.items():
+            # only nested containers need a deeper copy; most structures (tickers) are flat
+            if k != "info" and isinstance(v, (dict, list)):
+                copied[k] = frozen_copy(v)
+        return copied
     if isinstance(value, list):
         return [frozen_copy(v) for v in value]
     return value
