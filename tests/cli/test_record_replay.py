@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run, start
+from .conftest import Run, run, run_all, start
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,8 +45,20 @@ def test_record_writes_closed_gzips_of_json_lines(session: list[str]) -> None:
     assert {"http", "recv"} <= kinds
 
 
-def test_replay_plays_the_recording_and_summarizes_it(session: list[str]) -> None:
-    result = run("replay", *session, "--speed", "10")
+@pytest.fixture(scope="module")
+def played(session: list[str]) -> dict[str, Run]:
+    """Every command that reads the recording, run at once."""
+    commands = {
+        "replay": ["replay", *session, "--speed", "10"],
+        "json": ["replay", *session, "--stream", "trades", "--json"],
+        "watch": ["watch", "okx", "BTC/USDT", "--replay", session[0], "--speed", "20", "-s", "trades"],
+        "wrong exchange": ["watch", "binance", "BTC/USDT", "--replay", session[0]],
+    }
+    return dict(zip(commands, run_all(list(commands.values()))))
+
+
+def test_replay_plays_the_recording_and_summarizes_it(played: dict[str, Run]) -> None:
+    result = played["replay"]
     assert result.returncode == 0, result.stderr
     counts = {m.group(1): int(m.group(2).replace(",", ""))
               for m in re.finditer(r"^(\w+) BTC/USDT\s+([\d,]+)", result.stdout, re.MULTILINE)}
@@ -56,23 +68,23 @@ def test_replay_plays_the_recording_and_summarizes_it(session: list[str]) -> Non
     assert prices and all(25_000 < p < 35_000 for p in prices)  # OKX BTC/USDT on 2022-05-13
 
 
-def test_replay_prints_json_lines_of_the_chosen_stream(session: list[str]) -> None:
-    result = run("replay", *session, "--stream", "trades", "--json")
+def test_replay_prints_json_lines_of_the_chosen_stream(played: dict[str, Run]) -> None:
+    result = played["json"]
     assert result.returncode == 0, result.stderr
     trades = [json.loads(line) for line in result.stdout.splitlines()]
     assert trades and all(t["symbol"] == "BTC/USDT" and 25_000 < t["price"] < 35_000 for t in trades)
     assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
 
 
-def test_watch_replays_a_recording_and_ends_with_it(session: list[str]) -> None:
-    result = run("watch", "okx", "BTC/USDT", "--replay", session[0], "--speed", "20", "-s", "trades")
+def test_watch_replays_a_recording_and_ends_with_it(played: dict[str, Run]) -> None:
+    result = played["watch"]
     assert result.returncode == 0, result.stderr
     prices = [float(p) for p in re.findall(rf"(?:buy|sell)\s+{NUMBER} x", result.stdout)]
-    assert prices and all(25_000 < p < 35_000 for p in prices)  # OKX BTC/USDT on 2022-05-13
+    assert prices and all(25_000 < p < 35_000 for p in prices)
 
 
-def test_watch_refuses_another_exchanges_recording(session: list[str]) -> None:
-    result = run("watch", "binance", "BTC/USDT", "--replay", session[0])
+def test_watch_refuses_another_exchanges_recording(session: list[str], played: dict[str, Run]) -> None:
+    result = played["wrong exchange"]
     assert result.returncode == 2
     assert result.stderr.strip() == f"rxpro: error: {session[0]} was recorded on okx, not binance"
 
