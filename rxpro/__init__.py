@@ -16,7 +16,7 @@ from ._hub import ConnectionEvent
 from ._mixin import RxAccessor, RxExchangeMixin
 from ._registry import exchange, exchange_class, exchange_ids, manual_exchange_ids
 from ._record import RecordSummary, Recorder, record
-from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay
+from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay, replay_together
 from ._retry import RetryPolicy
 from ._scheduling import scheduler_for
 from ._sources import (
@@ -78,6 +78,7 @@ __all__ = [
     "positions",
     "record",
     "replay",
+    "replay_together",
     "scheduler_for",
     "status",
     "ticker",

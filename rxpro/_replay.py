@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,7 +49,7 @@ from ._replay_formats import FORMAT, HttpRecord, Recording, WsFrame, load_record
 from ._replay_protocols import ReplayProtocol, protocol_for
 from ._scheduling import use_virtual_scheduler
 
-__all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay"]
+__all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_together"]
 
 log = logging.getLogger("rxpro")
 
@@ -163,16 +163,14 @@ class Replay:
     """
 
     def __init__(self, recording: Recording, protocol: ReplayProtocol, *,
-                 speed: float | None = None, autostart: bool = True) -> None:
-        if speed is not None and not speed > 0:
-            raise ValueError(f"speed must be a number > 0 or None, got {speed!r}")
+                 speed: float | None = None, autostart: bool = True, timeline: _Timeline | None = None) -> None:
         self.recording = recording
         self.protocol = protocol
-        self.speed = speed
+        self.timeline = timeline if timeline is not None else _Timeline(recording.start_ns, speed)
+        self.timeline.members.append(self)
+        self.speed = self.timeline.speed
         self.autostart = autostart
         self.exchange: Any = None
-        self.scheduler = HistoricalScheduler(_datetime(recording.start_ns))
-        self.now_ns = recording.start_ns
         self.frames = 0
         self.skipped = 0
         self.http_served = 0
@@ -188,12 +186,21 @@ class Replay:
         self._clients: list[ReplayClient] = []
         self._bound: dict[str, list[ReplayClient]] = {}  # recorded conn -> clients
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._task: asyncio.Task[ReplaySummary] | None = None
         self._finished: asyncio.Future[ReplaySummary] | None = None
         self._closed = False
         self._scheduler_token: Any = None
 
     # -- public --------------------------------------------------------------
+
+    @property
+    def scheduler(self) -> HistoricalScheduler:
+        """The virtual clock (shared by every replay of a ``replay_together``)."""
+        return self.timeline.scheduler
+
+    @property
+    def now_ns(self) -> int:
+        """The replay clock: the receive time of the latest frame fed, in ns."""
+        return self.timeline.now_ns
 
     @property
     def now_ms(self) -> int:
@@ -212,14 +219,12 @@ class Replay:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self.timeline.running
 
     def start(self) -> None:
-        """Start feeding in the background (idempotent)."""
-        if self._task is None and not self._closed:
-            loop = getattr(self.exchange, "asyncio_loop", None) or asyncio.get_running_loop()
-            self.finished  # noqa: B018 - create it on this loop
-            self._task = loop.create_task(self._feed(), name="rxpro-replay")
+        """Start feeding in the background (idempotent; starts every replay of the timeline)."""
+        if not self._closed:
+            self.timeline.start(getattr(self.exchange, "asyncio_loop", None) or asyncio.get_running_loop())
 
     async def run(self) -> ReplaySummary:
         """Feed the whole recording (or wait for the feed already running) and return the summary."""
@@ -235,9 +240,7 @@ class Replay:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self.timeline.member_closed()
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(self.summary())
         use_virtual_scheduler(None, self._scheduler_token)
@@ -402,11 +405,7 @@ class Replay:
     # -- feeding -----------------------------------------------------------------
 
     def _advance(self, ns: int) -> None:
-        if ns > self.now_ns:
-            self.now_ns = ns
-            target = _datetime(ns)
-            if target > self.scheduler.now:
-                self.scheduler.advance_to(target)
+        self.timeline.advance(ns)
 
     def _feed_text(self, client: ReplayClient, text: str) -> None:
         client.handle_message(WSMessage(WSMsgType.TEXT, text, None))
@@ -417,34 +416,98 @@ class Replay:
         else:
             client.handle_message(WSMessage(WSMsgType.BINARY, frame.binary, None))
 
-    async def _settle(self) -> None:
-        """Let the loop run until nothing else is ready (deterministic: no I/O is involved)."""
-        loop = asyncio.get_running_loop()
-        ready = getattr(loop, "_ready", None)
-        for _ in range(1000):
-            await asyncio.sleep(0)
-            if ready is not None and not ready:
-                return
-        # an event loop without a visible ready queue: a fixed number of turns above
+    def _finish(self, error: BaseException | None = None) -> None:
+        if self._finished is None or self._finished.done():
+            return
+        if error is None:
+            self._finished.set_result(self.summary())
+        else:
+            self._finished.set_exception(error)
 
-    async def _feed(self) -> ReplaySummary:
+
+class _Timeline:
+    """One virtual clock and one feed for the replays played on it.
+
+    ``rxpro.replay`` gives each exchange its own; ``replay_together`` gives several
+    exchanges one, and the feed interleaves their recordings by receive time (ties:
+    the order the recordings were given, then file order), so every exchange, every
+    operator and ``milliseconds()`` see the same instant.
+    """
+
+    def __init__(self, start_ns: int, speed: float | None) -> None:
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be a number > 0 or None, got {speed!r}")
+        self.speed = speed
+        self.scheduler = HistoricalScheduler(_datetime(start_ns))
+        self.now_ns = start_ns
+        self.members: list[Replay] = []
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def advance(self, ns: int) -> None:
+        if ns > self.now_ns:
+            self.now_ns = ns
+            target = _datetime(ns)
+            if target > self.scheduler.now:
+                self.scheduler.advance_to(target)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.task is None:
+            for member in self.members:
+                if member._finished is None:
+                    member._finished = loop.create_future()
+            self.task = loop.create_task(self._feed(), name="rxpro-replay")
+
+    async def member_closed(self) -> None:
+        """Stop feeding once every replay of the timeline is closed."""
+        if all(member._closed for member in self.members) and self.running:
+            assert self.task is not None
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    def _release(self, ns: int | None) -> bool:
+        released = False
+        for member in self.members:
+            released = member._release(ns) or released
+        return released
+
+    def _next_waiting(self) -> int | None:
+        stamps = [member._waiting[0][0] for member in self.members if member._waiting]
+        return min(stamps) if stamps else None
+
+    def _merged(self) -> Iterator[tuple[Replay, WsFrame]]:
+        if len(self.members) == 1:
+            member = self.members[0]
+            for frame in member.recording.frames:
+                yield member, frame
+            return
+        streams = [((frame.ts_ns, index, position), member, frame)
+                   for index, member in enumerate(self.members)
+                   for position, frame in enumerate(member.recording.frames)]
+        streams.sort(key=lambda item: item[0])
+        for _, member, frame in streams:
+            yield member, frame
+
+    async def _feed(self) -> None:
         try:
-            await self._settle()
-            frames = self.recording.frames
+            await _settle()
             speed = self.speed
             loop = asyncio.get_running_loop()
             wall0 = loop.time()
-            ns0 = frames[0].ts_ns if frames else 0
+            ns0 = min((m.recording.frames[0].ts_ns for m in self.members if m.recording.frames), default=0)
             since_yield = 0
-            while self.position < len(frames):
-                frame = frames[self.position]
-                if self._waiting and self._waiting[0][0] <= frame.ts_ns and self._release(frame.ts_ns):
-                    await self._settle()
-                self.position += 1
-                client = self.protocol.route(frame, self._bound.get(frame.conn, ()))
+            for member, frame in self._merged():
+                waiting = self._next_waiting()
+                if waiting is not None and waiting <= frame.ts_ns and self._release(frame.ts_ns):
+                    await _settle()
+                member.position += 1
+                client = None if member._closed else member.protocol.route(frame, member._bound.get(frame.conn, ()))
                 if client is None or client.closed():
-                    self.skipped += 1
-                    self._advance(frame.ts_ns)
+                    member.skipped += 1
+                    self.advance(frame.ts_ns)
                     since_yield += 1
                     if since_yield >= _YIELD_EVERY * 8:
                         since_yield = 0
@@ -454,31 +517,43 @@ class Replay:
                     delay = wall0 + (frame.ts_ns - ns0) / 1e9 / speed - loop.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                self._advance(frame.ts_ns)
-                self._feed_frame(client, self.protocol.adapt(frame, client))
-                self.frames += 1
+                self.advance(frame.ts_ns)
+                member._feed_frame(client, member.protocol.adapt(frame, client))
+                member.frames += 1
                 since_yield += 1
                 ready = getattr(loop, "_ready", None)
                 if ready or ready is None or since_yield >= _YIELD_EVERY:
                     since_yield = 0
-                    await self._settle()
-            await self._settle()
+                    await _settle()
+            await _settle()
             while self._release(None):
-                await self._settle()
-            summary = self.summary()
+                await _settle()
         except asyncio.CancelledError:
             raise
         except BaseException as error:
-            if self._finished is not None and not self._finished.done():
-                self._finished.set_exception(error)
+            for member in self.members:
+                member._finish(error)
             raise
-        if self._finished is not None and not self._finished.done():
-            self._finished.set_result(summary)
-        return summary
+        for member in self.members:
+            member._finish()
+
+
+async def _settle() -> None:
+    """Let the loop run until nothing else is ready (deterministic: no I/O is involved)."""
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)
+    for _ in range(1000):
+        await asyncio.sleep(0)
+        if ready is not None and not ready:
+            return
+    # an event loop without a visible ready queue: a fixed number of turns above
+
+
+PathOrPaths = str | Path | Sequence[str | Path]
 
 
 def replay(
-    path_or_paths: str | Path | Sequence[str | Path],
+    path_or_paths: PathOrPaths,
     exchange_id: str | None = None,
     *,
     speed: float | None = None,
@@ -499,13 +574,50 @@ def replay(
     >>> await ex.replay.run(); await ex.close()                  # doctest: +SKIP
     """
     recording = load_recording(path_or_paths, exchange_id)
+    return _replay_exchange(recording, speed=speed, config=config, autostart=autostart, timeline=None)
+
+
+def replay_together(
+    recordings: Mapping[str, PathOrPaths],
+    *,
+    speed: float | None = None,
+    config: dict[str, Any] | None = None,
+    autostart: bool = True,
+) -> dict[str, Any]:
+    """Several exchanges replayed on one clock: ``{exchange_id: exchange}``.
+
+    ``recordings`` maps a ccxt id to its recording files (as for :func:`replay`).
+    The frames of all recordings are fed in one merged receive-time order (ties: the
+    order of ``recordings``, then file order) on one ``HistoricalScheduler`` (every
+    ``ex.replay.scheduler`` is the same object), and every exchange's
+    ``milliseconds()`` reads the same clock — so a cross-exchange pipeline sees one
+    timeline and gives the same result on every run.  Feeding starts once the first
+    connection of any of them opens and the loop is idle (or on ``await
+    ex.replay.run()`` of any of them), and runs until every recording is fed;
+    ``config`` (ccxt's config dict) applies to each exchange.
+
+    >>> exs = rxpro.replay_together({"binance": "btcusdt_20240808.gz",
+    ...                              "binanceusdm": "usdm/btcusdt_20240808.gz"})  # doctest: +SKIP
+    >>> merged = rxpro.operators.merge_exchanges(...)             # doctest: +SKIP
+    """
+    if not recordings:
+        raise ValueError("replay_together needs at least one recording")
+    loaded = {exchange_id: load_recording(paths, exchange_id) for exchange_id, paths in recordings.items()}
+    timeline = _Timeline(min(r.start_ns for r in loaded.values()), speed)
+    return {exchange_id: _replay_exchange(recording, speed=speed, config=config, autostart=autostart,
+                                          timeline=timeline)
+            for exchange_id, recording in loaded.items()}
+
+
+def _replay_exchange(recording: Recording, *, speed: float | None, config: dict[str, Any] | None,
+                     autostart: bool, timeline: _Timeline | None) -> Any:
     if recording.exchange_id is None:
         raise ValueError(f"{recording.paths[0]}: the exchange is not recorded; pass exchange_id")
     cls = exchange_class(recording.exchange_id)
     protocol = protocol_for(recording.exchange_id, recording.source)
     settings = protocol.configure(dict(config or {}))
     settings.setdefault("enableRateLimit", False)  # nothing goes over a network
-    controller = Replay(recording, protocol, speed=speed, autostart=autostart)
+    controller = Replay(recording, protocol, speed=speed, autostart=autostart, timeline=timeline)
     exchange = cls(settings)
     controller.install(exchange)
     protocol.prepare(exchange, recording)
