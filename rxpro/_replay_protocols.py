@@ -163,24 +163,11 @@ def _records(recording: Recording, fragment: str) -> list[HttpRecord]:
     return [r for r in recording.http if fragment in r.url]
 
 
-def _deribit_stubs(recording: Recording) -> list[HttpRecord]:
-    # ccxt asks every instrument at once; cryptofeed asked per currency: one merged answer
-    results: list[Any] = []
-    body: dict[str, Any] = {}
-    for record in _records(recording, "/public/get_instruments?"):
-        body = orjson.loads(record.body)
-        results.extend(body.get("result") or [])
-    if not body:
-        return []
-    merged = dict(body, result=results)
-    return [HttpRecord(-1, "GET", "https://www.deribit.com/api/v2/public/get_instruments", orjson.dumps(merged).decode())]
-
-
 def _gate_stubs(recording: Recording) -> list[HttpRecord]:
     return [HttpRecord(-1, "GET", "https://api.gateio.ws/api/v4/margin/currency_pairs", "[]")]
 
 
-STUBS = {"deribit": _deribit_stubs, "gate": _gate_stubs}
+STUBS = {"gate": _gate_stubs}
 
 
 class CoinbaseExchangeProtocol(RecordedMarketsProtocol):
@@ -427,6 +414,64 @@ class BitfinexProtocol(TopicProtocol):
         return frame
 
 
+class DeribitProtocol(TopicProtocol):
+    """Deribit JSON-RPC: ``public/subscribe`` channels ``book.BTC-24SEP21-8000-P.raw``.
+
+    Client frame ``{"jsonrpc":"2.0","method":"public/subscribe","params":{"channels":[...]},"id":3}``
+    is answered ``{"jsonrpc":"2.0","id":3,"result":[...]}`` (the recorded answer to
+    cryptofeed's id 0 is dropped); a recorded notification
+    ``{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.ETH-30JUL21-2800-C.raw",
+    "data":{...}}}`` goes to the connection that subscribed its channel.
+
+    **Protocol drift**: the recording holds the ``raw`` channels; ccxt defaults to
+    ``100ms`` and subscribes ``raw`` only after ``public/auth`` (Deribit made raw
+    feeds authenticated).  The replay sets ccxt's ``interval`` option to ``raw`` for
+    trades and books (tickers take ``params={"interval": "raw"}``), placeholder
+    credentials, and answers ``public/auth`` with a placeholder token.  Markets:
+    ``stubs/DERIBIT.instruments.0`` (see ``_replay_stubs.deribit_instruments``).
+    """
+
+    def __init__(self) -> None:
+        raw = {"interval": "raw"}  # ccxt looks under the caller's name, then the ...ForSymbols one
+        super().__init__({"watchTrades": raw, "watchTradesForSymbols": raw,
+                          "watchOrderBook": raw, "watchOrderBookForSymbols": raw}, "deribit")
+
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        placeholders = {k: v for k, v in _PLACEHOLDER_CREDENTIALS.items() if k not in config}
+        return _deep_merge(super().configure(config), placeholders)
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        return _stub_file("DERIBIT.instruments.0")
+
+    def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        method, params = message.get("method"), message.get("params")
+        if method not in ("public/subscribe", "public/unsubscribe") or not isinstance(params, dict):
+            return None
+        return method == "public/subscribe", [str(c) for c in params.get("channels") or ()]
+
+    def acknowledge(self, message: dict[str, Any]) -> list[str]:
+        channels = (message.get("params") or {}).get("channels") or []
+        return [orjson.dumps({"jsonrpc": "2.0", "id": message.get("id"), "result": channels}).decode()]
+
+    def replies(self, client: ReplayClient, text: str) -> list[str]:
+        message = _json_object(text)
+        if message is not None and message.get("method") == "public/auth":
+            token = {"access_token": "replay", "refresh_token": "replay", "expires_in": 31536000,
+                     "scope": "connection", "token_type": "bearer"}
+            return [orjson.dumps({"jsonrpc": "2.0", "id": message.get("id"), "result": token}).decode()]
+        return super().replies(client, text)
+
+    def topic(self, frame: WsFrame, client: ReplayClient) -> str | None:
+        message = _json_object(frame.text)
+        if message is None:
+            return None
+        if "result" in message or "error" in message:
+            return self.DROP  # answers to cryptofeed's requests; ccxt's are answered by replies()
+        params = message.get("params")
+        channel = params.get("channel") if isinstance(params, dict) else None
+        return channel if isinstance(channel, str) else None
+
+
 #: Per exchange: ccxt options that keep load_markets to the recorded REST calls.
 RECORDED_MARKETS_OPTIONS: dict[str, dict[str, Any]] = {
     "okx": {"fetchMarkets": {"types": ["spot", "swap", "future"]}},
@@ -450,6 +495,8 @@ def protocol_for(exchange_id: str, source: str = "") -> ReplayProtocol:
         return BitstampProtocol()
     if exchange_id == "bitfinex":
         return BitfinexProtocol()
+    if exchange_id == "deribit":
+        return DeribitProtocol()
     if source in ("cryptofeed-master", "cryptofeed-v3") or exchange_id in RECORDED_MARKETS_OPTIONS:
         return RecordedMarketsProtocol(RECORDED_MARKETS_OPTIONS.get(exchange_id), exchange_id)
     return ReplayProtocol()

@@ -21,18 +21,26 @@ from typing import Any
 
 import orjson
 
-__all__ = ["STUB_FILES", "StubFile", "bitfinex_conf", "bitstamp_markets", "build_stub", "write_stubs"]
+__all__ = ["STUB_FILES", "StubFile", "bitfinex_conf", "bitstamp_markets", "build_stub", "deribit_instruments",
+           "write_stubs"]
 
 
 @dataclass(frozen=True)
 class StubFile:
-    """One stub file: where it goes, the recorded response it is built from, and how."""
+    """One stub file: where it goes, the request ccxt makes, and how its answer is built."""
 
     name: str  # under rxpro/testing/data/stubs/
-    source: str  # recorded REST log under rxpro/testing/data/
-    source_url: str  # the recorded request
     url: str  # the request ccxt makes
-    build: Callable[[str], str]
+    build: Callable[[Path], tuple[float, str]]  # data_dir -> (ts of the recorded source, body)
+
+
+def _recorded(data_dir: Path, source: str, url: str) -> tuple[float, str]:
+    from .testing._data import read_rest_log
+
+    for record in read_rest_log(data_dir / source):
+        if record.url == url:
+            return record.ts, record.body
+    raise LookupError(f"{source} has no recorded response of {url}")
 
 
 def bitstamp_markets(trading_pairs_info: str) -> str:
@@ -80,25 +88,68 @@ def bitfinex_conf(list_pair_exchange: str) -> str:
     return orjson.dumps([info, [], [], []]).decode()
 
 
+def deribit_instruments(btc: str, eth: str, streamed: set[str]) -> str:
+    """``public/get_instruments`` (all currencies) from the recorded 2021-07-22 BTC and ETH responses.
+
+    Only the instruments the ws recording streams are kept.  Deribit's 2021 layout
+    has no ``counter_currency`` / ``settlement_currency`` (added with USDC-settled
+    products in 2022) and ccxt skips an instrument without ``counter_currency``:
+    every 2021 BTC/ETH contract was quoted against USD and settled in its base
+    currency, so ``counter_currency = "USD"`` and ``settlement_currency =
+    base_currency`` are added; every recorded field is kept as it was.
+    """
+    body: dict[str, Any] = {}
+    instruments: list[dict[str, Any]] = []
+    for text in (btc, eth):
+        body = orjson.loads(text)
+        for instrument in body.get("result") or []:
+            if instrument.get("instrument_name") in streamed:
+                instrument.setdefault("counter_currency", "USD")
+                instrument.setdefault("settlement_currency", instrument["base_currency"])
+                instruments.append(instrument)
+    return orjson.dumps(dict(body, result=instruments)).decode()
+
+
+def _deribit_streamed(data_dir: Path) -> set[str]:
+    """Instrument names of the recorded ws subscriptions (``book.BTC-24SEP21-8000-P.raw``)."""
+    names: set[str] = set()
+    with open(data_dir / "cryptofeed/DERIBIT.ws.1.0", encoding="utf-8") as fh:
+        for line in fh:
+            if " <- " in line:
+                request = orjson.loads(line.split(": ", 1)[1])
+                names.update(channel.split(".")[1] for channel in request["params"]["channels"])
+    return names
+
+
+def _build_deribit(data_dir: Path) -> tuple[float, str]:
+    base = "https://www.deribit.com/api/v2/public/get_instruments?currency={}&expired=false"
+    ts, btc = _recorded(data_dir, "cryptofeed/DERIBIT.0", base.format("BTC"))
+    _, eth = _recorded(data_dir, "cryptofeed/DERIBIT.0", base.format("ETH"))
+    return ts, deribit_instruments(btc, eth, _deribit_streamed(data_dir))
+
+
+def _build_bitstamp(data_dir: Path) -> tuple[float, str]:
+    ts, body = _recorded(data_dir, "cryptofeed/BITSTAMP.0", "https://www.bitstamp.net/api/v2/trading-pairs-info/")
+    return ts, bitstamp_markets(body)
+
+
+def _build_bitfinex(data_dir: Path) -> tuple[float, str]:
+    ts, body = _recorded(data_dir, "cryptofeed/BITFINEX.0", "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange")
+    return ts, bitfinex_conf(body)
+
+
 STUB_FILES: tuple[StubFile, ...] = (
-    StubFile("BITSTAMP.markets.0", "cryptofeed/BITSTAMP.0",
-             "https://www.bitstamp.net/api/v2/trading-pairs-info/",
-             "https://www.bitstamp.net/api/v2/markets/", bitstamp_markets),
-    StubFile("BITFINEX.conf.0", "cryptofeed/BITFINEX.0",
-             "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange",
-             "https://api-pub.bitfinex.com/v2/conf/pub:info:pair,pub:info:pair:futures,"
-             "pub:list:pair:securities,pub:list:pair:margin", bitfinex_conf),
+    StubFile("BITSTAMP.markets.0", "https://www.bitstamp.net/api/v2/markets/", _build_bitstamp),
+    StubFile("BITFINEX.conf.0", "https://api-pub.bitfinex.com/v2/conf/pub:info:pair,pub:info:pair:futures,"
+             "pub:list:pair:securities,pub:list:pair:margin", _build_bitfinex),
+    StubFile("DERIBIT.instruments.0", "https://www.deribit.com/api/v2/public/get_instruments", _build_deribit),
 )
 
 
 def build_stub(stub: StubFile, data_dir: Path) -> str:
-    """The stub file's text, built from the recorded response in ``data_dir``."""
-    from .testing._data import read_rest_log
-
-    for record in read_rest_log(data_dir / stub.source):
-        if record.url == stub.source_url:
-            return f"{stub.url} -> {record.ts!r}: {stub.build(record.body)}\n"
-    raise LookupError(f"{stub.source} has no recorded response of {stub.source_url}")
+    """The stub file's text, built from the recorded responses in ``data_dir``."""
+    ts, body = stub.build(data_dir)
+    return f"{stub.url} -> {ts!r}: {body}\n"
 
 
 def write_stubs(data_dir: Path) -> list[Path]:
