@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import sys
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import ccxt
@@ -81,6 +84,27 @@ class ConnectionEvent:
 
 def _is_transient(error: BaseException) -> bool:
     return isinstance(error, ccxt.NetworkError)
+
+
+_AUTH_CALLERS = re.compile(r"auth|login|listen_?key|token", re.IGNORECASE)
+
+
+def _in_authentication(frame: FrameType | None, depth: int = 12) -> bool:
+    """Whether ccxt's ``watch`` was called from an authentication method (``authenticate``, ...).
+
+    Private ``watch_*`` methods first ``await self.authenticate()``, which itself calls
+    ``watch`` for the login answer; that hash must not become a route of the stream.
+    The coroutines awaiting one another are chained through ``f_back`` while they run.
+    """
+    while frame is not None and depth:
+        name = frame.f_code.co_name
+        if name.startswith("watch") or name == "_run":
+            return False  # reached the data method (or rxpro's own task) first
+        if _AUTH_CALLERS.search(name):
+            return True
+        frame = frame.f_back
+        depth -= 1
+    return False
 
 
 def _swallow(future: asyncio.Future[Any]) -> None:
@@ -257,6 +281,8 @@ class Hub:
         stream = capturing.get()
         if stream is None or stream.hub is not self:
             return
+        if _in_authentication(sys._getframe(2)):
+            return  # a login/listen-key watch made on the way to the data subscription, not its data
         self.instrument(client)
         routes: dict[str, list[Stream]] = getattr(client, _ROUTES_ATTR)
         for message_hash in message_hashes:

@@ -97,10 +97,6 @@ async def test_bundled_recording_replays_and_validates(exchange_id: str) -> None
         await ex.load_markets()
         recorded = _recorded_ids(ex.replay.recording)
         symbols = [s for s in (_unified(ex, r) for r in recorded) if s]
-        if exchange_id == "deribit":
-            # rxpro's hub would route ccxt's auth answer to the first stream whose watch call
-            # authenticates (reported); authenticating first keeps it out of the streams
-            await ex.authenticate()
         assert symbols, f"no recorded symbol of {recorded} is in the recorded markets"
         sinks: dict[tuple[str, str], Sink] = {}
         for symbol in symbols:
