@@ -74,19 +74,6 @@ def _recorded_ids(recording: Any) -> list[str]:
     return ids
 
 
-def _sample(items: list[Any], budget: int) -> list[Any]:
-    """At most ``budget`` values spread evenly, the first and the last included.
-
-    ccxt's order-book validator costs ~10 ms per 200-level book: validating every
-    emission of every recording would take minutes.  Every recording still has every
-    stream and symbol validated from its first to its last emission.
-    """
-    if len(items) <= budget:
-        return items
-    picks = sorted({round(i * (len(items) - 1) / (budget - 1)) for i in range(budget)})
-    return [items[i] for i in picks]
-
-
 @pytest.mark.parametrize("exchange_id", sorted(REPLAYS))
 async def test_bundled_recording_replays_and_validates(exchange_id: str) -> None:
     path, kinds = REPLAYS[exchange_id]
@@ -115,7 +102,7 @@ async def test_bundled_recording_replays_and_validates(exchange_id: str) -> None
             assert emitted > 0, f"{exchange_id}: no {kind} emitted"
         for (kind, symbol), values in sinks.items():
             assert values.errors == [], f"{exchange_id} {kind} {symbol}: {values.errors}"
-            for value in _sample(values.items, max(25, 300 // len(symbols))):
+            for value in values.items:
                 if kind == "trades":
                     ccxt_test_trade(ex, SKIPPED, "watchTrades", value, symbol, now, True)
                 elif kind == "book":
