@@ -320,15 +320,17 @@ class Recorder:
         """Unsubscribe, close the exchange, flush and close the file; idempotent."""
         if self._summary is not None:
             return self._summary
-        self._closed = True
         self._subscriptions.dispose()
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
         try:
             if self.exchange is not None:
+                # frames keep arriving until the connections are closed, and other
+                # subscribers of this exchange still see them: keep writing until then
                 await self.exchange.close()
         finally:
+            self._closed = True
             self._writer.close()
         self._summary = self.summary()
         return self._summary
