@@ -344,6 +344,8 @@ class Hub:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.placeholders.clear()
         self.publish("closed")
+        self.events.on_completed()
+        self.messages.on_completed()
 
 
 class Stream:

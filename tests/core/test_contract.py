@@ -273,12 +273,15 @@ async def test_a_malformed_frame_is_reported_and_the_connection_goes_on(
 
 async def test_close_completes_every_stream_and_releases_connections(sim: Simulator, sim_binance_factory: Any) -> None:
     ex = sim_binance_factory()
+    events = Collector(rxpro.connection_events(ex))
+    raw = Collector(ex.rx.messages())
     trades = Collector(rxpro.trades(ex, "BTC/USDT"))
     book = Collector(rxpro.order_book(ex, "BTC/USDT"))
     await trades.count(5)
     await book.count(1)
     await ex.close()
     assert trades.completed and book.completed
+    assert events.completed and events.items[-1].kind == "closed" and raw.completed
     assert ex.clients == {} or all(c.closed() for c in ex.clients.values())
     await asyncio.sleep(0.05)
     assert sim.open_connections == 0
