@@ -45,6 +45,12 @@ def test_the_wheel_holds_only_the_rxpro_namespace(tmp_path: Path) -> None:
         "rxpro/operators/__init__.py",
         "rxpro/testing/__init__.py",
         "rxpro/testing/data/btcusdt_20240808.gz",
+        "rxpro/testing/data/usdm/btcusdt_20240808.gz",
+        "rxpro/testing/data/cryptofeed/COINBASE.ws.28.0",
+        "rxpro/testing/data/stubs/BITSTAMP.markets.0",
+        "rxpro/testing/data/LICENSE.cryptofeed",
+        "rxpro/cli/__init__.py",
+        "rxpro/jupyter.py",
         "rxpro/data/manual-exchanges.txt",
     ):
         assert required in names, required
