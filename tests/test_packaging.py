@@ -54,6 +54,12 @@ def test_the_wheel_holds_only_the_rxpro_namespace(tmp_path: Path) -> None:
         "rxpro/data/manual-exchanges.txt",
     ):
         assert required in names, required
+    # every module of the source tree ships (a package missing from pyproject's list would not)
+    for folder, prefix in (("rxpro", "rxpro"), ("exchanges", "rxpro/exchanges"), ("operators", "rxpro/operators")):
+        for source in (ROOT / folder).rglob("*.py"):
+            if "__pycache__" not in source.parts:
+                shipped = f"{prefix}/{source.relative_to(ROOT / folder).as_posix()}"
+                assert shipped in names, f"{source.relative_to(ROOT)} is not in the wheel"
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
