@@ -307,6 +307,14 @@ class Hub:
                     placeholder.cancel()
         stream.registrations = []
 
+    def shares_routes(self, stream: Stream) -> bool:
+        """Whether another stream (e.g. the same book with another ``limit``) uses one of its hashes."""
+        for client, message_hash in stream.registrations:
+            routes: dict[str, list[Stream]] = getattr(client, _ROUTES_ATTR)
+            if any(other is not stream for other in routes.get(message_hash, ())):
+                return True
+        return False
+
     def others_waiting(self, stream: Stream) -> bool:
         """Whether an awaitable ``watch_*`` outside rxpro waits on one of the stream's hashes."""
         for client, message_hash in stream.registrations:
@@ -429,7 +437,7 @@ class Stream:
         if hub.streams.get(self.key) is self:
             del hub.streams[self.key]
         subscribed = bool(self.registrations)
-        others = hub.others_waiting(self)
+        others = hub.others_waiting(self) or hub.shares_routes(self)
         hub.unregister(self)
         if subscribed and not others and self._unwatch is not None and not hub.closed:
             task = hub.spawn(self._run_unwatch())

@@ -64,6 +64,29 @@ async def test_subscribers_share_one_subscription_and_the_last_dispose_unwatches
     assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 2
 
 
+async def test_disposing_one_of_two_streams_on_one_exchange_subscription_does_not_unwatch_it(
+    sim: Simulator, binance: Any, collect: Any
+) -> None:
+    # different rx streams (limits, single vs multi-symbol) that ccxt serves from one subscription
+    top5 = collect(rxpro.order_book(binance, "BTC/USDT", limit=5))
+    top10 = collect(rxpro.order_book(binance, "BTC/USDT", limit=10))
+    single = collect(rxpro.trades(binance, "BTC/USDT"))
+    multi = collect(rxpro.trades_for_symbols(binance, ["BTC/USDT"]))
+    for c in (top5, top10, single, multi):
+        await c.count(3, timeout=20)
+    top5.dispose()
+    single.dispose()
+    await asyncio.sleep(0.2)
+    assert subscribe_frames(sim, "UNSUBSCRIBE") == []
+    n10, nm = len(top10.items), len(multi.items)
+    await top10.count(n10 + 3, timeout=20)
+    await multi.count(nm + 3, timeout=20)
+    assert len(top10.items[-1]["bids"]) == 10
+    top10.dispose()
+    multi.dispose()  # the last users leave: now ccxt is told
+    await sim.wait_for_received(lambda f: isinstance(f.data, dict) and f.data.get("method") == "UNSUBSCRIBE")
+
+
 async def test_without_un_watch_delivery_stops_and_the_stream_is_forgotten(
     sim: Simulator, binance: Any, collect: Any
 ) -> None:
