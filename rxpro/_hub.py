@@ -14,7 +14,7 @@ One :class:`Hub` per exchange instance.  It instruments each ccxt ``Client``
 A :class:`Stream` is one exchange subscription (instance, method, arguments)
 shared by all its subscribers.  It learns its message hashes by calling the
 ccxt ``watch_*`` method once while the exchange's ``watch``/``watch_multiple``
-report the hashes they register (see ``capturing``); the same call sends the
+report the hashes they register (see ``Hub.capturing``); the same call sends the
 subscribe frame through ccxt's own connection manager, so awaitables and
 Observables share one connection and one subscription.
 
@@ -28,7 +28,7 @@ import logging
 import re
 import sys
 import time
-from contextvars import ContextVar
+import contextvars
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -47,12 +47,10 @@ from ._values import book_snapshot, existing_entries, frozen_copy, recorder_for,
 if TYPE_CHECKING:
     from ccxt.async_support.base.ws.client import Client
 
-__all__ = ["ConnectionEvent", "Hub", "Stream", "capturing"]
+__all__ = ["ConnectionEvent", "Hub", "Stream"]
 
 log = logging.getLogger("rxpro")
 
-#: The stream whose ``watch_*`` call is running in this task; ccxt's ``watch`` reports to it.
-capturing: ContextVar[Stream | None] = ContextVar("rxpro_capturing", default=None)
 
 _ROUTES_ATTR = "_rxpro_routes"
 # exchange attributes where ccxt keeps list-shaped caches
@@ -107,6 +105,15 @@ def _in_authentication(frame: FrameType | None, depth: int = 12) -> bool:
     return False
 
 
+def _tell_error(observer: abc.ObserverBase[Any], error: Exception, description: str) -> None:
+    # RxPY's default on_error (subscribe without one) re-raises: that must not keep the
+    # error from the other observers, nor escape into ccxt's reject loop
+    try:
+        observer.on_error(error)
+    except Exception:  # noqa: BLE001
+        log.exception("rxpro: %s: an observer's on_error raised", description)
+
+
 def _swallow(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
@@ -140,6 +147,10 @@ class Hub:
         self.closed = False
         self.tasks: set[asyncio.Task[Any]] = set()
         self.unwatching: dict[Any, asyncio.Task[Any]] = {}
+        # the task running a stream's ``watch_*`` call -> (stream, generation). Keyed by task,
+        # not a ContextVar: ccxt starts the connection's tasks from inside that call, and a
+        # context variable would follow them into every later frame handler and observer
+        self.capturing: dict[asyncio.Task[Any], tuple[Stream, int]] = {}
         self.placeholders: dict[tuple[int, str], asyncio.Future[Any]] = {}
         self.frame_errors = 0
 
@@ -159,7 +170,8 @@ class Hub:
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         loop = self.exchange.asyncio_loop or asyncio.get_running_loop()
-        task: asyncio.Task[Any] = loop.create_task(coro)
+        # a fresh context: tasks spawned from inside a handler or observer inherit nothing
+        task: asyncio.Task[Any] = loop.create_task(coro, context=contextvars.Context())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -192,6 +204,7 @@ class Hub:
                 (hub.exchange.asyncio_loop or asyncio.get_running_loop()).call_soon(hub.end_frame)
             streams = routes.get(message_hash)
             batch: list[Any] | None = None
+            origin: Any = None  # what the batch was drawn from, to tell a repeat in one frame
             if isinstance(result, BaseCache):
                 recorder, installed = recorder_for(result)
                 if installed:
@@ -200,6 +213,7 @@ class Hub:
                     recorder.last_frame = hub.frame
                 else:
                     batch = recorder.drain(hub.frame)
+                origin = batch
             elif isinstance(result, list):
                 if len(result) == 3 and isinstance(result[2], BaseCache):
                     # ccxt's candle resolve: [symbol, timeframe, cache]
@@ -209,11 +223,12 @@ class Hub:
                         recorder.last_frame = hub.frame
                     rows = recorder.last_batch if installed else recorder.drain(hub.frame)
                     batch = [[result[0], result[1], row] for row in rows] if rows else rows
+                    origin = rows
                 else:
-                    batch = result
+                    batch = origin = result
             if streams:
                 for stream in streams:
-                    stream.deliver(result, batch)
+                    stream.deliver(result, batch, origin)
             future = futures.get(message_hash)
             if future is not None and type(future) is _Placeholder and not future.awaited:
                 return result  # only rxpro holds this hash: leave its placeholder pending
@@ -233,10 +248,17 @@ class Hub:
                 targets = {id(s): (s, s.generation) for streams in routes.values() for s in streams}
             else:
                 targets = {id(s): (s, s.generation) for s in routes.get(message_hash, ())}
+            hashes = {h for s, _ in targets.values() for c, h in s.registrations if c is client}
             value = original_reject(error, message_hash)
             if isinstance(error, Exception):
                 for stream, generation in targets.values():
                     stream.fail(error, generation)
+                if message_hash is None:
+                    # a failing stream unregisters (and cancels its placeholders) in the middle
+                    # of ccxt's loop over the futures; ccxt then parks the error for those
+                    # hashes, which would fail the stream's own re-subscription at once
+                    for h in hashes:
+                        client.rejections.pop(h, None)
             return value
 
         def handle_message(message: Any) -> None:
@@ -252,7 +274,10 @@ class Hub:
 
         def on_message(client_: Any, message: Any) -> None:
             if hub.messages.observers:
-                hub.messages.on_next(message)
+                try:
+                    hub.messages.on_next(message)
+                except Exception:  # noqa: BLE001 - every stream still needs this frame
+                    log.exception("rxpro: an observer of messages() raised")
             original_on_message(client_, message)
 
         def on_error(error: Any) -> None:
@@ -278,9 +303,11 @@ class Hub:
 
     def register(self, client: Client, message_hashes: list[str]) -> None:
         """Route ``message_hashes`` of ``client`` to the stream whose watch call is running."""
-        stream = capturing.get()
-        if stream is None or stream.hub is not self:
+        task = asyncio.current_task()
+        captured = self.capturing.get(task) if task is not None else None
+        if captured is None:
             return
+        stream, _ = captured  # a stale call still registers: its _run undoes it (see there)
         if _in_authentication(sys._getframe(2)):
             return  # a login/listen-key watch made on the way to the data subscription, not its data
         self.instrument(client)
@@ -387,7 +414,9 @@ class Stream:
         self.attempt = 0
         self.retrying = False
         self._retry_handle: asyncio.TimerHandle | None = None
-        self._last_delivery: tuple[int, int] = (-1, 0)
+        self._pending_resync = False
+        self._last_frame = -1
+        self._last_origin: Any = None  # held, so that its identity can't be reused
 
     # -- subscribers -----------------------------------------------------------
 
@@ -412,30 +441,49 @@ class Stream:
         exchange = self.hub.exchange
         for attr in _CACHE_ATTRS:
             watch_caches(getattr(exchange, attr, None))
-        pending_unwatch = self.hub.unwatching.get(self.key)
-        self.hub.spawn(self._run(generation, pending_unwatch))
+        # any un-watch in flight may concern the same ccxt subscription (another limit,
+        # single vs multi-symbol): let ccxt finish it before subscribing again
+        pending_unwatches = list(self.hub.unwatching.values())
+        self.hub.spawn(self._run(generation, pending_unwatches))
 
-    async def _run(self, generation: int, pending_unwatch: asyncio.Task[Any] | None) -> None:
-        if pending_unwatch is not None:
-            # re-subscribing while the last un_watch is in flight: let ccxt finish it first
-            await asyncio.wait([pending_unwatch])
+    async def _run(self, generation: int, pending_unwatches: list[asyncio.Task[Any]]) -> None:
+        if pending_unwatches:
+            await asyncio.wait(pending_unwatches)
         if generation != self.generation:
             return
-        capturing.set(self)  # this task's context only
+        hub = self.hub
+        task = asyncio.current_task()
+        assert task is not None
+        hub.capturing[task] = (self, generation)
         try:
             await self._start_method()
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - classified in fail()
             self.fail(error, generation)
+        finally:
+            hub.capturing.pop(task, None)
+        if generation != self.generation and not self.observers and self.registrations:
+            # every subscriber left while the watch call was on its way: it subscribed
+            # anyway, so undo that now as stop() would have
+            self._release()
 
     def stop(self) -> None:
         """The last subscriber left: stop delivery and tell the exchange to stop."""
         self.generation += 1
+        # a resync waiting for its retry left ccxt's subscription live on a live connection
+        resync_pending = self._retry_handle is not None and self._pending_resync
         self._cancel_retry()
         hub = self.hub
         if hub.streams.get(self.key) is self:
             del hub.streams[self.key]
+        self._release()
+        if resync_pending and self._unwatch is not None and not hub.closed:
+            hub.spawn(self._run_unwatch())
+
+    def _release(self) -> None:
+        """Drop the stream's routes and un-watch unless someone else still uses the subscription."""
+        hub = self.hub
         subscribed = bool(self.registrations)
         others = hub.others_waiting(self) or hub.shares_routes(self)
         hub.unregister(self)
@@ -460,7 +508,10 @@ class Stream:
         self.hub.unregister(self)
         observers, self.observers = self.observers, ()
         for observer in observers:
-            observer.on_completed()
+            try:
+                observer.on_completed()
+            except Exception:  # noqa: BLE001 - the others must still hear it
+                log.exception("rxpro: %s: an observer's on_completed raised", self.description)
 
     def _cancel_retry(self) -> None:
         if self._retry_handle is not None:
@@ -469,7 +520,7 @@ class Stream:
 
     # -- data ------------------------------------------------------------------
 
-    def deliver(self, result: Any, batch: list[Any] | None) -> None:
+    def deliver(self, result: Any, batch: list[Any] | None, origin: Any = None) -> None:
         """Push what one resolve brought to every observer (runs inside ccxt's handler)."""
         if batch is None and not isinstance(result, dict):
             return  # an acknowledgement (ccxt resolves True/None on un-watch), not market data
@@ -480,10 +531,10 @@ class Stream:
         elif self.attempt:
             self.attempt = 0
         if batch is not None:
-            delivery = (self.hub.frame, id(batch))
-            if delivery == self._last_delivery:
+            if origin is self._last_origin and self.hub.frame == self._last_frame and batch:
                 return  # the same entries under a second hash of this stream
-            self._last_delivery = delivery
+            self._last_origin = origin
+            self._last_frame = self.hub.frame
             symbols = self.symbols
             if self._candles and batch and type(batch[0]) is list and len(batch[0]) == 3:
                 for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
@@ -515,7 +566,7 @@ class Stream:
                 observer.on_next(value)
             except Exception as error:  # noqa: BLE001 - one failing subscriber must not starve others
                 self.observers = tuple(o for o in self.observers if o is not observer)
-                observer.on_error(error)
+                _tell_error(observer, error, self.description)
                 if not self.observers:
                     self.stop()
 
@@ -528,8 +579,11 @@ class Stream:
         self.generation += 1
         hub = self.hub
         hub.unregister(self)
+        # a book out of sync: drop ccxt's subscription and make it again (fresh snapshot);
+        # another stream's un-watch of the ccxt subscription this one shares: subscribe again
         resync = isinstance(error, _RESYNC_ERRORS)
-        if (_is_transient(error) or resync) and not hub.closed:
+        retryable = _is_transient(error) or resync or isinstance(error, ccxt.UnsubscribeError)
+        if retryable and not hub.closed:
             self.attempt += 1
             policy = hub.retry_policy
             if policy.allows(self.attempt):
@@ -537,13 +591,14 @@ class Stream:
                 self.retrying = True
                 hub.publish("retrying", stream=self.description, error=error, delay_ms=delay)
                 loop = hub.exchange.asyncio_loop or asyncio.get_running_loop()
+                self._pending_resync = resync
                 self._retry_handle = loop.call_later(delay / 1000, self._retry, resync)
                 return
         if hub.streams.get(self.key) is self:
             del hub.streams[self.key]
         observers, self.observers = self.observers, ()
         for observer in observers:
-            observer.on_error(error)
+            _tell_error(observer, error, self.description)
 
     def _retry(self, resync: bool) -> None:
         self._retry_handle = None

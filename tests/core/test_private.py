@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 import rxpro
-from rxpro._hub import Stream, capturing
+import asyncio
+
+from rxpro._hub import Stream
 from rxpro.testing import Simulator
 
 pytestmark = pytest.mark.timeout(30)
@@ -50,11 +52,13 @@ def route(exchange: Any, client: Any, method: str, hashes: list[str], arguments:
 
     stream = Stream(exchange._rx_hub, method, method, arguments, method, never, None, None, None)
     stream.observers = (Sink(),)  # type: ignore[assignment]
-    token = capturing.set(stream)
+    task = asyncio.current_task()
+    assert task is not None
+    exchange._rx_hub.capturing[task] = (stream, stream.generation)  # what a running watch call sets
     try:
         exchange._rx_hub.register(client, hashes)
     finally:
-        capturing.reset(token)
+        del exchange._rx_hub.capturing[task]
     return received
 
 
