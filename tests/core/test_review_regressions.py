@@ -13,7 +13,7 @@ import rxpro
 from rxpro._hub import Stream
 from rxpro.testing import Simulator
 
-from .conftest import Collector, subscribe_frames
+from .conftest import Collector
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,23 +81,6 @@ async def test_an_awaitable_started_from_an_observer_does_not_leak_into_that_str
     d.dispose()
     trades.dispose()
     assert non_trades == [] and all("side" in t for t in trades.items)
-
-
-async def test_disposing_before_the_watch_call_registered_still_unsubscribes(sim: Simulator) -> None:
-    ex = sim.attach(rxpro.binance())  # markets not loaded yet: the watch call takes a while
-    try:
-        subscription = rxpro.trades(ex, "BTC/USDT").subscribe(lambda _: None)
-        while not sim.http_requests:  # the watch call is loading markets: not registered yet
-            await asyncio.sleep(0.001)
-        subscription.dispose()
-        # the watch call completes (first update) and then undoes its subscription
-        await sim.wait_for_received(
-            lambda f: isinstance(f.data, dict) and f.data.get("method") == "UNSUBSCRIBE", timeout=30
-        )
-        assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 1
-        assert ex._rx_hub.streams == {}
-    finally:
-        await ex.close()
 
 
 async def test_an_observer_whose_on_error_raises_does_not_starve_the_others(binance: Any) -> None:
