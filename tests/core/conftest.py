@@ -10,6 +10,7 @@ import pytest
 from reactivex import Observable
 
 import rxpro
+from rxpro._hub import Stream
 from rxpro.testing import Simulator, SimulatorConfig
 
 
@@ -124,3 +125,32 @@ async def sim_binance_factory(sim: Simulator) -> AsyncIterator[Callable[[], Any]
     yield make
     for ex in made:
         await ex.close()
+
+
+def route(exchange: Any, client: Any, method: str, hashes: list[str], arguments: dict[str, Any]) -> list[Any]:
+    """A stream routed on ``hashes`` of ``client`` (what a watch call registers), collecting emissions."""
+    received: list[Any] = []
+
+    class Sink:
+        def on_next(self, value: Any) -> None:
+            received.append(value)
+
+        def on_error(self, error: Exception) -> None:
+            raise error
+
+        def on_completed(self) -> None:
+            pass
+
+    async def never() -> None:
+        return None
+
+    stream = Stream(exchange._rx_hub, method, method, arguments, method, never, None, None, None)
+    stream.observers = (Sink(),)  # type: ignore[assignment]
+    task = asyncio.current_task()
+    assert task is not None
+    exchange._rx_hub.capturing[task] = (stream, stream.generation)  # what a running watch call sets
+    try:
+        exchange._rx_hub.register(client, hashes)
+    finally:
+        del exchange._rx_hub.capturing[task]
+    return received

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 
 import rxpro
-import asyncio
-
-from rxpro._hub import Stream
 from rxpro.testing import Simulator
+
+from .conftest import route
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -31,35 +30,6 @@ def execution_report(status: str, filled: str, trade_id: int, event_ms: int) -> 
         "T": event_ms, "t": trade_id, "I": 8641984, "w": True, "m": False, "M": False, "O": 1499405658657,
         "Z": "0.00000000", "Y": "0.00000000", "Q": "0.00000000",
     }
-
-
-def route(exchange: Any, client: Any, method: str, hashes: list[str], arguments: dict[str, Any]) -> list[Any]:
-    """A stream routed on ``hashes`` of ``client`` (what a watch call registers), collecting emissions."""
-    received: list[Any] = []
-
-    class Sink:
-        def on_next(self, value: Any) -> None:
-            received.append(value)
-
-        def on_error(self, error: Exception) -> None:
-            raise error
-
-        def on_completed(self) -> None:
-            pass
-
-    async def never() -> None:
-        return None
-
-    stream = Stream(exchange._rx_hub, method, method, arguments, method, never, None, None, None)
-    stream.observers = (Sink(),)  # type: ignore[assignment]
-    task = asyncio.current_task()
-    assert task is not None
-    exchange._rx_hub.capturing[task] = (stream, stream.generation)  # what a running watch call sets
-    try:
-        exchange._rx_hub.register(client, hashes)
-    finally:
-        del exchange._rx_hub.capturing[task]
-    return received
 
 
 async def test_orders_and_my_trades_emit_each_update_as_an_unchanging_copy(sim: Simulator) -> None:

@@ -10,10 +10,9 @@ import pytest
 from aiohttp import WSMsgType
 
 import rxpro
-from rxpro._hub import Stream
 from rxpro.testing import Simulator
 
-from .conftest import Collector
+from .conftest import Collector, route
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,24 +28,8 @@ async def test_several_candles_in_one_frame_are_all_emitted(sim: Simulator) -> N
     try:
         await ex.load_markets()
         client = ex.client("ws://127.0.0.1:9/never-connected")
-        got: list[Any] = []
-
-        class Sink:
-            def on_next(self, value: Any) -> None:
-                got.append(value)
-
-            def on_error(self, error: Exception) -> None:
-                raise error
-
-            def on_completed(self) -> None:
-                pass
-
-        async def never() -> None:
-            return None
-
-        stream = Stream(ex._rx_hub, "k", "watch_ohlcv_for_symbols", {}, "candles", never, None, None, None)
-        stream.observers = (Sink(),)  # type: ignore[assignment]
-        getattr(client, "_rxpro_routes")["multi:candle1m:BTC/USDT"] = [stream]
+        # the route a watch_ohlcv_for_symbols call registers for okx's 1m candles
+        got = route(ex, client, "watch_ohlcv_for_symbols", ["multi:candle1m:BTC/USDT"], {})
         t = 1_700_000_000_000
         for first in (0, 3):
             frame = {"arg": {"channel": "candle1m", "instId": "BTC-USDT"},
