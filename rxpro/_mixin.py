@@ -224,10 +224,21 @@ class RxAccessor:
         hub: Hub = exchange._rx_hub
 
         def subscribe(observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            if hub.closed:
+                observer.on_error(ccxt.ExchangeClosedByUser(f"{exchange.id} is closed: {method}() was not sent"))
+                return Disposable()
+            disposed = False
+
             async def run() -> None:
                 try:
                     result = await getattr(exchange, method)(*args, **kwargs)
                 except asyncio.CancelledError:
+                    if not disposed:
+                        # cancelled by close(), not by the subscriber: it must hear that the
+                        # call may or may not have reached the exchange
+                        observer.on_error(ccxt.ExchangeClosedByUser(
+                            f"{exchange.id} closed while {method}() was in flight; its outcome is unknown"
+                        ))
                     raise
                 except Exception as error:  # noqa: BLE001
                     observer.on_error(error)
@@ -236,7 +247,13 @@ class RxAccessor:
                 observer.on_completed()
 
             task = hub.spawn(run())
-            return Disposable(lambda: None if task.cancel() else None)
+
+            def dispose() -> None:
+                nonlocal disposed
+                disposed = True
+                task.cancel()
+
+            return Disposable(dispose)
 
         return Observable(subscribe)
 

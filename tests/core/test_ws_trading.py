@@ -64,3 +64,22 @@ async def test_a_failing_ws_call_goes_to_on_error_and_disposing_cancels_it() -> 
         await asyncio.wait_for(cancelled.wait(), 5)
     finally:
         await ex.close()
+
+
+async def test_a_ws_call_in_flight_at_close_tells_its_observer_the_outcome_is_unknown() -> None:
+    ex = rxpro.binance()
+    started = asyncio.Event()
+
+    async def edit_order_ws(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        await asyncio.sleep(30)
+
+    ex.edit_order_ws = edit_order_ws
+    pending = Collector(ex.rx.edit_order_ws("1", "BTC/USDT", "limit", "buy", 0.1, 50_000))
+    await asyncio.wait_for(started.wait(), 5)
+    await ex.close()
+    error = await pending.error()
+    assert isinstance(error, ccxt.ExchangeClosedByUser) and "edit_order_ws" in str(error)
+    assert "unknown" in str(error) and pending.items == []
+    late = await Collector(ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)).error()
+    assert isinstance(late, ccxt.ExchangeClosedByUser) and "not sent" in str(late)
