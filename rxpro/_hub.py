@@ -417,6 +417,7 @@ class Stream:
         self._pending_resync = False
         self._last_frame = -1
         self._last_origin: Any = None  # held, so that its identity can't be reused
+        self._calling = False  # the ccxt watch call is on its way (its own future is pending)
 
     # -- subscribers -----------------------------------------------------------
 
@@ -455,6 +456,7 @@ class Stream:
         task = asyncio.current_task()
         assert task is not None
         hub.capturing[task] = (self, generation)
+        self._calling = True
         try:
             await self._start_method()
         except asyncio.CancelledError:
@@ -462,10 +464,11 @@ class Stream:
         except Exception as error:  # noqa: BLE001 - classified in fail()
             self.fail(error, generation)
         finally:
+            self._calling = False
             hub.capturing.pop(task, None)
         if generation != self.generation and not self.observers and self.registrations:
             # every subscriber left while the watch call was on its way: it subscribed
-            # anyway, so undo that now as stop() would have
+            # anyway (or was already subscribed), so undo that now as stop() would have
             self._release()
 
     def stop(self) -> None:
@@ -477,7 +480,10 @@ class Stream:
         hub = self.hub
         if hub.streams.get(self.key) is self:
             del hub.streams[self.key]
-        self._release()
+        if not self._calling:
+            # (while the watch call is on its way its own pending future would look like
+            # an awaitable user of the subscription: _run releases once it returns)
+            self._release()
         if resync_pending and self._unwatch is not None and not hub.closed:
             hub.spawn(self._run_unwatch())
 

@@ -12,7 +12,7 @@ from aiohttp import WSMsgType
 import rxpro
 from rxpro.testing import Simulator
 
-from .conftest import Collector, route
+from .conftest import Collector, route, subscribe_frames
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -64,6 +64,55 @@ async def test_an_awaitable_started_from_an_observer_does_not_leak_into_that_str
     d.dispose()
     trades.dispose()
     assert non_trades == [] and all("side" in t for t in trades.items)
+
+
+def _unsubscribed(frame: Any) -> bool:
+    return isinstance(frame.data, dict) and frame.data.get("method") == "UNSUBSCRIBE"
+
+
+async def test_disposing_before_the_watch_call_registered_still_unsubscribes(sim: Simulator) -> None:
+    ex = sim.attach(rxpro.binance())
+    loading, release = asyncio.Event(), asyncio.Event()
+    load_markets = ex.load_markets
+
+    async def gated_load_markets(*args: Any, **kwargs: Any) -> Any:
+        loading.set()
+        await release.wait()
+        return await load_markets(*args, **kwargs)
+
+    ex.load_markets = gated_load_markets
+    try:
+        subscription = rxpro.trades(ex, "BTC/USDT").subscribe(lambda _: None)
+        await asyncio.wait_for(loading.wait(), 10)  # the watch call is on its way, not registered
+        subscription.dispose()
+        release.set()
+        # the watch call subscribes, completes on its first update, then undoes its subscription
+        await sim.wait_for_received(_unsubscribed, timeout=30)
+        assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 1
+        assert ex._rx_hub.streams == {}
+    finally:
+        await ex.close()
+
+
+async def test_disposing_while_the_watch_call_waits_for_its_first_update_unsubscribes(sim: Simulator) -> None:
+    # The watch call has subscribed but its own future is still pending when the last
+    # subscriber leaves: that future is not "someone else awaiting" the subscription.
+    ex = sim.attach(rxpro.binance())
+    await ex.load_markets()
+    try:
+        sim.stall(1500)  # no data yet: the watch call stays in flight
+        seen: list[Any] = []
+        subscription = rxpro.trades(ex, "BTC/USDT").subscribe(seen.append)
+        await sim.wait_for_received(
+            lambda f: isinstance(f.data, dict) and f.data.get("params") == ["btcusdt@trade"], timeout=10
+        )
+        assert seen == []  # subscribed, first update not there yet
+        subscription.dispose()
+        await sim.wait_for_received(_unsubscribed, timeout=30)
+        assert len(subscribe_frames(sim, needle="btcusdt@trade")) == 1
+        assert ex._rx_hub.streams == {}
+    finally:
+        await ex.close()
 
 
 async def test_an_observer_whose_on_error_raises_does_not_starve_the_others(binance: Any) -> None:
