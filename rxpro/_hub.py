@@ -151,7 +151,7 @@ class Hub:
         # not a ContextVar: ccxt starts the connection's tasks from inside that call, and a
         # context variable would follow them into every later frame handler and observer
         self.capturing: dict[asyncio.Task[Any], tuple[Stream, int]] = {}
-        self.placeholders: dict[tuple[int, str], asyncio.Future[Any]] = {}
+        self.placeholders: dict[tuple[int, str], _Placeholder] = {}
         self.frame_errors = 0
 
     def end_frame(self) -> None:
@@ -329,7 +329,11 @@ class Hub:
             if not streams:
                 del routes[message_hash]
                 placeholder = self.placeholders.pop((id(client), message_hash), None)
-                if placeholder is not None and client.futures.get(message_hash) is placeholder:
+                if (
+                    placeholder is not None
+                    and not placeholder.awaited  # else an awaitable watch_* waits on it: ccxt resolves it
+                    and client.futures.get(message_hash) is placeholder
+                ):
                     del client.futures[message_hash]
                     placeholder.cancel()
         stream.registrations = []
@@ -346,12 +350,12 @@ class Hub:
         """Whether an awaitable ``watch_*`` outside rxpro waits on one of the stream's hashes."""
         for client, message_hash in stream.registrations:
             future = client.futures.get(message_hash)
-            if (
-                future is not None
-                and not future.done()
-                and future is not self.placeholders.get((id(client), message_hash))
-            ):
+            if future is None or future.done():
+                continue
+            if future is not self.placeholders.get((id(client), message_hash)):
                 return True
+            if isinstance(future, _Placeholder) and future.awaited:
+                return True  # an awaitable watch_* picked up rxpro's placeholder and waits on it
         return False
 
     # -- streams ---------------------------------------------------------------

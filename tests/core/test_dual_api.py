@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import rxpro
-from rxpro.testing import Simulator
+from rxpro.testing import Simulator, SimulatorConfig
 
-from .conftest import subscribe_frames
+from .conftest import Collector, subscribe_frames
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,17 +33,32 @@ async def test_awaitable_and_observable_share_one_connection_and_subscription(
     assert any(id(t) in cached for t in trades.items)
 
 
-async def test_the_awaitable_keeps_working_after_the_observable_is_disposed(
-    sim: Simulator, binance: Any, collect: Any
-) -> None:
-    book = collect(rxpro.order_book(binance, "BTC/USDT"))
-    await book.count(2)
-    waiter = asyncio.ensure_future(binance.watch_order_book("BTC/USDT"))
-    book.dispose()  # an awaitable is waiting on the same subscription: rxpro must not unsubscribe it
-    result = await asyncio.wait_for(waiter, 10)
-    assert result["bids"] and result["asks"]
-    assert subscribe_frames(sim, "UNSUBSCRIBE") == []
-    assert len(subscribe_frames(sim, needle="btcusdt@depth")) == 1
+async def test_the_awaitable_keeps_working_after_the_observable_is_disposed() -> None:
+    # paced playback (depth diffs every 100 ms): an awaitable started now really waits
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        binance = sim.attach(rxpro.binance())
+        try:
+            book = Collector(rxpro.order_book(binance, "BTC/USDT"))
+            await book.count(2)
+            for _ in range(50):
+                waiter = asyncio.ensure_future(binance.watch_order_book("BTC/USDT"))
+                for _ in range(3):
+                    await asyncio.sleep(0)  # it waits on the future rxpro keeps under the hash
+                if not waiter.done():
+                    break
+                await waiter  # an update slipped in first: try again
+            assert not waiter.done()
+            book.dispose()  # an awaitable waits on the same subscription: rxpro must not unsubscribe it
+            assert not binance._rx_hub.unwatching  # decided at once, not by winning a race
+            result = await asyncio.wait_for(waiter, 10)
+            assert result["bids"] and result["asks"]
+            nonce = result["nonce"]  # (ccxt's book: updated in place)
+            again = await asyncio.wait_for(binance.watch_order_book("BTC/USDT"), 10)  # still subscribed
+            assert again["nonce"] > nonce
+            assert subscribe_frames(sim, "UNSUBSCRIBE") == []
+            assert len(subscribe_frames(sim, needle="btcusdt@depth")) == 1
+        finally:
+            await binance.close()
 
 
 @pytest.mark.parametrize(
