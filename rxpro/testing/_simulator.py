@@ -468,7 +468,8 @@ class Simulator:
         """Play the recording for ``conn``, filtered to its subscriptions.
 
         Frames are framed once and written in batches of ``yield_every`` (yielding to
-        the loop after each batch); paced playback flushes before every wait.
+        the loop after each batch); paced playback flushes before every wait. While
+        nothing is subscribed on the connection the recording (and its clock) pauses.
         """
         frames: Sequence[Frame] | Sequence[OkxFrame]
         recording_frames = (self._binance.frames if conn.exchange == BINANCE and self._binance
@@ -500,6 +501,16 @@ class Simulator:
                     conn.wake.clear()
                     if not conn.injections:  # one may have arrived during the flush
                         await conn.wake.wait()
+                    continue
+                if not conn.active:
+                    # nothing subscribed (all un-subscribed): the recording pauses on this
+                    # connection, rather than spinning through it, until a subscribe
+                    await self._flush(conn, out)
+                    paused = loop.time()
+                    conn.wake.clear()
+                    if not conn.active and not conn.injections:
+                        await conn.wake.wait()
+                    t0 += loop.time() - paused
                     continue
                 frame = frames[conn.position]
                 names = conn.active.get(frame.key)
@@ -678,6 +689,7 @@ class Simulator:
             if name not in current:
                 current.append(name)
             self._take_pending_bursts(conn, key)
+        conn.wake.set()  # a paused playback resumes
         self._start_playback(conn)
 
     async def _binance_exchange_info(self, request: web.Request) -> web.Response:
@@ -761,6 +773,7 @@ class Simulator:
                 await conn.ws.send_str(snapshot)
             conn.active[key] = [key]
             self._take_pending_bursts(conn, key)
+        conn.wake.set()  # a paused playback resumes
         self._start_playback(conn)
 
     def _okx_inst_ids(self) -> frozenset[str]:

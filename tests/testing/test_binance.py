@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -132,6 +133,24 @@ async def test_un_watch_order_book_sends_unsubscribe(sim: Simulator, binance: cc
     await binance.un_watch_order_book("BTC/USDT")
     frame = await sim.wait_for_received(lambda f: f.data.get("method") == "UNSUBSCRIBE")
     assert frame.data["params"] == ["btcusdt@depth@100ms"]
+
+
+async def test_playback_pauses_while_nothing_is_subscribed_and_resumes_on_subscribe() -> None:
+    # a looped full-speed playback with no subscriber left must idle, not spin through the recording
+    async with Simulator(SimulatorConfig(speed=None, loop=True)) as looped:
+        exchange = looped.attach(ccxt.pro.binance())
+        try:
+            first = (await exchange.watch_trades("BTC/USDT"))[-1]["id"]
+            await exchange.un_watch_trades("BTC/USDT")
+            sent = looped.frames_sent
+            cpu = time.process_time()
+            await asyncio.sleep(1.0)
+            assert time.process_time() - cpu < 0.3  # (a spinning playback takes the whole second)
+            assert looped.frames_sent - sent < 2_000  # at most what was in flight at the un-watch
+            resumed = await asyncio.wait_for(exchange.watch_trades("BTC/USDT"), 10)
+            assert int(resumed[-1]["id"]) > int(first)
+        finally:
+            await exchange.close()
 
 
 async def test_depth_subscription_joining_a_running_playback_still_syncs() -> None:
