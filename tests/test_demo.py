@@ -12,7 +12,7 @@ import pytest
 @pytest.mark.timeout(60)
 def test_demo_prints_a_throttled_ticker_and_the_top_of_the_book() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rxpro", "demo", "--seconds", "3"], capture_output=True, text=True, timeout=50
+        [sys.executable, "-m", "rxpro", "demo", "--seconds", "5"], capture_output=True, text=True, timeout=50
     )
     assert result.returncode == 0, result.stderr
     lines = [l for l in result.stdout.splitlines() if "BTC/USDT" in l and "last" in l]

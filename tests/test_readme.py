@@ -34,5 +34,5 @@ def test_the_quick_start_runs_offline_as_written(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("{'symbol': 'BTC/USDT'")  # the awaitable's ticker
     throttled = [l for l in lines[1:] if re.fullmatch(r"2024-08-0\dT[\d:.]+Z \d+\.\d+", l)]
-    assert len(throttled) >= 10  # ~3 s of a 100 ms throttle
+    assert 5 <= len(throttled) <= 32  # 3 s of a 100 ms throttle: at most ~31, fewer on a loaded machine
     assert "error" not in result.stdout and "Traceback" not in result.stderr

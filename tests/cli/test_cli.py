@@ -30,14 +30,14 @@ WATCHES = [("okx", "BTC/USDT", stream) for stream in PRICE_PATTERNS] + [
 ]
 
 
-TERMINAL = ["watch", "okx", "BTC/USDT", "--simulator", "--seconds", "1.5", "-s", "orderbook", "--depth", "3"]
-JSON = ["watch", "okx", "BTC/USDT", "--simulator", "--seconds", "1.5", "--json", "-s", "orderbook"]
+TERMINAL = ["watch", "okx", "BTC/USDT", "--simulator", "--seconds", "4", "-s", "orderbook", "--depth", "3"]
+JSON = ["watch", "okx", "BTC/USDT", "--simulator", "--seconds", "4", "--json", "-s", "orderbook"]
 
 
 @pytest.fixture(scope="module")
 def watches() -> dict[object, Run]:
     """Every watch of this module, run at once: most of each is importing ccxt and loading a recording."""
-    commands = [["watch", ex, symbol, "--simulator", "--seconds", "1.5", "--stream", stream, "--speed", "5",
+    commands = [["watch", ex, symbol, "--simulator", "--seconds", "4", "--stream", stream, "--speed", "5",
                  "--throttle", "200"] for ex, symbol, stream in WATCHES]
     envs: list[dict[str, str]] = [{} for _ in WATCHES] + [{"TTY_COMPATIBLE": "1"}, {}]
     runs = run_all([*commands, TERMINAL, JSON], envs=envs)

@@ -68,7 +68,7 @@ class Collector:
         self.completed = True
         self._changed.set()
 
-    async def until(self, condition: Callable[[Collector], bool], timeout: float = 10.0) -> Collector:
+    async def until(self, condition: Callable[[Collector], bool], timeout: float = 30.0) -> Collector:
         async def wait() -> None:
             while not condition(self):
                 self._changed.clear()
@@ -77,10 +77,10 @@ class Collector:
         await asyncio.wait_for(wait(), timeout)
         return self
 
-    async def count(self, n: int, timeout: float = 10.0) -> Collector:
+    async def count(self, n: int, timeout: float = 30.0) -> Collector:
         return await self.until(lambda c: len(c.items) >= n or bool(c.errors), timeout)
 
-    async def error(self, timeout: float = 10.0) -> BaseException:
+    async def error(self, timeout: float = 30.0) -> BaseException:
         await self.until(lambda c: bool(c.errors), timeout)
         return self.errors[0]
 

@@ -100,7 +100,7 @@ async def test_disposing_while_the_watch_call_waits_for_its_first_update_unsubsc
     ex = sim.attach(rxpro.binance())
     await ex.load_markets()
     try:
-        sim.stall(1500)  # no data yet: the watch call stays in flight
+        sim.stall(5000)  # no data yet: the watch call stays in flight
         seen: list[Any] = []
         subscription = rxpro.trades(ex, "BTC/USDT").subscribe(seen.append)
         await sim.wait_for_received(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,24 @@ def test_scrubbing() -> None:
     assert '"K"' not in sent and '"P"' not in sent and '"sign":"REDACTED"' in sent
 
 
+async def _record_parts(path: Path, parts: int, **rotation: Any) -> rxpro.RecordSummary:
+    """Record until the file has rotated into ``parts`` parts (bounded wait, not a fixed duration)."""
+    async with Simulator(SimulatorConfig(speed=20.0)) as sim:
+        recorder = rxpro.Recorder("binance", ["BTC/USDT"], ("trades", "orderbook", "ticker"), path,
+                                  prepare=sim.attach, **rotation)
+        async with recorder:
+            async with asyncio.timeout(30):
+                while len(recorder.summary().files) < parts:
+                    await asyncio.sleep(0.05)
+    return recorder.summary()
+
+
 async def test_rotation_by_size_and_time_and_replay_of_all_parts(tmp_path: Path) -> None:
-    summary = await _record(tmp_path, duration=1.5, rotate_bytes=20_000)
+    summary = await _record_parts(tmp_path / "session.jsonl.gz", 2, rotate_bytes=20_000)
     assert len(summary.files) >= 2
     assert Path(summary.files[1]).name == "session.1.jsonl.gz"
+    for path in summary.files[:-1]:  # each finished part reached the size before it rotated
+        assert Path(path).stat().st_size >= 20_000
     for path in summary.files:
         first = lines(path)
         assert first[0]["t"] == "header"
@@ -97,15 +112,22 @@ async def test_rotation_by_size_and_time_and_replay_of_all_parts(tmp_path: Path)
         assert trades.items and trades.errors == []
     finally:
         await ex.close()
-    timed = await _record(tmp_path / "timed", duration=2.5, rotate_seconds=1.0)
-    assert len(timed.files) >= 2
+    started = time.monotonic()
+    timed = await _record_parts(tmp_path / "timed" / "session.jsonl.gz", 2, rotate_seconds=1.0)
+    assert len(timed.files) >= 2 and time.monotonic() - started >= 1.0
+    first_part = lines(timed.files[0])
+    recv = [r for r in first_part if r["t"] == "recv"]
+    assert recv and max(r["ts_ns"] for r in recv) - min(r["ts_ns"] for r in recv) <= 1.5e9  # about a second each
 
 
 async def test_a_crash_loses_at_most_the_last_second(tmp_path: Path) -> None:
     async with Simulator(SimulatorConfig(speed=20.0)) as sim:
         recorder = rxpro.Recorder("binance", ["BTC/USDT"], ("trades",), tmp_path / "crash.jsonl.gz", prepare=sim.attach)
         await recorder.start()
-        await asyncio.sleep(1.6)
+        async with asyncio.timeout(30):
+            while not recorder.messages:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(1.2)  # a flush (every second) happened since the first message
         # copy the file as a crash would leave it: no gzip trailer, only what was flushed
         shutil.copyfile(recorder.path, tmp_path / "copy.jsonl.gz")
         written = recorder.messages

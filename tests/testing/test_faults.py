@@ -58,6 +58,7 @@ async def test_drop_connections_raises_network_error(sim: Simulator, binance: cc
         exchange = paced.attach(ccxt.pro.binance())
         try:
             await exchange.watch_trades("BTC/USDT")
+            paced.stall(10_000)  # no ETH trade may resolve the watch before the drop
             pending = asyncio.ensure_future(exchange.watch_trades("ETH/USDT"))
             await paced.wait_for_received(lambda f: f.data.get("params") == ["ethusdt@trade"])
             await paced.drop_connections("binance")
@@ -75,9 +76,13 @@ async def test_malformed_frame_reaches_the_client() -> None:
                 first = orjson.loads((await ws.receive()).data)
                 assert first["stream"] == "btcusdt@trade"
                 sim.inject_malformed("binance")
-                text = (await ws.receive(timeout=5)).data
-                with pytest.raises(orjson.JSONDecodeError):
-                    orjson.loads(text)
+                async with asyncio.timeout(10):
+                    while True:  # trades already on their way come first, each valid
+                        text = (await ws.receive()).data
+                        try:
+                            assert orjson.loads(text)["stream"] == "btcusdt@trade"
+                        except orjson.JSONDecodeError:
+                            break
                 after = orjson.loads((await ws.receive(timeout=5)).data)
                 assert after["stream"] == "btcusdt@trade"  # playback goes on
 
