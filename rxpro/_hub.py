@@ -29,12 +29,14 @@ import re
 import sys
 import time
 import contextvars
+import weakref
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import ccxt
 from ccxt.async_support.base.ws.cache import BaseCache
+from ccxt.async_support.base.ws import future as _ccxt_future_module
 from ccxt.async_support.base.ws.future import Future as CcxtFuture
 from ccxt.async_support.base.ws.order_book import OrderBook
 from reactivex import abc
@@ -119,18 +121,39 @@ def _swallow(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-class _Placeholder(CcxtFuture):
-    """rxpro's pending future under a routed hash; ``awaited`` once anyone else waits on it."""
+#: done-callbacks that consume a result but are nobody waiting: rxpro's and ccxt's
+#: (ccxt's ``Future.race`` leaves one on each losing future)
+_NOT_WAITERS = frozenset(f for f in (_swallow, getattr(_ccxt_future_module, "_swallow", None)) if f is not None)
+#: CPython's futures list their callbacks; without that, fall back to "any callback ever added"
+_LISTS_CALLBACKS = hasattr(CcxtFuture, "_callbacks")
 
-    awaited = False
+
+def callbacks_of(future: asyncio.Future[Any] | None) -> list[Any]:
+    """The done-callbacks now attached to ``future`` that stand for someone waiting on it."""
+    if future is None:
+        return []
+    return [cb for cb, _ in (getattr(future, "_callbacks", None) or ()) if cb not in _NOT_WAITERS]
+
+
+class _Placeholder(CcxtFuture):
+    """rxpro's pending future under a routed hash; ``awaited`` while anyone waits on it."""
+
+    _ever_awaited = False
 
     def __init__(self) -> None:
         super().__init__()
         CcxtFuture.add_done_callback(self, _swallow)  # not an awaiter
 
     def add_done_callback(self, fn: Any, *, context: Any = None) -> None:  # type: ignore[override]
-        self.awaited = True  # a Task awaiting it, gather/wait_for/race, ...
+        if fn not in _NOT_WAITERS:
+            self._ever_awaited = True  # a Task awaiting it, gather/wait_for/race, ...
         super().add_done_callback(fn, context=context)
+
+    @property
+    def awaited(self) -> bool:
+        # live: a waiter that left (a wait_for that timed out, a race another future won)
+        # no longer counts
+        return bool(callbacks_of(self)) if _LISTS_CALLBACKS else self._ever_awaited
 
 
 class Hub:
@@ -152,6 +175,9 @@ class Hub:
         # context variable would follow them into every later frame handler and observer
         self.capturing: dict[asyncio.Task[Any], tuple[Stream, int]] = {}
         self.placeholders: dict[tuple[int, str], _Placeholder] = {}
+        # done-callbacks by which rxpro's own watch calls wait on ccxt's per-hash futures:
+        # they are not "someone else waiting" on a subscription
+        self.own_callbacks: weakref.WeakSet[Any] = weakref.WeakSet()
         self.frame_errors = 0
 
     def end_frame(self) -> None:
@@ -347,16 +373,37 @@ class Hub:
         return False
 
     def others_waiting(self, stream: Stream) -> bool:
-        """Whether an awaitable ``watch_*`` outside rxpro waits on one of the stream's hashes."""
+        """Whether an awaitable ``watch_*`` outside rxpro waits on one of the stream's hashes.
+
+        Decided from who is attached to ccxt's pending future under each hash: rxpro's own
+        watch calls and the leftovers of a settled race don't count; an awaitable that
+        picked up rxpro's placeholder does.
+        """
         for client, message_hash in stream.registrations:
             future = client.futures.get(message_hash)
             if future is None or future.done():
                 continue
-            if future is not self.placeholders.get((id(client), message_hash)):
+            if not _LISTS_CALLBACKS:
+                if future is not self.placeholders.get((id(client), message_hash)) or (
+                    isinstance(future, _Placeholder) and future.awaited
+                ):
+                    return True
+                continue
+            if any(cb not in self.own_callbacks for cb in callbacks_of(future)):
                 return True
-            if isinstance(future, _Placeholder) and future.awaited:
-                return True  # an awaitable watch_* picked up rxpro's placeholder and waits on it
         return False
+
+    def capturing_now(self) -> bool:
+        """Whether the running task is one of rxpro's own stream watch calls."""
+        task = asyncio.current_task()
+        return task is not None and task in self.capturing
+
+    def mark_own(self, futures: list[Any], before: list[set[Any]]) -> None:
+        """Remember the callbacks an rxpro watch call just attached to ``futures``."""
+        for future, earlier in zip(futures, before):
+            for cb in callbacks_of(future):
+                if cb not in earlier:
+                    self.own_callbacks.add(cb)
 
     # -- streams ---------------------------------------------------------------
 
@@ -421,7 +468,6 @@ class Stream:
         self._pending_resync = False
         self._last_frame = -1
         self._last_origin: Any = None  # held, so that its identity can't be reused
-        self._calling = False  # the ccxt watch call is on its way (its own future is pending)
 
     # -- subscribers -----------------------------------------------------------
 
@@ -460,7 +506,6 @@ class Stream:
         task = asyncio.current_task()
         assert task is not None
         hub.capturing[task] = (self, generation)
-        self._calling = True
         try:
             await self._start_method()
         except asyncio.CancelledError:
@@ -468,11 +513,10 @@ class Stream:
         except Exception as error:  # noqa: BLE001 - classified in fail()
             self.fail(error, generation)
         finally:
-            self._calling = False
             hub.capturing.pop(task, None)
         if generation != self.generation and not self.observers and self.registrations:
-            # every subscriber left while the watch call was on its way: it subscribed
-            # anyway (or was already subscribed), so undo that now as stop() would have
+            # every subscriber left while the watch call was on its way, before it
+            # registered: it subscribed anyway, so undo that now as stop() would have
             self._release()
 
     def stop(self) -> None:
@@ -484,10 +528,7 @@ class Stream:
         hub = self.hub
         if hub.streams.get(self.key) is self:
             del hub.streams[self.key]
-        if not self._calling:
-            # (while the watch call is on its way its own pending future would look like
-            # an awaitable user of the subscription: _run releases once it returns)
-            self._release()
+        self._release()
         if resync_pending and self._unwatch is not None and not hub.closed:
             hub.spawn(self._run_unwatch())
 

@@ -19,7 +19,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from ._errors import InvalidArgument
-from ._hub import ConnectionEvent, Hub, Stream
+from ._hub import CcxtFuture, ConnectionEvent, Hub, Stream, callbacks_of
 from ._retry import RetryPolicy
 
 __all__ = ["RxAccessor", "RxExchangeMixin"]
@@ -373,12 +373,28 @@ class RxExchangeMixin:
 
     def watch(self, url: str, message_hash: str, message: Any = None, subscribe_hash: Any = None, subscription: Any = None) -> Any:
         future = super().watch(url, message_hash, message, subscribe_hash, subscription)  # type: ignore[misc]
-        self._rx_hub.register(self.clients[url], [message_hash])  # type: ignore[attr-defined]
+        hub: Hub = self._rx_hub
+        if hub.capturing_now() and not future.done():
+            # rxpro's own call waits through a race of one, whose callback on ccxt's shared
+            # future is known to be rxpro's: it must not look like a user's awaitable
+            before = [set(callbacks_of(future))]
+            shared = future
+            future = CcxtFuture.race([shared])
+            hub.mark_own([shared], before)
+        hub.register(self.clients[url], [message_hash])  # type: ignore[attr-defined]
         return future
 
     def watch_multiple(self, url: str, message_hashes: list[str], message: Any = None, subscribe_hashes: Any = None, subscription: Any = None) -> Any:
+        hub: Hub = self._rx_hub
+        own = hub.capturing_now()
+        before: list[set[Any]] = []
+        if own:
+            client = self.client(url)
+            before = [set(callbacks_of(client.futures.get(h))) for h in message_hashes]
         future = super().watch_multiple(url, message_hashes, message, subscribe_hashes, subscription)  # type: ignore[misc]
-        self._rx_hub.register(self.clients[url], list(message_hashes))  # type: ignore[attr-defined]
+        if own:
+            hub.mark_own([self.clients[url].futures.get(h) for h in message_hashes], before)  # type: ignore[attr-defined]
+        hub.register(self.clients[url], list(message_hashes))  # type: ignore[attr-defined]
         return future
 
     def on_connected(self, client: Any, message: Any = None) -> None:
