@@ -89,7 +89,7 @@ def _is_transient(error: BaseException) -> bool:
 _AUTH_CALLERS = re.compile(r"auth|login|listen_?key|token", re.IGNORECASE)
 
 
-def _in_authentication(frame: FrameType | None, depth: int = 12) -> bool:
+def in_authentication(frame: FrameType | None, depth: int = 12) -> bool:
     """Whether ccxt's ``watch`` was called from an authentication method (``authenticate``, ...).
 
     Private ``watch_*`` methods first ``await self.authenticate()``, which itself calls
@@ -116,23 +116,28 @@ def _tell_error(observer: abc.ObserverBase[Any], error: Exception, description: 
         log.exception("rxpro: %s: an observer's on_error raised", description)
 
 
-def _swallow(future: asyncio.Future[Any]) -> None:
+def swallow(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 
 
 #: done-callbacks that consume a result but are nobody waiting: rxpro's and ccxt's
 #: (ccxt's ``Future.race`` leaves one on each losing future)
-_NOT_WAITERS = frozenset(f for f in (_swallow, getattr(_ccxt_future_module, "_swallow", None)) if f is not None)
+_NOT_WAITERS = frozenset(f for f in (swallow, getattr(_ccxt_future_module, "_swallow", None)) if f is not None)
 #: CPython's futures list their callbacks; without that, fall back to "any callback ever added"
 _LISTS_CALLBACKS = hasattr(CcxtFuture, "_callbacks")
+
+
+#: how long a stream's ccxt subscription outlives its last subscriber, so that an await
+#: loop on the same subscription, woken by the same frames, can wait on it again
+UNWATCH_GRACE_MS = 50
 
 
 def callbacks_of(future: asyncio.Future[Any] | None) -> list[Any]:
     """The done-callbacks now attached to ``future`` that stand for someone waiting on it."""
     if future is None:
         return []
-    return [cb for cb, _ in (getattr(future, "_callbacks", None) or ()) if cb not in _NOT_WAITERS]
+    return [cb for cb, _ in (getattr(future, "_callbacks", None) or ()) if not any(cb is f for f in _NOT_WAITERS)]
 
 
 class _Placeholder(CcxtFuture):
@@ -142,10 +147,10 @@ class _Placeholder(CcxtFuture):
 
     def __init__(self) -> None:
         super().__init__()
-        CcxtFuture.add_done_callback(self, _swallow)  # not an awaiter
+        CcxtFuture.add_done_callback(self, swallow)  # not an awaiter
 
     def add_done_callback(self, fn: Any, *, context: Any = None) -> None:  # type: ignore[override]
-        if fn not in _NOT_WAITERS:
+        if not any(fn is f for f in _NOT_WAITERS):
             self._ever_awaited = True  # a Task awaiting it, gather/wait_for/race, ...
         super().add_done_callback(fn, context=context)
 
@@ -170,6 +175,10 @@ class Hub:
         self.closed = False
         self.tasks: set[asyncio.Task[Any]] = set()
         self.unwatching: dict[Any, asyncio.Task[Any]] = {}
+        # streams whose last subscriber left, in their grace period before the un-watch
+        self.releasing: dict[Any, asyncio.Task[Any]] = {}
+        # (id(client), hash) -> when ccxt last resolved a future someone awaited under it
+        self.resolved_at: dict[tuple[int, str], float] = {}
         # the task running a stream's ``watch_*`` call -> (stream, generation). Keyed by task,
         # not a ContextVar: ccxt starts the connection's tasks from inside that call, and a
         # context variable would follow them into every later frame handler and observer
@@ -258,6 +267,9 @@ class Hub:
             future = futures.get(message_hash)
             if future is not None and type(future) is _Placeholder and not future.awaited:
                 return result  # only rxpro holds this hash: leave its placeholder pending
+            if future is not None:
+                # someone awaited this hash just now: an await loop comes back for more
+                hub.resolved_at[(client_id, message_hash)] = time.monotonic()
             value = original_resolve(result, message_hash)
             if streams and message_hash not in futures:
                 # keep a pending future under the hash: some ccxt handlers only resolve
@@ -334,7 +346,7 @@ class Hub:
         if captured is None:
             return
         stream, _ = captured  # a stale call still registers: its _run undoes it (see there)
-        if _in_authentication(sys._getframe(2)):
+        if in_authentication(sys._getframe(2)):
             return  # a login/listen-key watch made on the way to the data subscription, not its data
         self.instrument(client)
         routes: dict[str, list[Stream]] = getattr(client, _ROUTES_ATTR)
@@ -372,14 +384,18 @@ class Hub:
                 return True
         return False
 
-    def others_waiting(self, stream: Stream) -> bool:
+    def routed(self, pairs: list[tuple[Client, str]]) -> bool:
+        """Whether any rxpro stream routes one of these (client, hash) pairs."""
+        return any(getattr(client, _ROUTES_ATTR, {}).get(message_hash) for client, message_hash in pairs)
+
+    def others_waiting(self, pairs: list[tuple[Client, str]]) -> bool:
         """Whether an awaitable ``watch_*`` outside rxpro waits on one of the stream's hashes.
 
         Decided from who is attached to ccxt's pending future under each hash: rxpro's own
         watch calls and the leftovers of a settled race don't count; an awaitable that
         picked up rxpro's placeholder does.
         """
-        for client, message_hash in stream.registrations:
+        for client, message_hash in pairs:
             future = client.futures.get(message_hash)
             if future is None or future.done():
                 continue
@@ -389,9 +405,15 @@ class Hub:
                 ):
                     return True
                 continue
-            if any(cb not in self.own_callbacks for cb in callbacks_of(future)):
+            if any(not self._is_own(cb) for cb in callbacks_of(future)):
                 return True
         return False
+
+    def _is_own(self, callback: Any) -> bool:
+        try:
+            return callback in self.own_callbacks
+        except TypeError:  # an unhashable callable: not one of rxpro's
+            return False
 
     def capturing_now(self) -> bool:
         """Whether the running task is one of rxpro's own stream watch calls."""
@@ -492,6 +514,10 @@ class Stream:
         exchange = self.hub.exchange
         for attr in _CACHE_ATTRS:
             watch_caches(getattr(exchange, attr, None))
+        # the same stream subscribed again within the grace period: keep ccxt's subscription
+        releasing = self.hub.releasing.pop(self.key, None)
+        if releasing is not None:
+            releasing.cancel()
         # any un-watch in flight may concern the same ccxt subscription (another limit,
         # single vs multi-symbol): let ccxt finish it before subscribing again
         pending_unwatches = list(self.hub.unwatching.values())
@@ -535,13 +561,36 @@ class Stream:
     def _release(self) -> None:
         """Drop the stream's routes and un-watch unless someone else still uses the subscription."""
         hub = self.hub
-        subscribed = bool(self.registrations)
-        others = hub.others_waiting(self) or hub.shares_routes(self)
+        pairs = list(self.registrations)
+        others = hub.others_waiting(pairs) or hub.shares_routes(self)
         hub.unregister(self)
-        if subscribed and not others and self._unwatch is not None and not hub.closed:
-            task = hub.spawn(self._run_unwatch())
-            hub.unwatching[self.key] = task
-            task.add_done_callback(lambda t: hub.unwatching.pop(self.key, None) if hub.unwatching.get(self.key) is t else None)
+        if pairs and not others and self._unwatch is not None and not hub.closed:
+            key = self.key
+            task = hub.spawn(self._release_later(pairs))
+            hub.releasing[key] = task
+            task.add_done_callback(lambda t: hub.releasing.pop(key, None) if hub.releasing.get(key) is t else None)
+
+    async def _release_later(self, pairs: list[tuple[Client, str]]) -> None:
+        """Un-watch after a grace period, unless someone took the subscription up meanwhile.
+
+        An await loop woken by the same frames that ended this stream (``take(n)`` inside a
+        burst: ccxt handles buffered frames without yielding) has not awaited again yet when
+        the last subscriber leaves. Each grace period ends in one of three ways: someone
+        waits on the subscription (or routes it) again: keep it; an awaitable was resolved
+        under it during the period: look again; neither: un-watch.
+        """
+        hub = self.hub
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(UNWATCH_GRACE_MS / 1000)
+            if hub.closed or hub.others_waiting(pairs) or hub.routed(pairs):
+                return
+            if not any(hub.resolved_at.get((id(client), h), 0.0) >= started for client, h in pairs):
+                break
+        key = self.key
+        task = hub.spawn(self._run_unwatch())
+        hub.unwatching[key] = task
+        task.add_done_callback(lambda t: hub.unwatching.pop(key, None) if hub.unwatching.get(key) is t else None)
 
     async def _run_unwatch(self) -> None:
         assert self._unwatch is not None

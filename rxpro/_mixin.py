@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import sys
 from typing import Any, Callable
 
 import ccxt
@@ -19,7 +20,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from ._errors import InvalidArgument
-from ._hub import CcxtFuture, ConnectionEvent, Hub, Stream, callbacks_of
+from ._hub import CcxtFuture, ConnectionEvent, Hub, Stream, callbacks_of, in_authentication, swallow
 from ._retry import RetryPolicy
 
 __all__ = ["RxAccessor", "RxExchangeMixin"]
@@ -374,12 +375,14 @@ class RxExchangeMixin:
     def watch(self, url: str, message_hash: str, message: Any = None, subscribe_hash: Any = None, subscription: Any = None) -> Any:
         future = super().watch(url, message_hash, message, subscribe_hash, subscription)  # type: ignore[misc]
         hub: Hub = self._rx_hub
-        if hub.capturing_now() and not future.done():
+        if hub.capturing_now() and not future.done() and not in_authentication(sys._getframe(1)):
             # rxpro's own call waits through a race of one, whose callback on ccxt's shared
-            # future is known to be rxpro's: it must not look like a user's awaitable
+            # future is known to be rxpro's: it must not look like a user's awaitable.
+            # (Not on the way through a login: ccxt's authenticate() drops what watch returns.)
             before = [set(callbacks_of(future))]
             shared = future
             future = CcxtFuture.race([shared])
+            future.add_done_callback(swallow)  # whoever drops it, its error is not "never retrieved"
             hub.mark_own([shared], before)
         hub.register(self.clients[url], [message_hash])  # type: ignore[attr-defined]
         return future

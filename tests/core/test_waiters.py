@@ -9,8 +9,10 @@ is still on its way. (Each scenario was a reproduced bug of an earlier hub.)
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
+import ccxt
 import pytest
 from reactivex import operators as ops
 
@@ -163,3 +165,76 @@ async def test_a_multi_symbol_stream_disposed_before_every_symbol_updated_unsubs
             assert sorted(frame.data["params"]) == ["btcusdt@trade", "ethusdt@trade"]
         finally:
             await ex.close()
+
+
+async def test_take_n_inside_a_burst_leaves_an_await_loop_subscribed() -> None:
+    # ccxt handles buffered frames back to back: the await loop, woken by an earlier frame of
+    # the same burst, has not awaited again when take(20) disposes on a later one
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance())
+        loop = AwaitLoop(ex, "BTC/USDT")
+        try:
+            await loop.more(3)
+            got: list[Any] = []
+            rxpro.trades(ex, "BTC/USDT").pipe(ops.take(20)).subscribe(got.append)
+            burst = sim.burst_trades(exchange="binance", symbol="BTC/USDT", count=2000)
+            await burst.wait(30)
+            async with asyncio.timeout(30):
+                while len(got) < 20:
+                    await asyncio.sleep(0.01)
+            await loop.more(10)
+            assert _unsubscribes(sim) == []
+        finally:
+            await loop.stop()
+            await ex.close()
+
+
+async def test_a_call_released_after_markets_loaded_leaves_an_await_loop_subscribed() -> None:
+    # subscribed and disposed while its call (and the await loop's) was loading markets: the
+    # call registers later and is released then, as the await loop is between iterations
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance())  # markets not loaded yet
+        subscription = rxpro.trades(ex, "BTC/USDT").subscribe(lambda _: None)
+        loop = AwaitLoop(ex, "BTC/USDT")
+        try:
+            await asyncio.sleep(0)  # both calls are inside load_markets now
+            subscription.dispose()
+            await loop.more(20)
+            assert _unsubscribes(sim) == []
+        finally:
+            await loop.stop()
+            await ex.close()
+
+
+async def test_a_failed_login_inside_a_private_stream_leaves_no_unretrieved_error() -> None:
+    # ccxt's okx authenticate() drops what watch() returns and awaits the shared future
+    reports: list[Any] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reports.append(context.get("message")))
+    try:
+        async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+            ex = sim.attach(rxpro.okx())
+            await ex.load_markets()  # (public markets; the simulator has no private REST)
+            ex.apiKey, ex.secret, ex.password = "k", "s", "p"
+            errors: list[BaseException] = []
+            try:
+                subscription = rxpro.orders(ex).subscribe(on_error=errors.append)
+                async with asyncio.timeout(30):
+                    while not any("authenticated" in c.futures for c in ex.clients.values()):
+                        await asyncio.sleep(0.01)
+                client = next(c for c in ex.clients.values() if "authenticated" in c.futures)
+                client.reject(ccxt.AuthenticationError("login failed"), "authenticated")  # as okx does
+                async with asyncio.timeout(30):
+                    while not errors:
+                        await asyncio.sleep(0.01)
+                assert isinstance(errors[0], ccxt.AuthenticationError)
+                subscription.dispose()
+            finally:
+                await ex.close()
+        gc.collect()
+        await asyncio.sleep(0)
+        gc.collect()
+        assert reports == []
+    finally:
+        loop.set_exception_handler(previous)
