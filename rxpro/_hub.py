@@ -123,6 +123,7 @@ def swallow(future: asyncio.Future[Any]) -> None:
 
 #: done-callbacks that consume a result but are nobody waiting: rxpro's and ccxt's
 #: (ccxt's ``Future.race`` leaves one on each losing future)
+_CCXT_SWALLOW = getattr(_ccxt_future_module, "_swallow", None)
 _NOT_WAITERS = frozenset(f for f in (swallow, getattr(_ccxt_future_module, "_swallow", None)) if f is not None)
 #: CPython's futures list their callbacks; without that, fall back to "any callback ever added"
 _LISTS_CALLBACKS = hasattr(CcxtFuture, "_callbacks")
@@ -158,7 +159,13 @@ class _Placeholder(CcxtFuture):
     def awaited(self) -> bool:
         # live: a waiter that left (a wait_for that timed out, a race another future won)
         # no longer counts
-        return bool(callbacks_of(self)) if _LISTS_CALLBACKS else self._ever_awaited
+        # (on every resolve of a routed hash: kept to a loop over the one or two callbacks)
+        if not _LISTS_CALLBACKS:
+            return self._ever_awaited
+        for callback, _ in self._callbacks or ():
+            if callback is not swallow and callback is not _CCXT_SWALLOW:
+                return True
+        return False
 
 
 class Hub:
