@@ -22,10 +22,15 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
 
     The window is measured in exchange time: it ends at the newest trade
     ``timestamp`` seen and holds the trades with ``timestamp > newest -
-    window_ms``. ``sum(price * amount) / sum(amount)``, kept as running sums
-    (O(1) amortised per trade), recomputed exactly whenever the window
-    empties so rounding can't build up. Trades without price or amount are
-    skipped; while the window holds no volume nothing is emitted.
+    window_ms``, whatever order they arrived in: a late trade inside the
+    window is counted (and expires by its own timestamp), one already outside
+    it is ignored. ``sum(price * amount) / sum(amount)``, kept as running sums
+    (O(1) amortised per trade in timestamp order; a late trade costs the
+    number of newer trades in the window), recomputed exactly whenever the
+    window is down to one trade so rounding can't build up. Trades without
+    price or amount are skipped; while the window holds no volume nothing is
+    emitted. A value that is not a ccxt trade with numbers (e.g. a price
+    given as a string) ends the stream with ``StreamShapeError``.
 
     Example:
         >>> rxpro.trades(ex, 'BTC/USDT').pipe(vwap(60_000))  # one-minute VWAP
@@ -52,7 +57,9 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
         def subscribe(
             observer: abc.ObserverBase[float], scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            trades: deque[tuple[Any, float, float]] = deque()
+            # (timestamp, price * amount, amount), sorted by timestamp so the
+            # oldest trade is always at the front, even after late arrivals
+            trades: deque[tuple[Any, Any, Any]] = deque()
             notional = 0.0
             volume = 0.0
             newest: Any = None
@@ -69,24 +76,36 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                     if ts is None or price is None or amount is None:
                         return
                     value = price * amount
-                    if newest is None or ts > newest:
-                        newest = ts
-                    start = newest - window
+                    latest = ts if newest is None or ts > newest else newest
+                    start = latest - window
+                    # the sums before any state changes: a str price or amount
+                    # ("1.5" * 2 is a str) fails here, not in the running sums
+                    new_notional = notional + value
+                    new_volume = volume + amount
+                    outside = ts <= start
                 except (KeyError, TypeError):
                     stopped = True
                     observer.on_error(shape_error("vwap", _TRADE_SHAPE, trade))
                     return
-                if ts <= start:  # already outside the window
+                newest = latest
+                if outside:  # late, and already outside the window
                     return
-                trades.append((ts, value, amount))
-                notional += value
-                volume += amount
+                entry = (ts, value, amount)
+                if not trades or ts >= trades[-1][0]:
+                    trades.append(entry)  # in order: O(1)
+                else:  # late: insert behind the newer trades, scanning from the end
+                    i = len(trades) - 1
+                    while i > 0 and trades[i - 1][0] > ts:
+                        i -= 1
+                    trades.insert(i, entry)
+                notional = new_notional
+                volume = new_volume
                 while trades[0][0] <= start:
                     _, old_value, old_amount = trades.popleft()
                     notional -= old_value
                     volume -= old_amount
                 if len(trades) == 1:  # resynchronise the running sums
-                    notional, volume = value, amount
+                    _, notional, volume = trades[0]
                 if volume > 0:
                     observer.on_next(notional / volume)
 

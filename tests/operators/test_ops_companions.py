@@ -112,22 +112,59 @@ def test_vwap_over_a_window_of_exchange_time() -> None:
     assert out == [10, 15, pytest.approx(80 / 3), 30]  # at 3500: (1000, 3500] holds 30x2, 40x0
 
 
-@settings(max_examples=100, deadline=None)
+def vwap_reference(trades: list[dict[str, Any]], window: int) -> list[float]:
+    """Brute force: after each trade inside the window (timestamp > newest - window), the VWAP of the window."""
+    expected = []
+    newest = None
+    for i, t in enumerate(trades):
+        newest = t["timestamp"] if newest is None else max(newest, t["timestamp"])
+        if t["timestamp"] <= newest - window:  # late and already outside: nothing changes
+            continue
+        inside = [u for u in trades[: i + 1] if u["timestamp"] > newest - window]
+        expected.append(sum(u["price"] * u["amount"] for u in inside) / sum(u["amount"] for u in inside))
+    return expected
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 5_000), st.floats(1, 1e5), st.floats(0.001, 100)), min_size=1, max_size=50),
     st.integers(1, 20_000),
+    st.one_of(st.none(), st.randoms(use_true_random=False), st.lists(st.integers(-3_000, 200), max_size=50)),
 )
-def test_vwap_matches_brute_force(steps: list[tuple[int, float, float]], window: int) -> None:
+def test_vwap_matches_brute_force(
+    steps: list[tuple[int, float, float]], window: int, disorder: Any
+) -> None:
+    """In order, shuffled, or with trades arriving late by up to 3 s (behind newer ones)."""
     trades, ts = [], 0
     for gap, price, amount in steps:
         ts += gap
         trades.append(trade(ts, price, amount))
-    out, _ = run(trades, vwap(window))
-    expected = []
-    for i, t in enumerate(trades):
-        inside = [u for u in trades[: i + 1] if u["timestamp"] > t["timestamp"] - window]
-        expected.append(sum(u["price"] * u["amount"] for u in inside) / sum(u["amount"] for u in inside))
-    assert out == pytest.approx(expected, rel=1e-9)
+    if isinstance(disorder, list):
+        for t, delay in zip(trades, disorder):
+            t["timestamp"] = max(0, t["timestamp"] + delay)
+    elif disorder is not None:
+        disorder.shuffle(trades)
+    out, errors = run(trades, vwap(window))
+    assert not errors
+    assert out == pytest.approx(vwap_reference(trades, window), rel=1e-9)
+
+
+def test_vwap_expires_a_late_trade_that_arrived_behind_newer_ones() -> None:
+    # 30 arrives after 120 but is inside (20, 120]; at 200 the window (100, 200] holds 120 and 200 only
+    out, _ = run([trade(100, 10), trade(120, 20), trade(30, 1000), trade(200, 30)], vwap(100))
+    assert out == [10, 15, pytest.approx(1030 / 3), 25]
+
+
+def test_vwap_late_trade_outside_the_window_changes_nothing() -> None:
+    out, _ = run([trade(100, 10), trade(200, 20), trade(100, 1000), trade(250, 30)], vwap(100))
+    assert out == [10, 20, 25]
+
+
+@pytest.mark.parametrize("price, amount", [("10", 2), (10.0, "2"), (2, "ab"), ("10", "2")])
+def test_vwap_numbers_as_strings_are_a_shape_error(price: Any, amount: Any) -> None:
+    out, errors = run([trade(1, 10.0, 1.0), {"timestamp": 2, "price": price, "amount": amount}, trade(3, 20.0, 1.0)], vwap(10))
+    assert out == [10.0]
+    assert len(errors) == 1 and isinstance(errors[0], StreamShapeError) and "'timestamp': 2" in str(errors[0])
 
 
 def test_vwap_bad_window_and_shape() -> None:
