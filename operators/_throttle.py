@@ -11,7 +11,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
 from ._errors import OperatorArgumentError
-from ._scheduling import check_positive, default_scheduler, seconds
+from ._scheduling import check_positive, default_scheduler, describe, seconds, shape_error
 
 __all__ = ["throttle"]
 
@@ -75,7 +75,9 @@ def throttle(
         interval_ms: Interval length in milliseconds (> 0).
         key: ``None`` to throttle the whole stream, a field name or a function
             of the value to throttle per key. An exception raised by the
-            function goes to ``on_error``.
+            function, or an unhashable key, goes to ``on_error``; with a field
+            name, a value without that field (or with an unhashable one) ends
+            the stream with ``StreamShapeError``.
         scheduler: Scheduler for the interval timers; else the one given at
             subscribe time, else ``default_scheduler()``.
 
@@ -89,6 +91,17 @@ def throttle(
     """
     duration = seconds(check_positive("interval_ms", interval_ms))
     key_of = _key_function(key)
+    field = key if isinstance(key, str) else None
+
+    def key_failure(error: Exception, value: Any) -> Exception:
+        """The error for ``on_error`` when no key could be had for ``value``.
+
+        A field name that doesn't fit the value is the stream's shape; what a
+        user function raises is passed as it is.
+        """
+        if field is not None and isinstance(error, (KeyError, IndexError, TypeError)):
+            return shape_error("throttle", f"values with a {field!r} field holding a hashable key", value)
+        return error
 
     def _throttle(source: Observable[_T]) -> Observable[_T]:
         def subscribe(
@@ -128,14 +141,22 @@ def throttle(
                     if stopped:
                         return
                     if key_of is None:
+                        window = windows.get(_ONE_KEY)
                         k = _ONE_KEY
                     else:
                         try:
                             k = key_of(value)
                         except Exception as error:  # user function: to on_error
-                            on_error(error)
+                            on_error(key_failure(error, value))
                             return
-                    window = windows.get(k)
+                        try:
+                            window = windows.get(k)
+                        except TypeError:  # an unhashable key
+                            unhashable = TypeError(
+                                f"throttle(): the key is an unhashable {describe(k)} for {describe(value)}"
+                            )
+                            on_error(key_failure(unhashable, value))
+                            return
                     if window is None:
                         open_window(k)
                         observer.on_next(value)

@@ -10,7 +10,7 @@ import reactivex
 from reactivex import operators as ops
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from rxpro.operators import OperatorArgumentError, throttle
+from rxpro.operators import OperatorArgumentError, StreamShapeError, throttle
 
 from ops_support import live_timers
 
@@ -108,6 +108,36 @@ def test_key_function_errors_go_to_on_error() -> None:
     assert results.messages[0] == on_next(210, {"symbol": "A"})
     assert results.messages[1].time == 220 and isinstance(results.messages[1].value.exception, KeyError)
     assert xs.subscriptions == [subscribe(200, 220)]
+
+
+def test_an_unhashable_key_goes_to_on_error_not_out_of_on_next() -> None:
+    subject: reactivex.subject.Subject[dict[str, Any]] = reactivex.subject.Subject()
+    seen: list[Any] = []
+    errors: list[Exception] = []
+    subject.pipe(throttle(100, key=lambda v: v["symbols"], scheduler=TestScheduler())).subscribe(
+        seen.append, errors.append
+    )
+    subject.on_next({"symbols": ("BTC/USDT",)})
+    subject.on_next({"symbols": ["BTC/USDT"]})  # a list: unhashable
+    subject.on_next({"symbols": ("ETH/USDT",)})
+    assert seen == [{"symbols": ("BTC/USDT",)}]
+    assert len(errors) == 1 and isinstance(errors[0], TypeError)
+    assert "unhashable" in str(errors[0]) and "['BTC/USDT']" in str(errors[0])
+    assert not subject.observers
+
+
+@pytest.mark.parametrize("value", [{"last": 1}, [1, 2], 42, "BTC/USDT", {"symbol": ["BTC/USDT"]}])
+def test_field_key_on_a_wrong_shaped_value_is_a_stream_shape_error(value: Any) -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(on_next(210, {"symbol": "A"}), on_next(220, value), on_next(230, {"symbol": "B"}))
+    results = scheduler.start(lambda: xs.pipe(throttle(100 * TICK_MS, key="symbol")))
+    assert results.messages[0] == on_next(210, {"symbol": "A"})
+    assert len(results.messages) == 2 and results.messages[1].time == 220
+    error = results.messages[1].value.exception
+    assert isinstance(error, StreamShapeError)
+    assert "throttle() expects" in str(error) and "'symbol'" in str(error) and repr(value) in str(error)
+    assert xs.subscriptions == [subscribe(200, 220)]
+    assert not live_timers(scheduler)
 
 
 def test_operator_scheduler_wins_over_subscribe_scheduler() -> None:
