@@ -31,6 +31,8 @@ __all__ = [
     "ReplayFormatError",
     "WsFrame",
     "load_recording",
+    "recorded_symbols",
+    "unified_symbol",
 ]
 
 #: The ``format`` field of our own header line.
@@ -396,3 +398,85 @@ def _read_cryptofeed_v3(path: Path) -> Recording:
                 binary = base64.b64decode(record["b64"]) if "b64" in record else None
                 recording.frames.append(WsFrame(_ns(record["ts"]), record["conn"], record.get("data"), binary))
     return recording
+
+
+# -- recorded names -> ccxt symbols ------------------------------------------------------
+
+#: cryptofeed's expiry codes: ``22K27`` = 2022-05-27 (futures month letters F..Z).
+_CF_MONTHS = "FGHJKMNQUVXZ"
+_CF_EXPIRY = re.compile(r"^(?P<y>\d\d)(?P<m>[FGHJKMNQUVXZ])(?P<d>\d\d)$")
+
+
+def _cf_expiry(code: str) -> str | None:
+    """``'22K27'`` -> ``'220527'`` (ccxt's expiry in symbols), else None."""
+    match = _CF_EXPIRY.match(code)
+    if match is None:
+        return None
+    return f"{match['y']}{_CF_MONTHS.index(match['m']) + 1:02d}{match['d']}"
+
+
+def _by_structure(markets: dict[str, Any], recorded: str) -> str | None:
+    """A cryptofeed name (``BSV-USDT``, ``UNI-USD-PERP``, ``BTC-USD-22K27``, ``BTC-8000-21U24-put``)
+    matched against the fields of ccxt's markets (unified currency codes, type, expiry, strike)."""
+    parts = recorded.split("-")
+    expiry = _cf_expiry(parts[2]) if len(parts) > 2 else None
+    strike: float | None = None
+    if len(parts) == 2:
+        wanted = {"base": parts[0], "quote": parts[1], "type": "spot"}
+    elif len(parts) == 3 and parts[2] == "PERP":
+        wanted = {"base": parts[0], "quote": parts[1], "type": "swap"}
+    elif len(parts) == 3 and expiry:
+        wanted = {"base": parts[0], "quote": parts[1], "type": "future"}
+    elif len(parts) == 4 and expiry and parts[3].lower() in ("call", "put") and parts[1].isdigit():
+        wanted = {"base": parts[0], "type": "option", "optionType": parts[3].lower()}
+        strike = float(parts[1])
+    else:
+        return None
+    found = []
+    for symbol, market in markets.items():
+        if any(market.get(key) != value for key, value in wanted.items()):
+            continue
+        if expiry is not None and symbol.partition(":")[2].split("-")[1:2] != [expiry]:  # BTC/USD:BTC-220527
+            continue
+        if strike is not None and market.get("strike") != strike:
+            continue
+        found.append(symbol)
+    return found[0] if len(found) == 1 else None
+
+
+def unified_symbol(exchange: Any, recorded: str) -> str | None:
+    """The ccxt symbol of a symbol as a recording names it, or None if no loaded market matches.
+
+    Recordings name markets their own way: rxpro's by ccxt symbol (``BTC/USDT``),
+    hftbacktest by exchange id (``BTCUSDT``), cryptofeed by its normalized names
+    (``ETH-USD``, ``UNI-USD-PERP``, ``BTC-USD-22K27``, ``BTC-8000-21U24-put``,
+    ``MNA-BTC`` for Bitfinex's ``tMNABTC``). ``exchange`` must have loaded its markets.
+    """
+    markets: dict[str, Any] = getattr(exchange, "markets", None) or {}
+    if recorded in markets:
+        return recorded
+    by_id: dict[str, Any] = getattr(exchange, "markets_by_id", None) or {}
+    joined = recorded.replace("-", "")
+    candidates = (recorded, recorded.replace("-", "_"), joined.lower(), joined, joined.upper(),
+                  "t" + joined, "t" + recorded.replace("-", ":"))  # bitfinex: tBFTUSD, tTESTBTC:TESTUSD
+    for candidate in candidates:
+        found = by_id.get(candidate)
+        if found:
+            return str(found[0]["symbol"])
+    return _by_structure(markets, recorded)
+
+
+def recorded_symbols(exchange: Any) -> tuple[list[str], list[str]]:
+    """The ccxt symbols of what ``exchange``'s replay recorded, and the recorded names no market matches.
+
+    ``exchange`` is a replay exchange (``rxpro.replay(...)``) that has loaded its markets.
+    """
+    symbols: list[str] = []
+    unmatched: list[str] = []
+    for name in exchange.replay.recording.symbols:
+        symbol = unified_symbol(exchange, name)
+        if symbol is None:
+            unmatched.append(name)
+        elif symbol not in symbols:
+            symbols.append(symbol)
+    return symbols, unmatched

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 import rxpro
+from rxpro._replay_formats import recorded_symbols
 from rxpro.operators import throttle
 
 from ._errors import UserError
@@ -45,7 +46,10 @@ __all__ = [
     "stream_kind",
 ]
 
-_KINDS = {"order_book": "orderbook", "book": "orderbook", "bidsasks": "bids_asks"}
+#: other names of a stream: rxpro's recorder accepts ``book``/``order_book``; cryptofeed records
+#: ``l2_book`` and ``candles``
+_KINDS = {"order_book": "orderbook", "book": "orderbook", "bidsasks": "bids_asks",
+          "l2_book": "orderbook", "candles": "ohlcv"}
 
 
 def stream_kind(name: str) -> str:
@@ -233,7 +237,11 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
     try:
         recording = exchange.replay.recording
         await exchange.load_markets()  # answered from the recording
-        recorded = tuple(_unified(exchange, symbol) for symbol in recording.symbols)
+        mapped, unmatched = recorded_symbols(exchange)
+        if unmatched:
+            status.print(f"note: skipping recorded {', '.join(unmatched)}: not in the recorded markets",
+                         highlight=False, markup=False)
+        recorded = tuple(mapped)
         await validate_symbols(exchange, options.symbols)
         symbols = options.symbols or recorded
         if not symbols:
@@ -260,14 +268,6 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
         raise BrokenPipeError()
     report(outcome)
     return outcome
-
-
-def _unified(exchange: Any, symbol: str) -> str:
-    """hftbacktest files name markets by id (``ETHUSDT``); streams want ``ETH/USDT``."""
-    if symbol in exchange.markets:
-        return symbol
-    by_id = getattr(exchange, "markets_by_id", None) or {}
-    return str(by_id[symbol][0]["symbol"]) if symbol in by_id else symbol
 
 
 def _subscribe(exchange: Any, stream: str, symbol: str, timeframe: str, tally: StreamTally,

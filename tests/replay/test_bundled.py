@@ -10,19 +10,19 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from ccxt.test.exchange.base.test_order_book import test_order_book as ccxt_test_order_book
 from ccxt.test.exchange.base.test_ticker import test_ticker as ccxt_test_ticker
 from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
 
 import rxpro
+from rxpro._replay_formats import recorded_symbols
 from rxpro._replay_stubs import STUB_FILES, build_stub
 from rxpro.testing._data import DATA_DIR
 
 from .conftest import Sink, sink
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)  # KuCoin validates 2,300 books of ~500 levels (BSV/USDT)
 
 CF = DATA_DIR / "cryptofeed"
 REPLAYS: dict[str, tuple[Path, tuple[str, ...]]] = {
@@ -47,33 +47,6 @@ UNTIMED = {"timestamp": True, "datetime": True}
 EXCHANGE_DATA_QUIRKS: dict[tuple[str, str], dict[str, Any]] = {("bitfinex", "MANA/BTC"): {"comparePercentage": True}}
 
 
-def _unified(ex: Any, recorded: str) -> str | None:
-    joined = recorded.replace("-", "")
-    candidates = (recorded, recorded.replace("-", "_"), joined.lower(), joined,
-                  "t" + joined, "t" + recorded.replace("-", ":"))  # bitfinex: tBFTUSD, tTESTBTC:TESTUSD
-    for candidate in candidates:
-        markets = ex.markets_by_id.get(candidate)
-        if markets:
-            return str(markets[0]["symbol"])
-    return None
-
-
-def _recorded_ids(recording: Any) -> list[str]:
-    """The recorded symbols; for Deribit the instruments of the recorded subscriptions.
-
-    cryptofeed's configuration line names Deribit options its own way (``BTC-8000-21U24-put``);
-    the subscribe frame has Deribit's ids (``book.BTC-24SEP21-8000-P.raw``).
-    """
-    if recording.exchange_id != "deribit":
-        return list(recording.symbols)
-    ids: list[str] = []
-    for _, _, text in recording.sent:
-        for channel in orjson.loads(text)["params"]["channels"]:
-            if channel.split(".")[1] not in ids:
-                ids.append(channel.split(".")[1])
-    return ids
-
-
 @pytest.mark.parametrize("exchange_id", sorted(REPLAYS))
 async def test_bundled_recording_replays_and_validates(exchange_id: str) -> None:
     path, kinds = REPLAYS[exchange_id]
@@ -82,9 +55,8 @@ async def test_bundled_recording_replays_and_validates(exchange_id: str) -> None
     assert ex.id == exchange_id
     try:
         await ex.load_markets()
-        recorded = _recorded_ids(ex.replay.recording)
-        symbols = [s for s in (_unified(ex, r) for r in recorded) if s]
-        assert symbols, f"no recorded symbol of {recorded} is in the recorded markets"
+        symbols, unmatched = recorded_symbols(ex)
+        assert symbols and not unmatched, f"recorded symbols not in the recorded markets: {unmatched}"
         sinks: dict[tuple[str, str], Sink] = {}
         for symbol in symbols:
             if "trades" in kinds:
