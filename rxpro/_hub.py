@@ -86,6 +86,16 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, ccxt.NetworkError)
 
 
+def _connection_wide(error: BaseException) -> bool:
+    """Whether an error rejected for a whole connection concerns every stream on it.
+
+    A lost connection does (ccxt rejects everything pending on it); so do a login that
+    failed and a book out of sync. Anything else, such as one rejected subscription,
+    concerns the streams not yet flowing.
+    """
+    return isinstance(error, (ccxt.NetworkError, ccxt.AuthenticationError, ccxt.UnsubscribeError, *_RESYNC_ERRORS))
+
+
 _AUTH_CALLERS = re.compile(r"auth|login|listen_?key|token", re.IGNORECASE)
 
 
@@ -195,6 +205,7 @@ class Hub:
         # they are not "someone else waiting" on a subscription
         self.own_callbacks: weakref.WeakSet[Any] = weakref.WeakSet()
         self.frame_errors = 0
+        self._rejecting_all = False  # inside ccxt's reject of every future of a connection
 
     def end_frame(self) -> None:
         self._in_frame = False
@@ -288,13 +299,30 @@ class Hub:
 
         def reject(error: Any, message_hash: str | None = None) -> Any:
             # generations are taken before ccxt's reject, which calls this wrapper again
-            # per pending hash: each stream handles one failure of a generation once
+            # per pending hash: the outer call decides which streams fail, once each
             if message_hash is None:
                 targets = {id(s): (s, s.generation) for streams in routes.values() for s in streams}
+                if isinstance(error, Exception) and not _connection_wide(error):
+                    # an error event the exchange sent without saying which request it answers
+                    # (okx: a rejected subscribe): it concerns a subscription still waiting
+                    # for its first data, not the streams already flowing on this connection
+                    flowing = {k for k, (s, _) in targets.items() if s.delivered_generation == s.generation}
+                    if flowing:
+                        hub.publish("frame_error", url=client.url, error=error)
+                    targets = {k: v for k, v in targets.items() if k not in flowing}
+            elif hub._rejecting_all:
+                return original_reject(error, message_hash)
             else:
                 targets = {id(s): (s, s.generation) for s in routes.get(message_hash, ())}
             hashes = {h for s, _ in targets.values() for c, h in s.registrations if c is client}
-            value = original_reject(error, message_hash)
+            if message_hash is None:
+                hub._rejecting_all = True
+                try:
+                    value = original_reject(error, message_hash)
+                finally:
+                    hub._rejecting_all = False
+            else:
+                value = original_reject(error, message_hash)
             if isinstance(error, Exception):
                 for stream, generation in targets.values():
                     stream.fail(error, generation)
@@ -486,6 +514,10 @@ class Stream:
         self._start_method = start_method
         self._unwatch = unwatch
         self.symbols = symbols
+        self._symbols_unified = symbols is None  # spelled as the user gave them until markets load
+        # ccxt's own since filter, per item (ccxt applies it to what an await returns)
+        since = arguments.get("since")
+        self.since: int | None = since if isinstance(since, int) else None
         self.book_limit = book_limit
         self._candles = method == "watch_ohlcv"  # ccxt resolves [symbol, timeframe, cache]: emit the rows
         self.observers: tuple[abc.ObserverBase[Any], ...] = ()
@@ -497,6 +529,7 @@ class Stream:
         self._pending_resync = False
         self._last_frame = -1
         self._last_origin: Any = None  # held, so that its identity can't be reused
+        self.delivered_generation = -1  # the last generation that got data: its subscription works
 
     # -- subscribers -----------------------------------------------------------
 
@@ -631,6 +664,9 @@ class Stream:
         """Push what one resolve brought to every observer (runs inside ccxt's handler)."""
         if batch is None and not isinstance(result, dict):
             return  # an acknowledgement (ccxt resolves True/None on un-watch), not market data
+        self.delivered_generation = self.generation
+        if not self._symbols_unified:
+            self._unify_symbols()
         if self.retrying:
             self.retrying = False
             self.attempt = 0
@@ -643,13 +679,29 @@ class Stream:
             self._last_origin = origin
             self._last_frame = self.hub.frame
             symbols = self.symbols
+            since = self.since
             if self._candles and batch and type(batch[0]) is list and len(batch[0]) == 3:
                 for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
-                    self._emit(row)
+                    if since is None or row[0] >= since:
+                        self._emit(row)
+                return
+            if since is None:
+                for item in batch:
+                    if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
+                        continue
+                    self._emit(item)
                 return
             for item in batch:
-                if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
-                    continue
+                if type(item) is dict:
+                    if symbols is not None and item.get("symbol") not in symbols:
+                        continue
+                    timestamp = item.get("timestamp")
+                elif type(item) is list and item:
+                    timestamp = item[0]  # a candle row
+                else:
+                    timestamp = None
+                if timestamp is not None and timestamp < since:
+                    continue  # ccxt's filter_by_since: older than since
                 self._emit(item)
         elif isinstance(result, OrderBook):
             self._emit(book_snapshot(result, self.book_limit))
@@ -666,6 +718,28 @@ class Stream:
                     self._emit(frozen_copy(value))
         else:
             self._emit(frozen_copy(result))
+
+    def _unify_symbols(self) -> None:
+        """Filter on unified symbols, however the user spelled them (``'BTCUSDT'`` is ``'BTC/USDT'``).
+
+        ccxt's ``watch_*`` accept a market id where a symbol is expected and emit unified
+        symbols; this runs at the first delivery, once markets are loaded.
+        """
+        exchange = self.hub.exchange
+        markets = getattr(exchange, "markets", None)
+        if not markets or self.symbols is None:
+            return
+        self._symbols_unified = True
+        unified = set()
+        for symbol in self.symbols:
+            if symbol in markets:
+                unified.add(symbol)
+                continue
+            try:
+                unified.add(exchange.symbol(symbol))
+            except Exception:  # noqa: BLE001 - ccxt's BadSymbol: keep the spelling as given
+                unified.add(symbol)
+        self.symbols = frozenset(unified)
 
     def _emit(self, value: Any) -> None:
         for observer in self.observers:

@@ -21,6 +21,7 @@ from reactivex.disposable import Disposable
 
 from ._errors import InvalidArgument
 from ._hub import CcxtFuture, ConnectionEvent, Hub, Stream, callbacks_of, in_authentication, swallow
+from ._observable import ExchangeObservable
 from ._retry import RetryPolicy
 
 __all__ = ["RxAccessor", "RxExchangeMixin"]
@@ -204,7 +205,7 @@ class RxAccessor:
                     return Disposable()
             return hub.stream(key, factory).add(observer)
 
-        return Observable(subscribe)
+        return ExchangeObservable(subscribe, exchange)
 
     def messages(self) -> Observable[Any]:
         """Every raw frame the exchange receives (decoded JSON, or text), before ccxt handles it."""

@@ -266,6 +266,45 @@ async def test_bad_input_errors_on_subscribe_and_other_streams_keep_flowing(bina
     assert trades.errors == []
 
 
+async def test_a_subscription_the_exchange_rejects_without_an_id_ends_only_itself(okx: Any, collect: Any) -> None:
+    # OKX answers a bad subscribe with an error event that names no request; ccxt rejects
+    # every pending future of the connection with it. Streams already flowing go on.
+    trades = collect(rxpro.trades(okx, "BTC/USDT"))
+    book = collect(rxpro.order_book(okx, "BTC/USDT", 5))
+    events = collect(rxpro.connection_events(okx))
+    await trades.count(10)
+    await book.count(10)
+    bad = collect(rxpro.ticker(okx, "BTC/USDT", {"instId": "NOPE-USDT"}))
+    error = await bad.error(timeout=10)
+    assert isinstance(error, ccxt.BadRequest) and "NOPE-USDT" in str(error)
+    n_trades, n_book = len(trades.items), len(book.items)
+    await trades.count(n_trades + 20)
+    await book.count(n_book + 5)
+    assert trades.errors == [] and book.errors == []
+    assert any(e.kind == "frame_error" and e.error is error for e in events.items)
+
+
+async def test_a_symbol_given_as_a_market_id_streams_like_its_unified_symbol(binance: Any, collect: Any) -> None:
+    # ccxt's watch_* take 'BTCUSDT' for 'BTC/USDT' and emit the unified symbol
+    awaited = await binance.watch_trades("BTCUSDT")
+    assert awaited[-1]["symbol"] == "BTC/USDT"
+    for source in (rxpro.trades(binance, "BTCUSDT"), rxpro.ticker(binance, "BTCUSDT")):
+        c = collect(source)
+        await c.count(3)
+        assert c.errors == [] and {item["symbol"] for item in c.items} == {"BTC/USDT"}
+
+
+async def test_since_drops_entries_older_than_it_as_ccxt_does(binance: Any, collect: Any) -> None:
+    first = (await binance.watch_trades("BTC/USDT"))[-1]
+    since = first["timestamp"] + 60_000  # the looped recording spans both sides of this
+    trades = collect(binance.rx.watch_trades("BTC/USDT", since))
+    everything = collect(binance.rx.watch_trades("BTC/USDT"))
+    await trades.count(50)
+    assert trades.errors == []
+    assert all(t["timestamp"] >= since for t in trades.items)
+    await everything.until(lambda c: any(t["timestamp"] < since for t in c.items))  # so there was something to drop
+
+
 async def test_a_subscriber_that_raises_gets_on_error_and_others_keep_flowing(binance: Any, collect: Any) -> None:
     def boom(_: Any) -> None:
         raise ValueError("subscriber bug")
@@ -344,6 +383,47 @@ async def test_time_operators_default_to_a_scheduler_on_the_exchange_loop(binanc
     d.dispose()
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
     assert all(gap >= 0.095 for gap in gaps), gaps  # the trades arrive far faster than this
+
+
+async def test_reactivex_time_operators_piped_on_a_stream_run_on_the_exchange_loop(binance: Any) -> None:
+    import reactivex.operators as ops
+
+    loop = asyncio.get_running_loop()
+    seen: list[Any] = []
+    done = asyncio.Event()
+
+    def on_next(_: Any) -> None:
+        try:
+            seen.append(asyncio.get_running_loop())
+        except RuntimeError:  # a TimeoutScheduler thread
+            seen.append(None)
+        if len(seen) == 4:
+            done.set()
+
+    source = rxpro.trades(binance, "BTC/USDT")
+    d = source.pipe(ops.buffer_with_time(0.05), ops.filter(bool), ops.sample(0.1)).subscribe(on_next)
+    await asyncio.wait_for(done.wait(), 10)
+    d.dispose()
+    assert seen and all(s is loop for s in seen), seen
+    # a scheduler given at subscribe still wins
+    from reactivex.scheduler import TimeoutScheduler
+
+    off_loop: list[bool] = []
+
+    def on_sample(_: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+            off_loop.append(False)
+        except RuntimeError:
+            off_loop.append(True)
+
+    d = source.pipe(ops.sample(0.05)).subscribe(on_sample, scheduler=TimeoutScheduler.singleton())
+    for _ in range(100):
+        if off_loop:
+            break
+        await asyncio.sleep(0.05)
+    d.dispose()
+    assert off_loop and all(off_loop)
 
 
 # -- g. custom handlers and raw frames -------------------------------------------
