@@ -140,6 +140,39 @@ async def burst_ccxt(spec: dict[str, Any]) -> dict[str, Any]:
     return {**progress.report(), "delivered": sum(seen), "lost": count - sum(seen)}
 
 
+async def burst_handler(spec: dict[str, Any]) -> dict[str, Any]:
+    """ccxt.pro's connection and message handler over the wire, nobody awaiting: its cost floor.
+
+    One ``watch_trades`` subscribes; afterwards frames go through aiohttp, decode and
+    ``binance.handle_trade`` (parse, cache, resolve with no future) as for any ccxt.pro
+    user, and a counter wrapped around ``handle_trade`` reads each trade id.
+    """
+    import ccxt.pro
+
+    count, start = spec["count"], spec["start"]
+    seen = bytearray(count)
+    progress = Progress()
+    ex = attach(ccxt.pro.binance(), spec["port"])
+    await ex.load_markets()
+    handle_trade = ex.handle_trade
+
+    def counted(client: Any, message: dict[str, Any]) -> None:
+        handle_trade(client, message)
+        i = message["t"] - start
+        if 0 <= i < count:
+            seen[i] = 1
+        progress.n += 1
+
+    ex.handle_trade = counted
+    progress.start()
+    task = asyncio.ensure_future(ex.watch_trades(SYMBOL))  # subscribes; its one result is not awaited again
+    await progress.watch(lambda: seen[-1] == 1, idle=3.0, timeout=spec["timeout"])
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await ex.close()
+    return {**progress.report(), "delivered": sum(seen), "lost": count - sum(seen)}
+
+
 async def _floor_connection(url: str, key: str, on_data: Callable[[dict[str, Any]], None]) -> None:
     import aiohttp
     from aiohttp import WSMsgType
@@ -443,6 +476,7 @@ RUNNERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "burst/rxpro": burst_rxpro,
     "burst/ccxt": burst_ccxt,
     "burst/floor": burst_floor,
+    "burst/handler": burst_handler,
     "session/rxpro": session_rxpro,
     "session/ccxt": session_ccxt,
     "session/floor": session_floor,
