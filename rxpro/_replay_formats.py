@@ -229,39 +229,63 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
+def _bad_line(path: Path, number: int, error: Exception) -> ReplayFormatError:
+    """A line that parsed as JSON but is not a record: name the file, the line and what is wrong."""
+    if isinstance(error, KeyError):
+        what = f"missing field {error.args[0]!r}"
+    elif isinstance(error, (AttributeError, TypeError)):
+        what = "not a record object"
+    else:
+        what = " ".join(str(error).split()) or type(error).__name__
+    return ReplayFormatError(f"{path}: line {number}: {what}")
+
+
 def _read_rxpro(path: Path) -> Recording:
     recording = Recording(source=FORMAT, paths=[str(path)])
+    number = 0
     try:
         lines: Iterable[bytes] = _open_text(path)
-        for line in lines:
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
                 break  # a crash mid-line: everything before it is good
-            kind = record.get("t")
-            if kind == "recv":
-                binary = base64.b64decode(record["b64"]) if "b64" in record else None
-                recording.frames.append(WsFrame(record["ts_ns"], record["conn"], record.get("data"), binary))
-            elif kind == "http":
-                recording.http.append(
-                    HttpRecord(record["ts_ns"], record.get("method", "GET"), record["url"], record["body"]))
-            elif kind == "connect":
-                recording.connections.setdefault(record["conn"], record["url"])
-            elif kind == "send":
-                recording.sent.append((record["ts_ns"], record["conn"], record.get("data", "")))
-            elif kind == "header":
-                if record.get("format") != FORMAT:
-                    raise ReplayFormatError(f"{path}: unknown format {record.get('format')!r}")
-                recording.exchange_id = record.get("exchange")
-                recording.symbols = list(record.get("symbols") or [])
-                recording.streams = list(record.get("streams") or [])
+            try:
+                _rxpro_record(path, record, recording)
+            except ReplayFormatError:
+                raise
+            except (KeyError, AttributeError, TypeError, ValueError) as error:
+                raise _bad_line(path, number, error) from None
     except (EOFError, gzip.BadGzipFile, OSError) as error:
         # a file cut by a crash: keep what was flushed before the cut
         if not recording.frames and not recording.http:
             raise ReplayFormatError(f"{path}: unreadable ({error})") from error
     return recording
+
+
+def _rxpro_record(path: Path, record: Any, recording: Recording) -> None:
+    kind = record.get("t")
+    if kind == "recv":
+        binary = base64.b64decode(record["b64"]) if "b64" in record else None
+        recording.frames.append(WsFrame(int(record["ts_ns"]), str(record["conn"]), record.get("data"), binary))
+    elif kind == "http":
+        recording.http.append(
+            HttpRecord(int(record["ts_ns"]), record.get("method", "GET"), str(record["url"]), str(record["body"])))
+    elif kind == "connect":
+        recording.connections.setdefault(str(record["conn"]), str(record["url"]))
+    elif kind == "send":
+        recording.sent.append((int(record["ts_ns"]), str(record["conn"]), record.get("data", "")))
+    elif kind == "header":
+        if record.get("format") != FORMAT:
+            raise ReplayFormatError(f"{path}: unknown format {record.get('format')!r}")
+        exchange = record.get("exchange")
+        if exchange is not None and not isinstance(exchange, str):
+            raise TypeError("exchange")
+        recording.exchange_id = exchange
+        recording.symbols = [str(s) for s in record.get("symbols") or []]
+        recording.streams = [str(s) for s in record.get("streams") or []]
 
 
 # -- hftbacktest -----------------------------------------------------------------------
@@ -372,32 +396,44 @@ def _read_cryptofeed_v3(path: Path) -> Recording:
         import zstandard
     except ImportError as error:  # pragma: no cover - optional dependency
         raise ReplayFormatError(f"{path}: reading .zst needs the 'zstandard' package") from error
-    recording = Recording(source="cryptofeed-v3", paths=[str(path)])
-    with open(path, "rb") as raw:
-        reader = zstandard.ZstdDecompressor().stream_reader(raw)
-        import io
+    import io
 
-        for line in io.TextIOWrapper(reader, encoding="utf-8"):
-            if not line.strip():
-                continue
-            record = orjson.loads(line)
-            kind = record.get("t")
-            if kind == "header":
-                exchange = record.get("exchange", "")
-                recording.exchange_id = CRYPTOFEED_IDS.get(exchange)
-                if exchange == "COINBASE":
-                    recording.exchange_id = "coinbase"  # the 2026 v3 file is Advanced Trade
-                _config_into(record.get("config"), recording)
-            elif kind == "http":
-                recording.http.append(HttpRecord(_ns(record["ts"]), "GET", record["url"], record["data"]))
-            elif kind == "connect":
-                recording.connections.setdefault(record["conn"], record["addr"])
-            elif kind == "send":
-                recording.sent.append((_ns(record["ts"]), record["conn"], record.get("data", "")))
-            elif kind == "recv":
-                binary = base64.b64decode(record["b64"]) if "b64" in record else None
-                recording.frames.append(WsFrame(_ns(record["ts"]), record["conn"], record.get("data"), binary))
+    recording = Recording(source="cryptofeed-v3", paths=[str(path)])
+    number = 0
+    try:
+        with open(path, "rb") as raw:
+            reader = zstandard.ZstdDecompressor().stream_reader(raw)
+            for number, line in enumerate(io.TextIOWrapper(reader, encoding="utf-8"), 1):
+                if not line.strip():
+                    continue
+                try:
+                    _v3_record(orjson.loads(line), recording)
+                except (KeyError, AttributeError, TypeError, ValueError) as error:  # JSONDecodeError too
+                    raise _bad_line(path, number, error) from None
+    except zstandard.ZstdError as error:
+        raise ReplayFormatError(f"{path}: not zstd-compressed or damaged ({error})") from None
+    except UnicodeDecodeError:
+        raise ReplayFormatError(f"{path}: line {number + 1}: not UTF-8 text") from None
     return recording
+
+
+def _v3_record(record: Any, recording: Recording) -> None:
+    kind = record.get("t")
+    if kind == "header":
+        exchange = record.get("exchange", "")
+        recording.exchange_id = CRYPTOFEED_IDS.get(exchange)
+        if exchange == "COINBASE":
+            recording.exchange_id = "coinbase"  # the 2026 v3 file is Advanced Trade
+        _config_into(record.get("config"), recording)
+    elif kind == "http":
+        recording.http.append(HttpRecord(_ns(record["ts"]), "GET", str(record["url"]), str(record["data"])))
+    elif kind == "connect":
+        recording.connections.setdefault(str(record["conn"]), str(record["addr"]))
+    elif kind == "send":
+        recording.sent.append((_ns(record["ts"]), str(record["conn"]), record.get("data", "")))
+    elif kind == "recv":
+        binary = base64.b64decode(record["b64"]) if "b64" in record else None
+        recording.frames.append(WsFrame(_ns(record["ts"]), str(record["conn"]), record.get("data"), binary))
 
 
 # -- recorded names -> ccxt symbols ------------------------------------------------------

@@ -111,6 +111,9 @@ def load_replay(paths: Sequence[Path], exchange_id: str | None = None, *, speed:
     except (ValueError, OSError, EOFError) as error:  # ReplayFormatError, bad gzip, bad JSON
         text = " ".join(str(error).split())
         raise UserError(text if where in text else f"{where}: {text}") from None
+    except rxpro.UnsupportedExchange as error:  # the header names an exchange rxpro does not have
+        raise UserError(f"{where}: recorded on {error.exchange_id!r}, which rxpro cannot replay: "
+                        f"{error.reason}") from None
     if exchange_id is not None and exchange.id != exchange_id:
         raise UserError(f"{where} was recorded on {exchange.id}, not {exchange_id}")
     return exchange
