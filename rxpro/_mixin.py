@@ -262,75 +262,75 @@ class RxAccessor:
     # -- typed public streams (the same arguments as ccxt.pro's) ----------------
 
     def watch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_ticker", symbol, params or {})
+        return self.observe("watch_ticker", symbol, params)
 
     def watch_tickers(self, symbols: list[str] | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_tickers", symbols, params or {})
+        return self.observe("watch_tickers", symbols, params)
 
     def watch_bids_asks(self, symbols: list[str] | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_bids_asks", symbols, params or {})
+        return self.observe("watch_bids_asks", symbols, params)
 
     def watch_order_book(self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_order_book", symbol, limit, params or {})
+        return self.observe("watch_order_book", symbol, limit, params)
 
     def watch_order_book_for_symbols(self, symbols: list[str], limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_order_book_for_symbols", symbols, limit, params or {})
+        return self.observe("watch_order_book_for_symbols", symbols, limit, params)
 
     def watch_trades(self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_trades", symbol, since, limit, params or {})
+        return self.observe("watch_trades", symbol, since, limit, params)
 
     def watch_trades_for_symbols(self, symbols: list[str], since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_trades_for_symbols", symbols, since, limit, params or {})
+        return self.observe("watch_trades_for_symbols", symbols, since, limit, params)
 
     def watch_ohlcv(self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[list[Any]]:
-        return self.observe("watch_ohlcv", symbol, timeframe, since, limit, params or {})
+        return self.observe("watch_ohlcv", symbol, timeframe, since, limit, params)
 
     def watch_ohlcv_for_symbols(self, symbols_and_timeframes: list[list[str]], since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[list[Any]]:
-        return self.observe("watch_ohlcv_for_symbols", symbols_and_timeframes, since, limit, params or {})
+        return self.observe("watch_ohlcv_for_symbols", symbols_and_timeframes, since, limit, params)
 
     def watch_status(self, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_status", params or {})
+        return self.observe("watch_status", params)
 
     def watch_liquidations(self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_liquidations", symbol, since, limit, params or {})
+        return self.observe("watch_liquidations", symbol, since, limit, params)
 
     def watch_liquidations_for_symbols(self, symbols: list[str], since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_liquidations_for_symbols", symbols, since, limit, params or {})
+        return self.observe("watch_liquidations_for_symbols", symbols, since, limit, params)
 
     def watch_balance(self, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_balance", params or {})
+        return self.observe("watch_balance", params)
 
     def watch_orders(self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_orders", symbol, since, limit, params or {})
+        return self.observe("watch_orders", symbol, since, limit, params)
 
     def watch_orders_for_symbols(self, symbols: list[str], since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_orders_for_symbols", symbols, since, limit, params or {})
+        return self.observe("watch_orders_for_symbols", symbols, since, limit, params)
 
     def watch_my_trades(self, symbol: str | None = None, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_my_trades", symbol, since, limit, params or {})
+        return self.observe("watch_my_trades", symbol, since, limit, params)
 
     def watch_my_trades_for_symbols(self, symbols: list[str], since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_my_trades_for_symbols", symbols, since, limit, params or {})
+        return self.observe("watch_my_trades_for_symbols", symbols, since, limit, params)
 
     def watch_positions(self, symbols: list[str] | None = None, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.observe("watch_positions", symbols, since, limit, params or {})
+        return self.observe("watch_positions", symbols, since, limit, params)
 
     # -- WS trading: single-value Observables -----------------------------------
 
     def create_order_ws(self, symbol: str, type: str, side: str, amount: float, price: float | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.call("create_order_ws", symbol, type, side, amount, price, params or {})
+        return self.call("create_order_ws", symbol, type, side, amount, price, {} if params is None else params)
 
     def edit_order_ws(self, id: str, symbol: str, type: str, side: str, amount: float | None = None, price: float | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.call("edit_order_ws", id, symbol, type, side, amount, price, params or {})
+        return self.call("edit_order_ws", id, symbol, type, side, amount, price, {} if params is None else params)
 
     def cancel_order_ws(self, id: str, symbol: str | None = None, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
-        return self.call("cancel_order_ws", id, symbol, params or {})
+        return self.call("cancel_order_ws", id, symbol, {} if params is None else params)
 
     def cancel_orders_ws(self, ids: list[str], symbol: str | None = None, params: dict[str, Any] | None = None) -> Observable[Any]:
-        return self.call("cancel_orders_ws", ids, symbol, params or {})
+        return self.call("cancel_orders_ws", ids, symbol, {} if params is None else params)
 
     def cancel_all_orders_ws(self, symbol: str | None = None, params: dict[str, Any] | None = None) -> Observable[Any]:
-        return self.call("cancel_all_orders_ws", symbol, params or {})
+        return self.call("cancel_all_orders_ws", symbol, {} if params is None else params)
 
     def __getattr__(self, name: str) -> Callable[..., Observable[Any]]:
         if name.startswith("watch_"):

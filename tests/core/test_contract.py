@@ -256,6 +256,7 @@ async def test_bad_input_errors_on_subscribe_and_other_streams_keep_flowing(bina
         (rxpro.trades(binance, 123), rxpro.InvalidArgument, "123"),  # type: ignore[arg-type]
         (rxpro.order_book(binance, "BTC/USDT", limit="10"), rxpro.InvalidArgument, "'10'"),  # type: ignore[arg-type]
         (binance.rx.observe("watch_trades", "BTC/USDT", None, None, None, "extra"), rxpro.InvalidArgument, "argument"),
+        (rxpro.ticker(binance, "BTC/USDT", []), rxpro.InvalidArgument, "params must be a dict, got []"),  # type: ignore[arg-type]
     ]
     for source, cls, needle in cases:
         error = await collect(source).error(timeout=5)
