@@ -23,12 +23,26 @@ the default) once ccxt opens the first connection *and* the event loop has gone
 idle — every subscription made in the same tick, with its markets, connection and
 subscribe frame, is in place before the first frame.  After each frame the loop is
 let run until idle again, so awaitables see every frame as they would live.
+
+The end of the recording: once the last frame is fed (and the REST answers still
+waiting are released and the loop is idle), the replay *completes every rxpro
+Observable stream* of its exchange(s) — ``on_completed``, as at ``close()`` — so
+a backtest ends by itself: ``to_dataframe`` returns what it collected, ``ohlcv``
+flushes its last candle, ``throttle`` emits the value it held, ``merge`` completes
+once every input did.  A stream subscribed after the end completes at once (the
+recording holds nothing more for it).  Then ``ex.replay.finished`` / ``run()``
+resolve.  The exchange itself stays open: REST calls are still answered from the
+recording, and an awaitable ``watch_*`` waits as it would on a silent live market
+(bound it with ``asyncio.wait_for`` or race it with ``ex.replay.finished``).  The
+virtual clock stops at the last frame's receive time: a virtual timer due later
+does not fire, the streams' completion ends what waits on them instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,6 +54,8 @@ import ccxt
 import orjson
 from aiohttp import WSMessage, WSMsgType
 from ccxt.async_support.base.ws.client import Client
+from reactivex import abc
+from reactivex.disposable import Disposable
 from reactivex.scheduler import HistoricalScheduler
 
 from ._mixin import RxExchangeMixin
@@ -49,7 +65,8 @@ from ._replay_formats import FORMAT, HttpRecord, Recording, WsFrame, load_record
 from ._replay_protocols import ReplayProtocol, protocol_for
 from ._scheduling import use_virtual_scheduler
 
-__all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_together"]
+__all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_end",
+           "replay_together"]
 
 log = logging.getLogger("rxpro")
 
@@ -220,6 +237,11 @@ class Replay:
     @property
     def running(self) -> bool:
         return self.timeline.running
+
+    @property
+    def ended(self) -> bool:
+        """The whole recording has been fed and the exchange's streams completed."""
+        return self.timeline.ended
 
     def start(self) -> None:
         """Start feeding in the background (idempotent; starts every replay of the timeline)."""
@@ -416,6 +438,22 @@ class Replay:
         else:
             client.handle_message(WSMessage(WSMsgType.BINARY, frame.binary, None))
 
+    def _complete_streams(self) -> None:
+        """The recording has ended: complete the exchange's streams, and any subscribed later.
+
+        The same completion as ``close()`` gives them (``Stream.complete``), without
+        closing the exchange.
+        """
+        hub = getattr(self.exchange, "_rx_hub", None)
+        if hub is None or hub.closed:
+            return
+        hub.stream = _ended_stream  # later subscriptions: complete at once, watch nothing
+        streams = getattr(hub, "streams", {})
+        for key, stream in list(streams.items()):
+            if streams.get(key) is stream:
+                del streams[key]
+            stream.complete()
+
     def _finish(self, error: BaseException | None = None) -> None:
         if self._finished is None or self._finished.done():
             return
@@ -442,6 +480,9 @@ class _Timeline:
         self.now_ns = start_ns
         self.members: list[Replay] = []
         self.task: asyncio.Task[None] | None = None
+        self.ended = False
+        self.end_future: asyncio.Future[None] | None = None
+        _TIMELINES[self.scheduler] = self
 
     @property
     def running(self) -> bool:
@@ -467,6 +508,23 @@ class _Timeline:
             assert self.task is not None
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
+
+    def _end(self) -> None:
+        """Every frame is fed: complete the streams of every replay of the timeline."""
+        self.ended = True
+        for member in self.members:
+            if not member._closed:
+                member._complete_streams()
+        if self.end_future is not None and not self.end_future.done():
+            self.end_future.set_result(None)
+
+    def end(self) -> asyncio.Future[None]:
+        """A future done once the recording has ended (see ``_end``)."""
+        if self.end_future is None:
+            self.end_future = asyncio.get_running_loop().create_future()
+            if self.ended:
+                self.end_future.set_result(None)
+        return self.end_future
 
     def _release(self, ns: int | None) -> bool:
         released = False
@@ -528,6 +586,8 @@ class _Timeline:
             await _settle()
             while self._release(None):
                 await _settle()
+            self._end()
+            await _settle()
         except asyncio.CancelledError:
             raise
         except BaseException as error:
@@ -536,6 +596,36 @@ class _Timeline:
             raise
         for member in self.members:
             member._finish()
+
+
+#: virtual clock -> its timeline, so that ``replay_end`` can tell a replay's clock
+_TIMELINES: weakref.WeakKeyDictionary[HistoricalScheduler, _Timeline] = weakref.WeakKeyDictionary()
+
+
+def replay_end(scheduler: Any) -> asyncio.Future[None] | None:
+    """For a replay's virtual clock, a future done once that replay's recording has ended.
+
+    ``None`` for any other scheduler.  ``rxpro.jupyter.to_dataframe`` uses it so that
+    waiting on a replay's clock ends with the recording.
+    """
+    try:
+        timeline = _TIMELINES.get(scheduler)
+    except TypeError:  # not weak-referenceable: not a replay's clock
+        return None
+    return None if timeline is None else timeline.end()
+
+
+class _EndedStream:
+    """Stands for any stream subscribed once the recording has ended: completes at once."""
+
+    @staticmethod
+    def add(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+        observer.on_completed()
+        return Disposable()
+
+
+def _ended_stream(key: Any, factory: Any) -> _EndedStream:
+    return _EndedStream()
 
 
 async def _settle() -> None:

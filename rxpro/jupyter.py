@@ -125,6 +125,14 @@ async def to_dataframe(
     ``source`` is raised here, after disposing; cancelling the ``await``
     (Jupyter's interrupt) disposes too.
 
+    On a replay (``rxpro.replay``, virtual clock) the end of the recording
+    also ends it, with what was collected: the replay completes its streams
+    there (so e.g. ``ohlcv`` flushes its last candle first), and when the
+    clock is the replay's, ``to_dataframe`` returns once the recording has
+    ended even for a source that does not complete -- the virtual clock stops
+    at the last frame, so a ``duration_ms`` reaching past the end of the
+    recording ends with it, and a call made after the end returns at once.
+
     Rows are made by ``to_rows``: dict keys become columns (ccxt's ``info``
     dropped unless ``keep_info``), OHLCV lists become
     ``timestamp/open/high/low/close/volume[/count]``. With ``time_index``
@@ -181,6 +189,12 @@ async def to_dataframe(
     timer = None
     if duration_ms is not None:
         timer = clock.schedule_relative(duration_ms / 1000.0, lambda _s, _st: finish())
+    # a replay's virtual clock stops with its recording: the end of the recording ends the wait
+    from rxpro._replay import replay_end
+
+    recording_end = replay_end(clock)
+    if recording_end is not None:
+        recording_end.add_done_callback(lambda _f: finish())
     subscription = SingleAssignmentDisposable()
     try:
         subscription.disposable = source.subscribe(

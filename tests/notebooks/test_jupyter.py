@@ -23,7 +23,7 @@ import rxpro  # noqa: E402
 from rxpro import jupyter  # noqa: E402
 from rxpro.jupyter import LiveView, live, to_dataframe, to_rows  # noqa: E402
 from rxpro.operators import BestBidOffer, Venued  # noqa: E402
-from rxpro.testing import Simulator, SimulatorConfig  # noqa: E402
+from rxpro.testing import Simulator, SimulatorConfig, data_path  # noqa: E402
 
 TRADE = {"symbol": "BTC/USDT", "timestamp": 1723161300000, "price": 61828.0, "amount": 0.5, "info": {"raw": 1}}
 
@@ -115,6 +115,41 @@ async def test_to_dataframe_of_a_simulated_exchange_unwatches() -> None:
         finally:
             await ex.close()
     assert len(frame) == 50 and set(frame["symbol"]) == {"BTC/USDT"}
+
+
+async def test_to_dataframe_on_a_replay_ends_with_the_recording() -> None:
+    # 60 s on the replay's virtual clock, an 11 s recording: the recording's end ends it
+    ex = rxpro.replay(data_path("OKX.ws.1.0"))
+    try:
+        everything = sink_values(rxpro.trades(ex, "BTC/USDT"))
+        frame = await asyncio.wait_for(to_dataframe(rxpro.trades(ex, "BTC/USDT"), duration_ms=60_000), 20)
+        assert ex.replay.ended
+        assert len(frame) == len(everything) > 10
+        assert list(frame["id"]) == [t["id"] for t in everything]
+    finally:
+        await ex.close()
+
+
+async def test_to_dataframe_after_a_replay_ended_returns_at_once() -> None:
+    ex = rxpro.replay(data_path("OKX.ws.1.0"))
+    try:
+        await ex.load_markets()
+        first = await asyncio.wait_for(to_dataframe(rxpro.trades(ex, "BTC/USDT"), n=5), 20)
+        assert len(first) == 5
+        await asyncio.wait_for(ex.replay.run(), 20)
+        after = await asyncio.wait_for(to_dataframe(rxpro.trades(ex, "BTC/USDT"), duration_ms=1000), 5)
+        assert len(after) == 0
+        # a source that never completes, timed on the replay's clock: the ended recording ends it too
+        never = await asyncio.wait_for(to_dataframe(reactivex.never()), 5)
+        assert len(never) == 0
+    finally:
+        await ex.close()
+
+
+def sink_values(source: Observable[Any]) -> list[Any]:
+    values: list[Any] = []
+    source.subscribe(values.append)
+    return values
 
 
 def test_rows_of_each_value_shape() -> None:
