@@ -8,14 +8,14 @@ from typing import Any
 from reactivex import Observable, abc
 
 from ._errors import OperatorArgumentError
-from ._scheduling import check_positive, shape_error
+from ._scheduling import check_positive, is_number, shape_error
 
 __all__ = ["bars"]
 
 Trade = dict[str, Any]
 Bar = list[Any]
 
-_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount')"
+_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def bars(
@@ -37,7 +37,8 @@ def bars(
     count]`` where ``timestamp`` is the first trade's timestamp. A bar still
     open on completion is not emitted (it never reached its threshold).
     Trades without a price, or with a zero price, are skipped, as in
-    ``build_ohlcvc``.
+    ``build_ohlcvc``; a price, amount or cost that is not a number (e.g. a
+    str) ends the stream with ``StreamShapeError``.
 
     Example:
         >>> rxpro.trades(ex, 'BTC/USDT').pipe(bars(volume=10))  # a bar per 10 BTC
@@ -70,6 +71,7 @@ def bars(
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
             raise OperatorArgumentError(f"ticks must be an int >= 1, got {raw!r}")
     threshold = check_positive(kind, raw)
+    dollar = kind == "notional"
 
     def _bars(source: Observable[Trade]) -> Observable[Bar]:
         def subscribe(
@@ -86,8 +88,13 @@ def bars(
             measure = 0.0
             stopped = False
 
+            def fail(trade: Trade) -> None:
+                nonlocal stopped
+                stopped = True
+                observer.on_error(shape_error("bars", _TRADE_SHAPE, trade))
+
             def on_next(trade: Trade) -> None:
-                nonlocal open_, ts0, o, h, lo, v, n, measure, stopped
+                nonlocal open_, ts0, o, h, lo, v, n, measure
                 if stopped:
                     return
                 try:
@@ -104,6 +111,14 @@ def bars(
                         cost = trade.get("cost")
                         step = cost if cost is not None else price * amount
                     if not open_:
+                        # checked once per bar (inside a bar a str fails the
+                        # additions); the step is the amount, 1, or for dollar
+                        # bars the cost
+                        if (amount.__class__ is not float and not is_number(amount)) or (
+                            dollar and step.__class__ is not float and not is_number(step)
+                        ):
+                            fail(trade)
+                            return
                         ts0 = trade["timestamp"]
                         o = h = lo = price
                         v = amount
@@ -118,11 +133,11 @@ def bars(
                         v += amount
                         n += 1
                         measure += step
+                    reached = measure >= threshold
                 except (KeyError, TypeError, AttributeError):
-                    stopped = True
-                    observer.on_error(shape_error("bars", _TRADE_SHAPE, trade))
+                    fail(trade)
                     return
-                if measure >= threshold:
+                if reached:
                     open_ = False
                     emit([ts0, o, h, lo, price, v, n])
 

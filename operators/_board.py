@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from reactivex import abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
-from ._scheduling import now_seconds
+from ._scheduling import is_number, now_seconds
 
 __all__ = ["Quote", "VenueBoard", "book_side", "quotes_of"]
 
@@ -28,8 +28,31 @@ _EPSILON_S = 1e-9  # float clocks: "elapsed >= stale" must hold at the exact tic
 
 
 def book_side(levels: Any, depth: int) -> tuple[tuple[float, float], ...]:
-    """The first ``depth`` ``[price, amount, ...]`` levels, copied as pairs."""
-    return tuple((level[0], level[1]) for level in levels[:depth])
+    """The first ``depth`` ``[price, amount, ...]`` levels, copied as pairs.
+
+    Raises ``TypeError`` when a price or amount is not a number.
+    """
+    side = tuple((level[0], level[1]) for level in levels[:depth])
+    for price, amount in side:
+        if not (is_number(price) and is_number(amount)):
+            raise TypeError(f"book level {price!r}, {amount!r} is not two numbers")
+    return side
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or is_number(value)
+
+
+def _numeric(quote: Quote) -> bool:
+    """Prices, sizes and timestamp are numbers or ``None`` (no str: they are compared)."""
+    _, bid, bid_size, ask, ask_size, timestamp = quote
+    return (
+        _number_or_none(bid)
+        and _number_or_none(ask)
+        and _number_or_none(bid_size)
+        and _number_or_none(ask_size)
+        and _number_or_none(timestamp)
+    )
 
 
 def _ticker_quote(ticker: Mapping[str, Any]) -> Quote:
@@ -46,8 +69,16 @@ def _ticker_quote(ticker: Mapping[str, Any]) -> Quote:
 def quotes_of(value: Any) -> list[Quote] | None:
     """Top of book from a ticker, an order book or a ``{symbol: ticker}`` dict.
 
-    ``None`` when the value is none of these shapes.
+    ``None`` when the value is none of these shapes, or a price, size or
+    timestamp in it is neither a number nor ``None``.
     """
+    quotes = _quotes_of(value)
+    if quotes is None or not all(_numeric(quote) for quote in quotes):
+        return None
+    return quotes
+
+
+def _quotes_of(value: Any) -> list[Quote] | None:
     if not isinstance(value, Mapping):
         return None
     try:

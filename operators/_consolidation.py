@@ -22,7 +22,7 @@ from reactivex.disposable import CompositeDisposable
 
 from ._board import Quote, VenueBoard, book_side, quotes_of
 from ._errors import OperatorArgumentError
-from ._scheduling import check_depth, check_positive, default_scheduler, seconds, shape_error
+from ._scheduling import check_depth, check_positive, default_scheduler, is_number, seconds, shape_error
 from ._symbols import SymbolMatcher, check_quote_map
 from ._venues import VenueError, Venued, VenueItem, venue_name
 
@@ -341,9 +341,12 @@ def consolidated_book(
     def entries_of(book: Any) -> list[tuple[str, BookEntry]] | None:
         if not isinstance(book, Mapping) or not isinstance(book.get("symbol"), str):
             return None
+        timestamp = book.get("timestamp")
+        if timestamp is not None and not is_number(timestamp):
+            return None
         try:
-            return [(book["symbol"], (book_side(book["bids"], levels), book_side(book["asks"], levels), book.get("timestamp")))]
-        except (KeyError, IndexError, TypeError):
+            return [(book["symbol"], (book_side(book["bids"], levels), book_side(book["asks"], levels), timestamp))]
+        except (KeyError, IndexError, TypeError):  # book_side: a level that is not two numbers
             return None
 
     def result_of(symbol: str, venues: Mapping[str, BookEntry]) -> tuple[Any, ConsolidatedBook]:

@@ -16,14 +16,14 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from ._errors import OperatorArgumentError
-from ._scheduling import default_scheduler, seconds, shape_error, timeframe_ms
+from ._scheduling import default_scheduler, is_number, seconds, shape_error, timeframe_ms
 
 __all__ = ["ohlcv"]
 
 Trade = dict[str, Any]
 Candle = list[Any]
 
-_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount')"
+_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def _ccxt_sum(volume: Any, amount: Any) -> Any:
@@ -69,7 +69,10 @@ def ohlcv(
     ``exchange.build_ohlcvc(trades, timeframe)`` value for value, and the last
     row emitted per timestamp in the default mode does too. Trades that
     ``build_ohlcvc`` skips (no timestamp or price, a timestamp before 0, a
-    zero price) are skipped here.
+    zero price) are skipped here. A ``None`` amount counts as 0 as in ccxt;
+    a price or amount that is not a number (e.g. a str, which
+    ``build_ohlcvc`` would count as 0 or concatenate) ends the stream with
+    ``StreamShapeError``.
 
     Late trades -- a trade whose bucket is older than the open candle's: with
     ``late='drop'`` (default) it is dropped and passed to ``on_late`` (count
@@ -212,12 +215,20 @@ def ohlcv(
                     c = price
                     try:
                         v += amount
-                    except TypeError:
+                    except TypeError:  # None (counts as 0, as in ccxt), or not a number
+                        if amount is not None and not is_number(amount):
+                            fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
+                            return
                         v = _ccxt_sum(v, amount)
                     n += 1
                 elif bucket > cur:
                     if bucket < floor:  # its candle was closed by time
                         drop_late(trade)
+                        return
+                    # checked once per candle: a str here would make the
+                    # volume a str that the additions above then extend
+                    if amount is not None and not is_number(amount):
+                        fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
                         return
                     if cur >= 0:
                         if closed_only:
@@ -233,6 +244,9 @@ def ohlcv(
                     if close_on_time:
                         arm_close(bucket + ms - ts + grace_ms)
                 elif merge_late:  # as build_ohlcvc: into the open candle
+                    if amount is not None and not is_number(amount):
+                        fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
+                        return
                     if price > h:
                         h = price
                     elif price < lo:

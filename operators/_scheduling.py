@@ -25,6 +25,7 @@ __all__ = [
     "default_scheduler",
     "describe",
     "is_mapping",
+    "is_number",
     "now_seconds",
     "seconds",
     "shape_error",
@@ -108,3 +109,16 @@ def shape_error(operator: str, expected: str, value: Any) -> StreamShapeError:
 
 def is_mapping(value: object) -> bool:
     return isinstance(value, Mapping)
+
+
+_NUMBERS = (int, float)
+
+
+def is_number(value: object) -> bool:
+    """An int or a float (a bool is an int): the numbers ccxt's parsers give.
+
+    Not a str, a Decimal or None -- ccxt's own ``Exchange.sum`` counts only
+    these two types. Checked where a value enters an operator's state, not on
+    every arithmetic step.
+    """
+    return value.__class__ is float or isinstance(value, _NUMBERS)

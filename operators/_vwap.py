@@ -14,7 +14,7 @@ __all__ = ["vwap"]
 
 Trade = dict[str, Any]
 
-_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount')"
+_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
