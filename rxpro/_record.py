@@ -12,9 +12,15 @@ JSON object per line (orjson), close to cryptofeed's v3 layout::
 Times are ``time.time_ns()`` at receipt.  The gzip stream is flushed with
 ``Z_SYNC_FLUSH`` at least once a second, so a crash loses at most the last second.
 Credentials never reach the file: signed query parameters and tokens are dropped
-from URLs, credential-like fields are blanked in sent frames, and the exchange's
-configured ``apiKey``/``secret``/``password``/``uid``/``privateKey`` strings are
-replaced wherever they would appear.  Request headers are not recorded.
+from URLs; an authentication frame (``op``/``event``/``method`` naming auth, login,
+logon or a signature, or any credential-like field such as ``signature``, ``sign``,
+``authSig``, ``apiKey``, ``passphrase``, ``token``) keeps only its structure, every
+other value -- positional ``args`` too -- blanked; session tokens in server answers
+(``listenKey``, ``token``, ``access_token``...) are blanked and then also wherever
+they come back (URL path segments, frames); the exchange's configured
+``apiKey``/``secret``/``password``/``uid``/``privateKey``/``token`` strings are
+replaced as whole values only (see ``_Scrubber``).  Request headers and request
+bodies are not recorded; binary frames are written as received.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import ccxt
 import orjson
@@ -47,13 +53,41 @@ __all__ = ["DEFAULT_STREAMS", "RecordSummary", "Recorder", "record"]
 
 DEFAULT_STREAMS: tuple[str, ...] = ("ticker", "trades", "orderbook", "ohlcv:1m")
 
-#: query parameters / JSON fields that carry credentials or signatures
+#: query parameters that carry credentials or signatures (dropped from recorded URLs)
 _SECRET_NAMES = re.compile(
     r"^(signature|sign|sig|apikey|api_key|api-key|key|secret|passphrase|password|token|listenkey|"
     r"signed|auth|authorization|access_token|accesskey|access_key|nonce|timestamp|recvwindow)$",
     re.IGNORECASE,
 )
+#: JSON field names whose presence makes a client frame an authentication frame
+_AUTH_FIELDS = re.compile(
+    r"^(signature|sign|sig|signed|authsig|authpayload|authnonce|authtoken|apikey|api_key|api-key|"
+    r"accesskey|access_key|access_token|refresh_token|client_secret|secret|secretkey|secret_key|"
+    r"passphrase|password|passwd|privatekey|private_key|token|listenkey|listentoken|authorization)$",
+    re.IGNORECASE,
+)
+#: the value of op/event/method/... that names an authentication frame
+_AUTH_OPS = re.compile(r"auth|login|logon|signature", re.IGNORECASE)
+_OP_FIELDS = ("op", "event", "method", "type", "action", "cmd", "command")
+#: fields kept in an authentication frame (everything else in it is blanked)
+_STRUCTURAL = frozenset({"op", "event", "method", "type", "action", "cmd", "command", "id", "req_id", "reqid",
+                         "cid", "requestid", "jsonrpc", "channel", "grant_type"})
+#: fields of a server answer (REST body or frame) holding a session token: blanked when the
+#: value is long enough to be one (``"token": "USDT"`` in a currency list is data), and learned
+_TOKEN_FIELDS = re.compile(
+    r"^(listenkey|listentoken|token|wstoken|ws_token|access_token|accesstoken|refresh_token|refreshtoken|"
+    r"session_token|sessiontoken)$",
+    re.IGNORECASE,
+)
+_MIN_TOKEN = 16
+#: fields of a server answer always blanked (a server echoing a credential)
+_ECHOED_FIELDS = re.compile(r"^(apikey|api_key|secret|signature|passphrase|password)$", re.IGNORECASE)
+_TOKEN_HINT = re.compile(
+    rb'"(?:listenKey|listenToken|token|wsToken|ws_token|access_token|accessToken|refresh_token|refreshToken|'
+    rb'session_token|sessionToken|apiKey|api_key|secret|signature|passphrase|password)"', re.IGNORECASE)
 _REDACTED = "REDACTED"
+#: a secret shorter than this is replaced only as a whole JSON string / URL component, never as a substring
+_MIN_SUBSTRING_SECRET = 8
 _FLUSH_SECONDS = 1.0
 
 
@@ -76,32 +110,142 @@ class RecordSummary:
         return max(self.last_ns - self.first_ns, 0) / 1e9
 
 
-def scrub_url(url: str) -> str:
-    """``url`` without credential or signature query parameters."""
+def scrub_url(url: str, secrets: frozenset[str] | set[str] = frozenset()) -> str:
+    """``url`` without credential or signature query parameters.
+
+    A path segment or query value equal to one of ``secrets`` (e.g. Binance's
+    ``/ws/<listenKey>``) becomes ``REDACTED``.
+    """
     parts = urlsplit(url)
+    path = parts.path
+    if secrets and path:
+        path = "/".join(_REDACTED if unquote(segment) in secrets else segment for segment in path.split("/"))
     if not parts.query:
-        return url
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _SECRET_NAMES.match(k)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
+        return url if path == parts.path else urlunsplit((parts.scheme, parts.netloc, path, "", parts.fragment))
+    kept = [(k, _REDACTED if v in secrets else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _SECRET_NAMES.match(k)]
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(kept), parts.fragment))
 
 
-def _scrub_value(value: Any) -> Any:
+def _is_auth_frame(message: Any) -> bool:
+    if isinstance(message, dict):
+        for field in _OP_FIELDS:
+            value = message.get(field)
+            if isinstance(value, str) and _AUTH_OPS.search(value):
+                return True
+        return any(_AUTH_FIELDS.match(str(k)) or _is_auth_frame(v) for k, v in message.items())
+    if isinstance(message, list):
+        return any(_is_auth_frame(v) for v in message)
+    return False
+
+
+def _blank_all(value: Any) -> Any:
+    """Every string and number blanked (the values of an authentication frame)."""
     if isinstance(value, dict):
-        return {k: (_REDACTED if _SECRET_NAMES.match(str(k)) and v not in (None, "") else _scrub_value(v))
-                for k, v in value.items()}
+        return {k: v if str(k).lower() in _STRUCTURAL else _blank_all(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub_value(v) for v in value]
+        return [_blank_all(v) for v in value]
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != "":
+        return _REDACTED
     return value
 
 
-def scrub_sent(text: str) -> str:
-    """A client frame with credential-like JSON fields blanked (text kept as is otherwise)."""
+def _scrub_tree(value: Any, secrets: frozenset[str] | set[str], learned: set[str] | None) -> Any:
+    """Strings equal to a secret blanked; with ``learned`` (a server answer) also token fields.
+
+    A blanked token's value is added to ``learned``.
+    """
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            name = str(k)
+            if learned is not None and isinstance(v, str) and v and v != _REDACTED and (
+                    _ECHOED_FIELDS.match(name) or (len(v) >= _MIN_TOKEN and _TOKEN_FIELDS.match(name))):
+                learned.add(v)
+                out[k] = _REDACTED
+            else:
+                out[k] = _scrub_tree(v, secrets, learned)
+        return out
+    if isinstance(value, list):
+        return [_scrub_tree(v, secrets, learned) for v in value]
+    if isinstance(value, str) and value in secrets:
+        return _REDACTED
+    return value
+
+
+def scrub_sent(text: str, secrets: frozenset[str] | set[str] = frozenset()) -> str:
+    """A client frame without credentials (text kept as is when there is nothing to blank).
+
+    An authentication frame -- its ``op``/``event``/``method``/... names auth, login,
+    logon or a signature, or it has a credential-like field (``signature``, ``sign``,
+    ``authSig``, ``authPayload``, ``apiKey``, ``passphrase``, ``token``, ``listenKey``...)
+    anywhere -- keeps only its structure (``op``, ``method``, ``id``, ``channel``...):
+    every other string or number, positional ``args`` included, becomes ``REDACTED``.
+    Any other frame: a JSON string equal to one of ``secrets`` is blanked.
+    """
     try:
         message = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return text
-    scrubbed = _scrub_value(message)
+        return _scrub_text(text, secrets)
+    scrubbed = _blank_all(message) if _is_auth_frame(message) else _scrub_tree(message, secrets, None)
     return text if scrubbed == message else orjson.dumps(scrubbed).decode()
+
+
+def _scrub_text(text: str, secrets: frozenset[str] | set[str]) -> str:
+    """Non-JSON text: only secrets long enough not to collide with data are replaced."""
+    for secret in secrets:
+        if len(secret) >= _MIN_SUBSTRING_SECRET and secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+class _Scrubber:
+    """Keeps credentials out of the file: configured ones, and session tokens learned on the way.
+
+    Client frames: see :func:`scrub_sent`.  URLs: credential query parameters dropped,
+    a path segment or query value equal to a secret blanked.  Server answers (REST
+    bodies, received text frames) are parsed only when they may hold a credential
+    field or contain a known secret: a session-token field (``listenKey``, ``token``,
+    ``access_token``... with a value of 16+ characters) or an echoed ``apiKey``/
+    ``secret``/``signature`` is blanked, and its value learned, so that it is blanked
+    where it comes back (Binance's ``/ws/<listenKey>``, a frame's ``token``).
+    Secrets are replaced as whole values, never inside other values: a short configured
+    password or uid such as ``1234`` can't corrupt a price.  In server answers and as a
+    last resort on each written line only secrets of 8+ characters are looked for.
+    Binary frames are written as received.
+    """
+
+    def __init__(self, configured: Sequence[str]) -> None:
+        self.secrets: set[str] = {s for s in configured if s}
+
+    def _long(self) -> set[str]:
+        return {s for s in self.secrets if len(s) >= _MIN_SUBSTRING_SECRET}
+
+    def url(self, url: str) -> str:
+        return scrub_url(url, self.secrets)
+
+    def sent(self, text: str) -> str:
+        return scrub_sent(text, self.secrets)
+
+    def answer(self, text: str) -> str:
+        """A REST body or received frame with its credential fields and long secrets blanked."""
+        long = self._long()
+        if not _TOKEN_HINT.search(text.encode()) and not any(s in text for s in long):
+            return text
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return _scrub_text(text, long)
+        scrubbed = _scrub_tree(message, long, self.secrets)
+        return text if scrubbed == message else orjson.dumps(scrubbed).decode()
+
+    def last_resort(self, line: bytes) -> bytes:
+        """The written line, with any long secret that still got through replaced."""
+        for secret in self._long():
+            encoded = orjson.dumps(secret)[1:-1]
+            if encoded in line:
+                line = line.replace(encoded, _REDACTED.encode())
+        return line
 
 
 def rotated_path(path: Path, index: int) -> Path:
@@ -116,11 +260,11 @@ class _Writer:
     """Gzip JSON lines with rotation and once-a-second sync flushes."""
 
     def __init__(self, path: Path, rotate_bytes: int | None, rotate_seconds: float | None,
-                 secrets: Sequence[str]) -> None:
+                 scrubber: _Scrubber) -> None:
         self.base = path
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
-        self.secrets = [s.encode() for s in secrets if s]
+        self.scrubber = scrubber
         self.files: list[str] = []
         self.index = 0
         self.raw_bytes = 0
@@ -144,9 +288,7 @@ class _Writer:
 
     def _write_line(self, line: bytes) -> None:
         assert self._gzip is not None
-        for secret in self.secrets:
-            if secret in line:
-                line = line.replace(secret, _REDACTED.encode())
+        line = self.scrubber.last_resort(line)
         self._gzip.write(line)
         self.raw_bytes += len(line)
         self._dirty = True
@@ -271,7 +413,8 @@ class Recorder:
         self.last_ns = 0
         self.errors: list[str] = []
         secrets = [str(self.config.get(k) or "") for k in ("apiKey", "secret", "password", "uid", "privateKey", "token")]
-        self._writer = _Writer(self.path, rotate_bytes, rotate_seconds, secrets)
+        self._scrubber = _Scrubber(secrets)
+        self._writer = _Writer(self.path, rotate_bytes, rotate_seconds, self._scrubber)
         self._subscriptions = CompositeDisposable()
         self._ticker: asyncio.Task[None] | None = None
         self._connections = 0
@@ -357,6 +500,7 @@ class Recorder:
     def _install(self, exchange: Any) -> None:
         recorder = self
         writer = self._writer
+        scrubber = self._scrubber
         original_client = exchange.client
         original_on_rest_response = exchange.on_rest_response
 
@@ -365,9 +509,9 @@ class Recorder:
             body = original_on_rest_response(code, reason, url, method, headers, body, request_headers, request_body)
             if not recorder._closed:
                 recorder.http += 1
-                writer.write({"t": "http", "ts_ns": recorder._stamp(), "method": method, "url": scrub_url(url),
-                              "status": code, "body": body if isinstance(body, str) else str(body)},
-                             preamble=True)
+                text = scrubber.answer(body if isinstance(body, str) else str(body))  # learns tokens first
+                writer.write({"t": "http", "ts_ns": recorder._stamp(), "method": method, "url": scrubber.url(url),
+                              "status": code, "body": text}, preamble=True)
             return body
 
         def client(url: str) -> Any:
@@ -382,6 +526,7 @@ class Recorder:
     def _wrap_client(self, ws_client: Any) -> None:
         recorder = self
         writer = self._writer
+        scrubber = self._scrubber
         self._connections += 1
         conn = f"c{self._connections}"
         ws_client._rxpro_recorded = True
@@ -394,7 +539,7 @@ class Recorder:
                 recorder.messages += 1
                 record: dict[str, Any] = {"t": "recv", "conn": conn, "ts_ns": recorder._stamp()}
                 if message.type == WSMsgType.TEXT:
-                    record["data"] = message.data
+                    record["data"] = scrubber.answer(message.data)
                 else:
                     record["b64"] = base64.b64encode(message.data).decode()
                 writer.write(record)
@@ -404,12 +549,12 @@ class Recorder:
             if not recorder._closed:
                 text = message if isinstance(message, str) else ccxt.Exchange.json(message)
                 recorder.sent += 1
-                writer.write({"t": "send", "conn": conn, "ts_ns": recorder._stamp(), "data": scrub_sent(text)})
+                writer.write({"t": "send", "conn": conn, "ts_ns": recorder._stamp(), "data": scrubber.sent(text)})
             return await original_send(message)
 
         def on_connected(client_: Any, *args: Any) -> Any:
             if not recorder._closed:
-                record = {"t": "connect", "conn": conn, "url": scrub_url(client_.url), "ts_ns": recorder._stamp()}
+                record = {"t": "connect", "conn": conn, "url": scrubber.url(client_.url), "ts_ns": recorder._stamp()}
                 writer.write(record, preamble=True)
             return original_connected(client_, *args)
 
