@@ -263,8 +263,9 @@ def best_bid_offer(
         stale_ms: Drop a venue's quote for a symbol after this long without
             an update (> 0); ``None`` never.
         quote_map: How quote currencies relate, e.g. ``{'USD': 'USDT'}``;
-            without it, one base quoted in two currencies is a
-            ``QuoteCurrencyError``.
+            without it, one base quoted in two currencies by different venues
+            is a ``QuoteCurrencyError`` (one venue's own BTC/USDT and
+            BTC/USDC are just two symbols).
         scheduler: Scheduler for staleness timers; else the one given at
             subscribe time, else ``default_scheduler()``.
 

@@ -1,8 +1,10 @@
 """Matching unified ccxt symbols across exchanges, with explicit quote mapping.
 
 'BTC/USDT' on one exchange and 'BTC/USD' on another are different markets.
-Without a ``quote_map`` a stream that carries one base asset in two quote
-currencies is an error (``QuoteCurrencyError``), never a silent merge. With
+Without a ``quote_map`` a stream in which different venues quote one base
+asset in two currencies is an error (``QuoteCurrencyError``), never a silent
+merge or a silent split; one venue's own markets in two quote currencies
+(binance's BTC/USDT and BTC/USDC) are simply two symbols. With
 ``quote_map={'USD': 'USDT'}`` the quote (and settle) currency USD is read as
 USDT, so 'BTC/USD' is consolidated with 'BTC/USDT'; currencies the mapping
 doesn't name are kept apart, so ``quote_map={}`` says "keep them apart".
@@ -45,13 +47,18 @@ class SymbolMatcher:
     def __init__(self, quote_map: dict[str, str] | None, operator: str) -> None:
         self._map = quote_map
         self._operator = operator
-        self._cache: dict[str, str] = {}
-        # (base, settle-or-spot, expiry) -> (quote, first symbol, its venue)
-        self._quotes: dict[tuple[str, bool, str], tuple[str, str, str]] = {}
+        self._cache: dict[tuple[str, str], str] = {}  # (symbol, venue) -> matching symbol
+        # (base, settle-or-spot, expiry) -> quote -> venue -> its symbol
+        self._quotes: dict[tuple[str, bool, str], dict[str, dict[str, str]]] = {}
 
     def match(self, symbol: str, venue: str) -> str:
-        """The matching symbol; raises ``QuoteCurrencyError`` on unmapped mixes."""
-        matched = self._cache.get(symbol)
+        """The matching symbol; raises ``QuoteCurrencyError`` on unmapped mixes.
+
+        A mix is one base quoted in two currencies by different venues (the
+        values could be meant to be merged). One venue's own markets in two
+        currencies, e.g. binance's BTC/USDT and BTC/USDC, are two symbols.
+        """
+        matched = self._cache.get((symbol, venue))
         if matched is not None:
             return matched
         base, quote, settle, rest = _split(symbol)
@@ -60,18 +67,20 @@ class SymbolMatcher:
             if settle is not None:
                 settle = self._map.get(settle, settle)
         else:
-            key = (base, settle is not None, rest)
-            first = self._quotes.setdefault(key, (quote, symbol, venue))
-            if first[0] != quote:
-                raise QuoteCurrencyError(
-                    f"{self._operator}(): {first[1]!r} from {first[2]} and {symbol!r} from {venue} "
-                    f"quote {base} in different currencies ({first[0]} vs {quote}); they are not "
-                    f"merged silently: pass quote_map={{{quote!r}: {first[0]!r}}} to merge them, "
-                    "or quote_map={} to keep them apart"
-                )
+            quotes = self._quotes.setdefault((base, settle is not None, rest), {})
+            for other_quote, venues in quotes.items():
+                other = next(((v, s) for v, s in venues.items() if v != venue), None)
+                if other_quote != quote and other is not None:
+                    raise QuoteCurrencyError(
+                        f"{self._operator}(): {other[1]!r} from {other[0]} and {symbol!r} from {venue} "
+                        f"quote {base} in different currencies ({other_quote} vs {quote}); they are not "
+                        f"merged silently: pass quote_map={{{quote!r}: {other_quote!r}}} to merge them, "
+                        "or quote_map={} to keep them apart"
+                    )
+            quotes.setdefault(quote, {})[venue] = symbol
         if settle is None:
             matched = f"{base}/{quote}" if quote else base
         else:
             matched = f"{base}/{quote}:{settle}{rest}"
-        self._cache[symbol] = matched
+        self._cache[(symbol, venue)] = matched
         return matched

@@ -123,6 +123,36 @@ def test_bbo_different_quote_currencies_need_an_explicit_map() -> None:
     assert not errors and [b.symbol for b in out] == ["BTC/USDT", "BTC/USD"]
 
 
+def test_bbo_one_venue_quoting_a_base_in_two_currencies_is_two_symbols() -> None:
+    # binance's own BTC/USDT and BTC/USDC markets: nothing would be merged, so no error
+    items = [Venued("binance", ticker("BTC/USDT", 100, 101)), Venued("binance", ticker("BTC/USDC", 100.1, 101.1)),
+             Venued("okx", ticker("ETH/USDT", 10, 11))]
+    out, errors = run(items, best_bid_offer())
+    assert not errors and [(b.symbol, b.bid_venue) for b in out] == [
+        ("BTC/USDT", "binance"), ("BTC/USDC", "binance"), ("ETH/USDT", "okx")
+    ]
+    out, errors = run([Venued("a", {"BTC/USDT": ticker("BTC/USDT", 1, 2), "BTC/USD": ticker("BTC/USD", 1, 2)})],
+                      spread("a", "b"))
+    assert not errors and out == []
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        # a second venue brings one of the currencies: would its BTC/USDT take binance's BTC/USDC too?
+        [("binance", "BTC/USDT"), ("binance", "BTC/USDC"), ("okx", "BTC/USDT")],
+        [("okx", "BTC/USDT"), ("binance", "BTC/USDT"), ("binance", "BTC/USDC")],
+        [("binance", "BTC/USDC"), ("okx", "BTC/USDT"), ("binance", "BTC/USDT")],
+    ],
+)
+def test_bbo_two_currencies_across_venues_still_need_a_map(items: list[tuple[str, str]]) -> None:
+    out, errors = run([Venued(v, ticker(s, 100, 101)) for v, s in items], best_bid_offer())
+    assert len(errors) == 1 and isinstance(errors[0], QuoteCurrencyError) and "quote_map" in str(errors[0])
+    assert "'BTC/USDC' from binance" in str(errors[0]) and "'BTC/USDT' from okx" in str(errors[0])
+    _, errors = run([Venued(v, ticker(s, 100, 101)) for v, s in items], best_bid_offer(quote_map={}))
+    assert not errors
+
+
 def test_bbo_contracts_map_their_settle_currency_too() -> None:
     items = [Venued("a", ticker("BTC/USDT:USDT", 1, 2)), Venued("b", ticker("BTC/USDC:USDC", 1.5, 2.5)),
              Venued("c", ticker("BTC/USDT", 1.2, 1.9))]  # spot: another market, not a mismatch
