@@ -367,8 +367,8 @@ def check_streams(streams: Sequence[str]) -> None:
         if kind not in ("ticker", "trades", "orderbook", "order_book", "book", "ohlcv", "bids_asks", "bidsasks"):
             raise InvalidArgument(
                 f"unknown stream {name!r}; use ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks")
-        if kind in ("orderbook", "order_book", "book") and argument and not argument.isdigit():
-            raise InvalidArgument(f"stream {name!r}: the order book limit must be an integer")
+        if kind in ("orderbook", "order_book", "book") and argument and (not argument.isdigit() or int(argument) < 1):
+            raise InvalidArgument(f"stream {name!r}: the order book limit must be an integer >= 1, got {argument!r}")
 
 
 class Recorder:

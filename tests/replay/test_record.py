@@ -145,3 +145,13 @@ async def test_a_crash_loses_at_most_the_last_second(tmp_path: Path) -> None:
 async def test_bad_stream_name_is_rejected_before_connecting(tmp_path: Path) -> None:
     with pytest.raises(rxpro.InvalidArgument, match="unknown stream 'candles'"):
         rxpro.Recorder("binance", ["BTC/USDT"], ("candles",), tmp_path / "x.jsonl.gz")
+
+
+@pytest.mark.parametrize("name", ["orderbook:0", "book:00", "orderbook:-5", "orderbook:ten"])
+def test_a_bad_order_book_limit_is_rejected_naming_it(name: str) -> None:
+    from rxpro._errors import InvalidArgument
+    from rxpro._record import check_streams
+
+    with pytest.raises(InvalidArgument, match=f"{name!r}.*>= 1"):
+        check_streams([name])
+    check_streams(["orderbook:1", "orderbook"])
