@@ -9,6 +9,15 @@ JSON object per line (orjson), close to cryptofeed's v3 layout::
     {"t":"send","conn":"c1","ts_ns":..,"data":"{\\"method\\":\\"SUBSCRIBE\\",...}"}
     {"t":"recv","conn":"c1","ts_ns":..,"data":"<text exactly as received>"}   (binary: "b64")
 
+Rotation (``rotate_bytes``/``rotate_seconds``) starts ``session.1.jsonl.gz``,
+``session.2.jsonl.gz``...; each part repeats the header, every REST answer so far and
+the open connections, so it loads and replays on its own -- but an order book is not
+carried over: a part replayed alone shows no book until the exchange's next full
+snapshot in that part (OKX/Bitfinex/Coinbase send one only at subscription, so none
+at all), and a Binance-style book, synchronised on a REST snapshot whose update id
+lies in an earlier part, does not resync from the repeated snapshot.  Replay the
+parts together (``rxpro.replay([part0, part1, ...])``) for books.
+
 Times are ``time.time_ns()`` at receipt.  The gzip stream is flushed with
 ``Z_SYNC_FLUSH`` at least once a second, so a crash loses at most the last second.
 Credentials never reach the file: signed query parameters and tokens are dropped

@@ -652,7 +652,9 @@ def replay(
 ) -> Any:
     """An rxpro exchange that plays a recording through ccxt's own parsers, offline.
 
-    ``path_or_paths``: our ``.jsonl.gz`` files (rotated parts may be given together),
+    ``path_or_paths``: our ``.jsonl.gz`` files (rotated parts may be given together;
+    a later part alone replays, but without order books -- their snapshot is in an
+    earlier part, see ``rxpro._record``),
     hftbacktest ``.gz`` files, cryptofeed master ``EX.ws.N.0`` (its ``EX.0`` and
     ``EX.http.0.0`` are read along) or cryptofeed v3 ``.jsonl.zst``.
     ``exchange_id``: the ccxt id, when the file does not say it.  ``speed``:
