@@ -262,3 +262,45 @@ def test_spread_stops_while_a_venue_is_down() -> None:
 def test_spread_bad_arguments_raise_when_built(args: tuple[Any, ...], match: str) -> None:
     with pytest.raises(OperatorArgumentError, match=match):
         spread(*args)
+
+
+def test_spread_pauses_while_a_venue_is_stale_and_resumes_with_its_next_quote() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(
+        on_next(210, Venued("a", ticker("S/USDT", 9, 10))),
+        on_next(215, Venued("b", ticker("S/USDT", 11, 12))),
+        on_next(240, Venued("b", ticker("S/USDT", 11, 12))),  # unchanged: nothing new; b fresh until 290
+        # a is stale at 260 (no spread while one side is missing)
+        on_next(280, Venued("a", ticker("S/USDT", 9, 10))),  # a is back: the spread again
+        # b is stale at 290
+        on_next(300, Venued("b", ticker("S/USDT", 12, 13))),
+        on_completed(350),
+    )
+    results = scheduler.start(lambda: xs.pipe(spread("a", "b", stale_ms=50 * TICK_MS)))
+    assert [(m.time, m.value.value.bid, m.value.value.absolute) for m in results.messages if m.value.kind == "N"] == [
+        (215, 11, 1), (280, 11, 1), (300, 12, 2),
+    ]
+    assert results.messages[-1] == on_completed(350)
+    assert xs.subscriptions == [subscribe(200, 350)]
+    assert not live_timers(scheduler)
+
+
+def test_consolidated_book_drops_stale_venues_one_by_one_and_takes_them_back() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(
+        on_next(210, Venued("a", book("S/USDT", [[9, 1]], [[10, 1]]))),
+        on_next(215, Venued("b", book("S/USDT", [[9, 2]], [[10, 2]]))),
+        # a is stale at 260, b at 265 (nothing left: an empty book)
+        on_next(300, Venued("a", book("S/USDT", [[9, 1]], [[10, 1]]))),
+    )
+    results = scheduler.start(lambda: xs.pipe(consolidated_book(1, stale_ms=50 * TICK_MS)), disposed=400)
+    assert [(m.time, m.value.value.venues, m.value.value.bids) for m in results.messages] == [
+        (210, ("a",), (BookLevel(9, 1, (("a", 1),)),)),
+        (215, ("a", "b"), (BookLevel(9, 3, (("a", 1), ("b", 2))),)),
+        (260, ("b",), (BookLevel(9, 2, (("b", 2),)),)),
+        (265, (), ()),
+        (300, ("a",), (BookLevel(9, 1, (("a", 1),)),)),
+        (350, (), ()),  # and stale again
+    ]
+    assert xs.subscriptions == [subscribe(200, 400)]
+    assert not live_timers(scheduler)  # the staleness timers went with the subscription
