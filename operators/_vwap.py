@@ -76,30 +76,30 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                     if ts is None or price is None or amount is None:
                         return
                     value = price * amount
-                    latest = ts if newest is None or ts > newest else newest
-                    start = latest - window
-                    # the sums before any state changes: a str price or amount
-                    # ("1.5" * 2 is a str) fails here, not in the running sums
-                    new_notional = notional + value
-                    new_volume = volume + amount
-                    outside = ts <= start
+                    # A str price or amount ("1.5" * 2 is a str) fails the sums
+                    # below; the state they leave half-updated is never used.
+                    if newest is None or ts >= newest:  # in order: O(1)
+                        start = ts - window
+                        newest = ts
+                        notional += value
+                        volume += amount
+                        trades.append((ts, value, amount))
+                    else:
+                        start = newest - window
+                        if ts <= start:  # late, and already outside the window
+                            return
+                        notional += value
+                        volume += amount
+                        # late: behind the newer trades (the deque stays sorted;
+                        # the newest trade never leaves it), scanning from the end
+                        i = len(trades) - 1
+                        while i > 0 and trades[i - 1][0] > ts:
+                            i -= 1
+                        trades.insert(i, (ts, value, amount))
                 except (KeyError, TypeError):
                     stopped = True
                     observer.on_error(shape_error("vwap", _TRADE_SHAPE, trade))
                     return
-                newest = latest
-                if outside:  # late, and already outside the window
-                    return
-                entry = (ts, value, amount)
-                if not trades or ts >= trades[-1][0]:
-                    trades.append(entry)  # in order: O(1)
-                else:  # late: insert behind the newer trades, scanning from the end
-                    i = len(trades) - 1
-                    while i > 0 and trades[i - 1][0] > ts:
-                        i -= 1
-                    trades.insert(i, entry)
-                notional = new_notional
-                volume = new_volume
                 while trades[0][0] <= start:
                     _, old_value, old_amount = trades.popleft()
                     notional -= old_value
