@@ -9,39 +9,46 @@ Every exchange id of ``ccxt.pro.exchanges`` is also an attribute: ``rxpro.binanc
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
 
-from ._errors import InvalidArgument, UnsupportedExchange
-from ._hub import ConnectionEvent
-from ._mixin import RxAccessor, RxExchangeMixin
-from ._registry import exchange, exchange_class, exchange_ids, manual_exchange_ids
-from ._record import RecordSummary, Recorder, record
-from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay, replay_together
-from ._retry import RetryPolicy
-from ._scheduling import scheduler_for
-from ._sources import (
-    balance,
-    bids_asks,
-    connection_events,
-    liquidations,
-    messages,
-    my_trades,
-    my_trades_for_symbols,
-    ohlcv,
-    ohlcv_for_symbols,
-    order_book,
-    order_book_for_symbols,
-    orders,
-    orders_for_symbols,
-    positions,
-    status,
-    ticker,
-    tickers,
-    trades,
-    trades_for_symbols,
-)
+# The names below are imported on first use (PEP 562): ``import rxpro`` stays light (not even
+# ``typing``), so the ``rxpro`` console script can take Ctrl-C quietly while ccxt (about a second)
+# is being imported. mypy reads the imports under TYPE_CHECKING.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-from . import exchanges as exchanges  # type: ignore[attr-defined]  # noqa: E402
+    from ._errors import InvalidArgument, UnsupportedExchange
+    from ._hub import ConnectionEvent
+    from ._mixin import RxAccessor, RxExchangeMixin
+    from ._registry import exchange, exchange_class, exchange_ids, manual_exchange_ids
+    from ._record import RecordSummary, Recorder, record
+    from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay, replay_together
+    from ._retry import RetryPolicy
+    from ._scheduling import scheduler_for
+    from ._sources import (
+        balance,
+        bids_asks,
+        connection_events,
+        liquidations,
+        messages,
+        my_trades,
+        my_trades_for_symbols,
+        ohlcv,
+        ohlcv_for_symbols,
+        order_book,
+        order_book_for_symbols,
+        orders,
+        orders_for_symbols,
+        positions,
+        status,
+        ticker,
+        tickers,
+        trades,
+        trades_for_symbols,
+    )
+
+    from . import exchanges as exchanges  # type: ignore[attr-defined]  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -88,8 +95,43 @@ __all__ = [
 ]
 
 
+#: public name -> the submodule that defines it
+_LAZY: dict[str, str] = {
+    "InvalidArgument": "._errors", "UnsupportedExchange": "._errors",
+    "ConnectionEvent": "._hub",
+    "RxAccessor": "._mixin", "RxExchangeMixin": "._mixin",
+    "exchange": "._registry", "exchange_class": "._registry", "exchange_ids": "._registry",
+    "manual_exchange_ids": "._registry",
+    "RecordSummary": "._record", "Recorder": "._record", "record": "._record",
+    "Replay": "._replay", "ReplayMissingResponse": "._replay", "ReplaySummary": "._replay",
+    "replay": "._replay", "replay_together": "._replay",
+    "RetryPolicy": "._retry",
+    "scheduler_for": "._scheduling",
+    **{name: "._sources" for name in (
+        "balance", "bids_asks", "connection_events", "liquidations", "messages", "my_trades",
+        "my_trades_for_symbols", "ohlcv", "ohlcv_for_symbols", "order_book", "order_book_for_symbols",
+        "orders", "orders_for_symbols", "positions", "status", "ticker", "tickers", "trades",
+        "trades_for_symbols")},
+}
+
+
 def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value  # once imported, a plain attribute
+        return value
+    if name == "exchanges":
+        return importlib.import_module(".exchanges", __name__)
+    if name.startswith("__"):
+        raise AttributeError(f"module 'rxpro' has no attribute {name!r}")
     # rxpro.binance etc.: the exchange classes, built on first access
+    from ._registry import exchange_class, exchange_ids, manual_exchange_ids
+
     if name in exchange_ids() or name in manual_exchange_ids():
         return exchange_class(name)
     raise AttributeError(f"module 'rxpro' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
