@@ -8,7 +8,9 @@ stdout; the recording and replaying themselves live in ``rxpro._record`` /
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -34,6 +36,8 @@ from ._views import View, view_for
 
 __all__ = [
     "RecordOptions",
+    "check_recorded",
+    "recorded_streams",
     "ReplayOptions",
     "ReplayReport",
     "StreamTally",
@@ -93,7 +97,15 @@ class RecordOptions:
     force: bool = False
 
 
-def _check_output(path: Path, force: bool) -> None:
+def _rotated_parts(path: Path) -> list[Path]:
+    """Existing files that rotating ``path`` would write: ``session.<n>.jsonl.gz`` (``rxpro._record.rotated_path``)."""
+    stem, dot, suffixes = path.name.partition(".")
+    part = re.compile(rf"{re.escape(stem)}\.\d+{re.escape(dot + suffixes)}")
+    folder = path.parent if str(path.parent) else Path(".")
+    return sorted(p for p in folder.glob(f"{glob.escape(stem)}.*") if part.fullmatch(p.name))
+
+
+def _check_output(path: Path, force: bool, rotates: bool = False) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"cannot write {path}: no folder {folder}")
@@ -101,6 +113,18 @@ def _check_output(path: Path, force: bool) -> None:
         raise UserError(f"cannot write {path}: {folder} is not writable")
     if path.exists() and not force:
         raise UserError(f"{path} exists; pass --force to overwrite it")
+    parts = _rotated_parts(path) if rotates and not force else []
+    if parts:
+        raise UserError(f"{parts[0]} exists (a rotated part of an earlier recording); "
+                        "pass --force to overwrite it, or choose another -o")
+
+
+def _check_limits(streams: Sequence[str]) -> None:
+    """``orderbook:<limit>`` needs an integer limit >= 1 (checked here, before any file is created)."""
+    for name in streams:
+        kind, _, argument = name.partition(":")
+        if stream_kind(kind) == "orderbook" and argument and (not argument.isdigit() or int(argument) < 1):
+            raise UserError(f"stream {name!r}: the order book limit must be an integer >= 1, got {argument!r}")
 
 
 async def record(
@@ -115,7 +139,8 @@ async def record(
     and leaves no file behind.
     """
     exchange_class(options.exchange_id)
-    _check_output(options.path, options.force)
+    _check_limits(options.streams)
+    _check_output(options.path, options.force, rotates=bool(options.rotate_bytes or options.rotate_seconds))
     try:
         recorder = rxpro.Recorder(
             options.exchange_id, list(options.symbols), list(options.streams), options.path,
@@ -218,15 +243,41 @@ def _open_replay(options: ReplayOptions) -> Any:
     return load_replay(options.paths, options.exchange_id, speed=options.speed, autostart=False)
 
 
-def _replay_streams(options: ReplayOptions, recorded: Sequence[str]) -> tuple[str, ...]:
-    recorded_kinds = {stream_kind(name): name for name in recorded}
+#: what an hftbacktest file holds (depth, trade and bookTicker streams) as rxpro stream names
+_HFTBACKTEST_STREAMS = ("trades", "orderbook")
+
+
+def recorded_streams(recording: Any) -> tuple[str, ...]:
+    """The recording's streams as rxpro names (``l2_book`` -> ``orderbook``); empty if it does not say."""
+    if recording.streams:
+        return tuple(dict.fromkeys(stream_kind(name) for name in recording.streams))
+    if recording.source == "hftbacktest":
+        return _HFTBACKTEST_STREAMS
+    return ()
+
+
+def check_recorded(exchange: Any, symbols: Sequence[str], streams: Sequence[str]) -> tuple[str, ...]:
+    """A ``UserError`` for a symbol or stream the replayed recording does not hold; returns its symbols.
+
+    Call after ``load_markets()``; a recording that does not name its symbols/streams accepts any.
+    """
+    recording = exchange.replay.recording
+    recorded, _ = recorded_symbols(exchange)
+    unknown = [s for s in symbols if recorded and s not in recorded]
+    if unknown:
+        raise UserError(f"the recording has no {', '.join(unknown)}; it has {', '.join(recorded)}")
+    kinds = recorded_streams(recording)
+    for stream in streams:
+        if kinds and stream not in kinds:
+            raise UserError(f"the recording has no {stream} stream; it has {', '.join(kinds)}")
+    return tuple(recorded)
+
+
+def _replay_streams(options: ReplayOptions, recording: Any) -> tuple[str, ...]:
+    kinds = recorded_streams(recording)
     if not options.streams:
-        found = tuple(kind for kind in WATCHABLE if kind in recorded_kinds)
+        found = tuple(kind for kind in WATCHABLE if kind in kinds)
         return found or ("trades", "orderbook")  # the streams every recording format holds
-    if recorded_kinds:
-        for stream in options.streams:
-            if stream not in recorded_kinds:
-                raise UserError(f"the recording has no {stream} stream; it has {', '.join(recorded)}")
     return options.streams
 
 
@@ -237,21 +288,20 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
     try:
         recording = exchange.replay.recording
         await exchange.load_markets()  # answered from the recording
-        mapped, unmatched = recorded_symbols(exchange)
+        _, unmatched = recorded_symbols(exchange)
         if unmatched:
             status.print(f"note: skipping recorded {', '.join(unmatched)}: not in the recorded markets",
                          highlight=False, markup=False)
-        recorded = tuple(mapped)
         await validate_symbols(exchange, options.symbols)
+        recorded = check_recorded(exchange, options.symbols, options.streams)
         symbols = options.symbols or recorded
         if not symbols:
             raise UserError(f"{options.paths[0]} does not name its symbols; pass --symbol")
-        unknown = [s for s in symbols if recorded and s not in recorded]
-        if unknown:
-            raise UserError(f"the recording has no {', '.join(unknown)}; it has {', '.join(recorded)}")
-        streams = _replay_streams(options, recording.streams)
+        streams = _replay_streams(options, recording)
         timeframes = {stream_kind(n): n.partition(":")[2] for n in recording.streams if ":" in n}
         timeframe = timeframes.get("ohlcv") or options.timeframe
+        if "ohlcv" in streams:
+            validate_timeframe(exchange, timeframe)
         tallies: dict[str, StreamTally] = {}
         out = PipeSafe(sys.stdout)
         for symbol in symbols:

@@ -20,6 +20,7 @@ from rxpro.operators import throttle
 
 from ._errors import UserError
 from ._output import PipeSafe
+from ._recording import check_recorded
 from ._session import is_user_error, open_exchange, validate_stream, validate_symbols, validate_timeframe
 from ._views import View, view_for, waiting
 
@@ -83,6 +84,8 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
         validate_stream(exchange, options.stream)
         if options.stream == "ohlcv":
             validate_timeframe(exchange, options.timeframe)
+        if options.replay is not None:
+            check_recorded(exchange, [options.symbol], [options.stream])
         if announce is not None:
             where = f"a replay of {options.replay}" if options.replay else (
                 "the simulator" if options.simulator else exchange.id)
