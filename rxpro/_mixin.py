@@ -354,6 +354,12 @@ class RxExchangeMixin:
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         config = dict(config or {})
         rx_config = config.pop("rxpro", None) or {}
+        if "replay" in config:
+            # ccxt would copy it onto the instance, and the exchange would go to the network
+            raise InvalidArgument(
+                f"{type(self).__name__}(config) has no 'replay' option; build a replayed exchange with "
+                f"rxpro.exchange({type(self).__name__!r}, {{'replay': path}}) or rxpro.replay(path)"
+            )
         super().__init__(config)  # type: ignore[call-arg]
         self._rx_hub = Hub(self)
         self._rx_accessor = RxAccessor(self)

@@ -150,3 +150,25 @@ async def test_spot_and_two_days_merge_into_one_timeline() -> None:
         assert summary.span_seconds > 600
     finally:
         await ex.close()
+
+
+async def test_an_exchange_built_with_the_replay_option_replays_the_file() -> None:
+    direct = rxpro.replay(SPOT)
+    by_option = rxpro.exchange("binance", {"replay": SPOT})
+    try:
+        assert type(by_option) is type(direct) and by_option.replay.scheduler is not direct.replay.scheduler
+        got = {name: sink(rxpro.trades(ex, "BTC/USDT")) for name, ex in (("direct", direct), ("option", by_option))}
+        await direct.replay.run()
+        await by_option.replay.run()
+        assert got["option"].items and [t["id"] for t in got["option"].items] == [t["id"] for t in got["direct"].items]
+    finally:
+        await direct.close()
+        await by_option.close()
+
+
+def test_the_replay_option_on_an_exchange_class_is_an_error_naming_the_way() -> None:
+    # ccxt would copy an unknown option onto the instance and go to the network
+    with pytest.raises(rxpro.InvalidArgument, match=r"rxpro\.exchange\('binance', \{'replay': path\}\)"):
+        rxpro.binance({"replay": SPOT})
+    with pytest.raises(rxpro.InvalidArgument, match="replay_speed"):
+        rxpro.exchange("binance", {"replay_speed": 10})
