@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         bids_asks,
         connection_events,
         liquidations,
+        liquidations_for_symbols,
         messages,
         my_trades,
         my_trades_for_symbols,
@@ -72,6 +73,7 @@ __all__ = [
     "exchange_ids",
     "exchanges",
     "liquidations",
+    "liquidations_for_symbols",
     "manual_exchange_ids",
     "messages",
     "my_trades",
@@ -108,7 +110,7 @@ _LAZY: dict[str, str] = {
     "RetryPolicy": "._retry",
     "scheduler_for": "._scheduling",
     **{name: "._sources" for name in (
-        "balance", "bids_asks", "connection_events", "liquidations", "messages", "my_trades",
+        "balance", "bids_asks", "connection_events", "liquidations", "liquidations_for_symbols", "messages", "my_trades",
         "my_trades_for_symbols", "ohlcv", "ohlcv_for_symbols", "order_book", "order_book_for_symbols",
         "orders", "orders_for_symbols", "positions", "status", "ticker", "tickers", "trades",
         "trades_for_symbols")},
@@ -134,4 +136,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # the exchange ids too (rxpro.binance, ...): reading them imports ccxt, fine for dir()
+    from ._registry import exchange_ids
+
+    return sorted(set(globals()) | set(__all__) | set(exchange_ids()))

@@ -18,6 +18,7 @@ __all__ = [
     "bids_asks",
     "connection_events",
     "liquidations",
+    "liquidations_for_symbols",
     "messages",
     "my_trades",
     "my_trades_for_symbols",
@@ -98,6 +99,11 @@ def status(exchange: Any, params: dict[str, Any] | None = None) -> Observable[di
 def liquidations(exchange: Any, symbol: str, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
     """Every liquidation of ``symbol``."""
     return _rx(exchange).watch_liquidations(symbol, None, None, params)  # type: ignore[no-any-return]
+
+
+def liquidations_for_symbols(exchange: Any, symbols: list[str], params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:
+    """Every liquidation of ``symbols``."""
+    return _rx(exchange).watch_liquidations_for_symbols(symbols, None, None, params)  # type: ignore[no-any-return]
 
 
 def balance(exchange: Any, params: dict[str, Any] | None = None) -> Observable[dict[str, Any]]:

@@ -98,3 +98,52 @@ def test_the_accessor_names_every_watch_method_of_the_exchange() -> None:
                  "watch_my_trades", "watch_positions", "watch_bids_asks", "watch_liquidations", "create_order_ws",
                  "cancel_order_ws", "cancel_all_orders_ws", "edit_order_ws", "cancel_orders_ws", "messages"):
         assert name in names
+
+
+class _RecordingAccessor:
+    """Stands for ``ex.rx``: records which accessor method a module-level source calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def observe(self) -> None:  # marks it as an rx accessor for rxpro._sources
+        raise AssertionError("not used")
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any) -> str:
+            self.calls.append((name, args))
+            return name
+
+        return call
+
+
+@pytest.mark.parametrize(
+    ("source", "args", "method"),
+    [
+        ("ticker", ("BTC/USDT",), "watch_ticker"),
+        ("tickers", (["BTC/USDT"],), "watch_tickers"),
+        ("order_book", ("BTC/USDT", 5), "watch_order_book"),
+        ("order_book_for_symbols", (["BTC/USDT"],), "watch_order_book_for_symbols"),
+        ("trades", ("BTC/USDT",), "watch_trades"),
+        ("trades_for_symbols", (["BTC/USDT"],), "watch_trades_for_symbols"),
+        ("ohlcv", ("BTC/USDT", "5m"), "watch_ohlcv"),
+        ("ohlcv_for_symbols", ([["BTC/USDT", "1m"]],), "watch_ohlcv_for_symbols"),
+        ("status", (), "watch_status"),
+        ("balance", (), "watch_balance"),
+        ("orders", (), "watch_orders"),
+        ("orders_for_symbols", (["BTC/USDT"],), "watch_orders_for_symbols"),
+        ("my_trades", (), "watch_my_trades"),
+        ("my_trades_for_symbols", (["BTC/USDT"],), "watch_my_trades_for_symbols"),
+        ("positions", (), "watch_positions"),
+        ("liquidations", ("BTC/USDT:USDT",), "watch_liquidations"),
+        ("liquidations_for_symbols", (["BTC/USDT:USDT"],), "watch_liquidations_for_symbols"),
+        ("bids_asks", (["BTC/USDT"],), "watch_bids_asks"),
+    ],
+)
+def test_module_level_sources_are_the_accessor_streams(source: str, args: tuple[Any, ...], method: str) -> None:
+    accessor = _RecordingAccessor()
+    exchange = type("FakeExchange", (), {"rx": accessor})()
+    assert getattr(rxpro, source)(exchange, *args) == method
+    called, passed = accessor.calls[0]
+    assert called == method and passed[: len(args)] == args
+    assert source in rxpro.__all__
