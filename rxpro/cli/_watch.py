@@ -100,7 +100,7 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
             finished.set()
 
         if options.replay is not None:
-            # a replay ends with its file; its streams stay open like live ones
+            # a replay ends with its file, and completes its streams (see rxpro._replay)
             def replay_done(done: asyncio.Future[Any]) -> None:
                 error = None if done.cancelled() else done.exception()
                 if isinstance(error, Exception):

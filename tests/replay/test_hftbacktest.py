@@ -153,8 +153,9 @@ async def test_spot_and_two_days_merge_into_one_timeline() -> None:
 
 
 async def test_an_exchange_built_with_the_replay_option_replays_the_file() -> None:
-    direct = rxpro.replay(SPOT)
-    by_option = rxpro.exchange("binance", {"replay": SPOT})
+    okx = data_path("OKX.ws.1.0")  # 11 s of recording: quick to play twice
+    direct = rxpro.replay(okx)
+    by_option = rxpro.exchange("okx", {"replay": okx})
     try:
         assert type(by_option) is type(direct) and by_option.replay.scheduler is not direct.replay.scheduler
         got = {name: sink(rxpro.trades(ex, "BTC/USDT")) for name, ex in (("direct", direct), ("option", by_option))}
