@@ -190,6 +190,7 @@ class Hub:
         self.messages: Subject[Any] = Subject()
         self.retry_policy = RetryPolicy()
         self.closed = False
+        self.ended = False  # see end()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.unwatching: dict[Any, asyncio.Task[Any]] = {}
         # streams whose last subscriber left, in their grace period before the un-watch
@@ -470,11 +471,23 @@ class Hub:
             stream = self.streams[key] = factory()
         return stream
 
+    def end(self) -> None:
+        """No more data will come (a replay's recording has ended): complete every stream.
+
+        Streams subscribed afterwards complete at once and subscribe to nothing; the
+        exchange stays open (REST calls, awaitables).
+        """
+        self.ended = True
+        self._complete_streams()
+
     async def close(self) -> None:
         """Complete every stream and stop every task rxpro started; idempotent."""
         if self.closed:
             return
         self.closed = True
+        self._complete_streams()
+
+    def _complete_streams(self) -> None:
         for stream in list(self.streams.values()):
             stream.complete()
         self.streams.clear()

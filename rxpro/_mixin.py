@@ -195,6 +195,9 @@ class RxAccessor:
             if hub.closed:
                 observer.on_error(ccxt.ExchangeClosedByUser(f"{exchange.id} is closed"))
                 return Disposable()
+            if hub.ended:  # a replay whose recording has ended
+                observer.on_completed()
+                return Disposable()
             try:
                 asyncio.get_running_loop()
             except RuntimeError:

@@ -54,8 +54,6 @@ import ccxt
 import orjson
 from aiohttp import WSMessage, WSMsgType
 from ccxt.async_support.base.ws.client import Client
-from reactivex import abc
-from reactivex.disposable import Disposable
 from reactivex.scheduler import HistoricalScheduler
 
 from ._mixin import RxExchangeMixin
@@ -447,12 +445,7 @@ class Replay:
         hub = getattr(self.exchange, "_rx_hub", None)
         if hub is None or hub.closed:
             return
-        hub.stream = _ended_stream  # later subscriptions: complete at once, watch nothing
-        streams = getattr(hub, "streams", {})
-        for key, stream in list(streams.items()):
-            if streams.get(key) is stream:
-                del streams[key]
-            stream.complete()
+        hub.end()
 
     def _finish(self, error: BaseException | None = None) -> None:
         if self._finished is None or self._finished.done():
@@ -613,19 +606,6 @@ def replay_end(scheduler: Any) -> asyncio.Future[None] | None:
     except TypeError:  # not weak-referenceable: not a replay's clock
         return None
     return None if timeline is None else timeline.end()
-
-
-class _EndedStream:
-    """Stands for any stream subscribed once the recording has ended: completes at once."""
-
-    @staticmethod
-    def add(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
-        observer.on_completed()
-        return Disposable()
-
-
-def _ended_stream(key: Any, factory: Any) -> _EndedStream:
-    return _EndedStream()
 
 
 async def _settle() -> None:
