@@ -279,10 +279,16 @@ class Hub:
                     batch = [[result[0], result[1], row] for row in rows] if rows else rows
                     origin = rows
                 else:
-                    batch = origin = result
+                    # a plain list of new entries (bybit positions, ...): often the very dicts
+                    # ccxt keeps in its cache and updates in place later: emit copies
+                    origin = result
+                    batch = [frozen_copy(item) if type(item) is dict else item for item in result]
             if streams:
                 for stream in streams:
-                    stream.deliver(result, batch, origin)
+                    try:
+                        stream.deliver(result, batch, origin)
+                    except Exception:  # noqa: BLE001 - a bug of one stream must not starve the others
+                        log.exception("rxpro: %s: delivery failed", stream.description)
             future = futures.get(message_hash)
             if future is not None and type(future) is _Placeholder and not future.awaited:
                 return result  # only rxpro holds this hash: leave its placeholder pending
@@ -322,6 +328,17 @@ class Hub:
                     value = original_reject(error, message_hash)
                 finally:
                     hub._rejecting_all = False
+                spared = {h for ss in routes.values() for st in ss if id(st) not in targets
+                          for c, h in st.registrations if c is client}
+                for h in spared:
+                    # ccxt's loop rejected (and dropped) the pending future of a stream that goes
+                    # on; handlers that resolve only hashes with a future (find_message_hashes)
+                    # need one again
+                    client.rejections.pop(h, None)
+                    if h not in futures:
+                        placeholder = _Placeholder()
+                        futures[h] = placeholder
+                        hub.placeholders[(client_id, h)] = placeholder
             else:
                 value = original_reject(error, message_hash)
             if isinstance(error, Exception):
@@ -530,7 +547,7 @@ class Stream:
         self._symbols_unified = symbols is None  # spelled as the user gave them until markets load
         # ccxt's own since filter, per item (ccxt applies it to what an await returns)
         since = arguments.get("since")
-        self.since: int | None = since if isinstance(since, int) else None
+        self.since: float | None = since if isinstance(since, (int, float)) and not isinstance(since, bool) else None
         self.book_limit = book_limit
         self._candles = method == "watch_ohlcv"  # ccxt resolves [symbol, timeframe, cache]: emit the rows
         self.observers: tuple[abc.ObserverBase[Any], ...] = ()
@@ -709,12 +726,14 @@ class Stream:
                     if symbols is not None and item.get("symbol") not in symbols:
                         continue
                     timestamp = item.get("timestamp")
+                elif type(item) is list and len(item) == 3 and type(item[2]) is list and item[2]:
+                    timestamp = item[2][0]  # [symbol, timeframe, candle] (ohlcv_for_symbols)
                 elif type(item) is list and item:
                     timestamp = item[0]  # a candle row
                 else:
                     timestamp = None
-                if timestamp is not None and timestamp < since:
-                    continue  # ccxt's filter_by_since: older than since
+                if not timestamp or timestamp < since:
+                    continue  # ccxt's filter_by_since_limit: no timestamp, or older than since
                 self._emit(item)
         elif isinstance(result, OrderBook):
             self._emit(book_snapshot(result, self.book_limit))

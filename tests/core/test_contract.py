@@ -306,6 +306,19 @@ async def test_since_drops_entries_older_than_it_as_ccxt_does(binance: Any, coll
     await everything.until(lambda c: any(t["timestamp"] < since for t in c.items))  # so there was something to drop
 
 
+async def test_since_on_ohlcv_for_symbols_filters_candles_by_their_time(binance: Any, collect: Any) -> None:
+    # its items are [symbol, timeframe, candle]: since applies to the candle's time
+    plain = collect(binance.rx.watch_ohlcv_for_symbols([["BTC/USDT", "1m"]]))
+    await plain.count(5)
+    since = plain.items[-1][2][0]
+    later = collect(binance.rx.watch_ohlcv_for_symbols([["BTC/USDT", "1m"]], since))
+    events = collect(rxpro.connection_events(binance))
+    await later.count(5)
+    assert later.errors == [] and plain.errors == []
+    assert all(item[2][0] >= since for item in later.items)
+    assert not [e for e in events.items if e.kind == "frame_error"]
+
+
 async def test_a_subscriber_that_raises_gets_on_error_and_others_keep_flowing(binance: Any, collect: Any) -> None:
     def boom(_: Any) -> None:
         raise ValueError("subscriber bug")

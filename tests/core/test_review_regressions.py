@@ -137,3 +137,61 @@ async def test_a_raising_raw_frame_observer_loses_no_update(binance: Any) -> Non
     ids = [int(t["id"]) for t in trades.items]
     assert ids == list(range(ids[0], ids[0] + len(ids)))
     assert binance._rx_hub.frame_errors == 0
+
+
+_BYBIT_MARKET = {
+    "id": "BTCUSDT", "symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT", "settle": "USDT", "baseId": "BTC",
+    "quoteId": "USDT", "settleId": "USDT", "type": "swap", "spot": False, "swap": True, "future": False,
+    "option": False, "contract": True, "linear": True, "inverse": False, "active": True, "contractSize": 1,
+    "precision": {"amount": 0.001, "price": 0.1}, "limits": {}, "info": {"category": "linear"},
+}
+
+
+def _bybit_position(size: int) -> dict[str, Any]:
+    return {"topic": "position", "id": "x", "creationTime": 1700000000000, "data": [{
+        "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "size": str(size), "positionIdx": 0,
+        "tradeMode": 0, "positionValue": "100", "riskId": 1, "riskLimitValue": "1", "entryPrice": "30000",
+        "markPrice": "30000", "leverage": "10", "positionBalance": "1", "autoAddMargin": 0, "positionMM": "1",
+        "positionIM": "1", "liqPrice": "", "bustPrice": "", "tpslMode": "Full", "takeProfit": "0", "stopLoss": "0",
+        "trailingStop": "0", "unrealisedPnl": "0", "cumRealisedPnl": "0", "positionStatus": "Normal",
+        "adlRankIndicator": 0, "isReduceOnly": False, "mmrSysUpdatedTime": "", "leverageSysUpdatedTime": "",
+        "createdTime": "1700000000000", "updatedTime": "1700000000000", "seq": 1}]}
+
+
+async def test_a_flowing_stream_outlives_an_error_frame_that_names_no_request() -> None:
+    # bybit rejects every pending future of the connection on such a frame, and its positions
+    # handler resolves only hashes with a pending future (find_message_hashes): a stream that
+    # is spared must get its placeholder back, or it goes silent without an error
+    ex = rxpro.bybit({"apiKey": "k", "secret": "s", "options": {"watchPositions": {"fetchPositionsSnapshot": False}}})
+    try:
+        ex.set_markets([_BYBIT_MARKET])
+
+        async def nothing(*_: Any, **__: Any) -> None:
+            return None
+
+        async def unified(*_: Any, **__: Any) -> list[bool]:
+            return [False, True]
+
+        ex.authenticate = nothing
+        ex.isUnifiedEnabled = unified
+        client = ex.client(ex.implode_hostname(ex.urls["api"]["ws"]["private"]["contract"]))
+        client.connected.set_result(True)  # never connected: frames are handed to the handler below
+        client.send = nothing
+        positions = Collector(ex.rx.watch_positions(["BTC/USDT:USDT"]))
+        for _ in range(100):
+            if client.futures:
+                break
+            await asyncio.sleep(0.01)
+        ex.handle_message(client, _bybit_position(1))
+        await positions.count(1, timeout=5)
+        ex.handle_message(client, {"success": False, "ret_msg": "error:invalid op", "conn_id": "c",
+                                   "request": {"op": "", "args": None}})
+        for size in (2, 3, 4):
+            await asyncio.sleep(0)
+            ex.handle_message(client, _bybit_position(size))
+        await positions.count(4, timeout=5)
+        assert positions.errors == []
+        assert [p["contracts"] for p in positions.items] == [1, 2, 3, 4]
+        positions.dispose()
+    finally:
+        await ex.close()
