@@ -54,3 +54,17 @@ async def test_replay_together_completes_every_exchange_at_the_end() -> None:
     finally:
         for ex in exs.values():
             await ex.close()
+
+
+async def test_work_due_now_in_a_piped_replay_stream_runs_at_once_even_after_the_end() -> None:
+    # the default scheduler handed down the pipe puts only timed work on the virtual clock
+    ex = rxpro.replay(OKX, autostart=False)
+    try:
+        before = sink(rxpro.trades(ex, "BTC/USDT").pipe(ops.start_with("START")))
+        assert before.items == ["START"]  # at subscribe, not at the next recorded frame
+        await asyncio.wait_for(ex.replay.run(), 30)
+        after = sink(rxpro.trades(ex, "BTC/USDT").pipe(ops.start_with("START")))
+        assert after.items == ["START"] and after.completed
+        assert before.completed and len(before.items) > 1
+    finally:
+        await ex.close()
