@@ -215,8 +215,8 @@ def ohlcv(
                     c = price
                     try:
                         v += amount
-                    except TypeError:  # None (counts as 0, as in ccxt), or not a number
-                        if amount is not None and not is_number(amount):
+                    except TypeError:  # None (counts as 0, as in ccxt), or amounts that don't add up
+                        if amount is not None and (v is not None or not is_number(amount)):  # a str, a Decimal after floats
                             fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
                             return
                         v = _ccxt_sum(v, amount)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import numbers
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import ccxt
@@ -111,14 +113,13 @@ def is_mapping(value: object) -> bool:
     return isinstance(value, Mapping)
 
 
-_NUMBERS = (int, float)
+_NUMBERS = (int, numbers.Real, Decimal)
 
 
 def is_number(value: object) -> bool:
-    """An int or a float (a bool is an int): the numbers ccxt's parsers give.
+    """A real number: int, float (what ccxt's parsers give), numpy's, ``Decimal``, ``Fraction``.
 
-    Not a str, a Decimal or None -- ccxt's own ``Exchange.sum`` counts only
-    these two types. Checked where a value enters an operator's state, not on
-    every arithmetic step.
+    Not a str (ccxt's raw ``info`` strings) or None. Checked where a value enters
+    an operator's state, not on every arithmetic step.
     """
     return value.__class__ is float or isinstance(value, _NUMBERS)

@@ -60,8 +60,8 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
             # (timestamp, price * amount, amount), sorted by timestamp so the
             # oldest trade is always at the front, even after late arrivals
             trades: deque[tuple[Any, Any, Any]] = deque()
-            notional = 0.0
-            volume = 0.0
+            notional: Any = 0  # an int: sums of floats, Decimals or numpy numbers alike
+            volume: Any = 0
             newest: Any = None
             stopped = False
 

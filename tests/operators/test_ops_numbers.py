@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import ccxt
@@ -171,3 +172,26 @@ def test_consolidated_book_string_levels_are_a_shape_error(levels: tuple[list[An
     out, errors = push(consolidated_book(5), items)
     assert_shape_error(errors, "consolidated_book", "'BTC/USDT'")
     assert len(out) == 1
+
+
+# --- numbers that are not str: Decimal and Fraction work throughout -------------------
+
+
+@pytest.mark.parametrize("number", [Decimal, Fraction])
+def test_exact_number_types_flow_through_the_trade_operators(number: Any) -> None:
+    trades = [trade(60_000 * i + 1, number(100 + i), number(2)) for i in range(4)]
+    candles, errors = push(ohlcv("1m", closed_only=True), trades)
+    assert errors == [] and [c[1] for c in candles] == [100, 101, 102, 103]  # the last at completion
+    assert all(c[5] == 2 for c in candles)
+    volume_bars, errors = push(bars(volume=3), trades)
+    assert errors == [] and [b[5] for b in volume_bars] == [4, 4]
+    prices, errors = push(vwap(60_000), trades)
+    assert errors == [] and prices == [100, 101, 102, 103]
+
+
+@pytest.mark.parametrize("number", [Decimal, Fraction])
+def test_exact_number_types_flow_through_the_consolidating_operators(number: Any) -> None:
+    items = [Venued("a", ticker("BTC/USDT", number(100), number(102))),
+             Venued("b", ticker("BTC/USDT", number(101), number(103)))]
+    out, errors = push(best_bid_offer(), items)
+    assert errors == [] and (out[-1].bid, out[-1].bid_venue, out[-1].ask, out[-1].ask_venue) == (101, "b", 102, "a")
