@@ -34,6 +34,8 @@ def book_side(levels: Any, depth: int) -> tuple[tuple[float, float], ...]:
     """
     side = tuple((level[0], level[1]) for level in levels[:depth])
     for price, amount in side:
+        if price.__class__ is float and amount.__class__ is float:
+            continue  # what ccxt's parsers give: no further look
         if not (is_number(price) and is_number(amount)):
             raise TypeError(f"book level {price!r}, {amount!r} is not two numbers")
     return side
@@ -43,9 +45,22 @@ def _number_or_none(value: Any) -> bool:
     return value is None or is_number(value)
 
 
+#: the classes of ccxt's parsed values, checked without a call (the hot path)
+_PLAIN = frozenset({float, int, type(None)})
+
+
 def _numeric(quote: Quote) -> bool:
     """Prices, sizes and timestamp are numbers or ``None`` (no str: they are compared)."""
     _, bid, bid_size, ask, ask_size, timestamp = quote
+    plain = _PLAIN
+    if (
+        bid.__class__ in plain
+        and ask.__class__ in plain
+        and bid_size.__class__ in plain
+        and ask_size.__class__ in plain
+        and timestamp.__class__ in plain
+    ):
+        return True
     return (
         _number_or_none(bid)
         and _number_or_none(ask)
@@ -73,8 +88,10 @@ def quotes_of(value: Any) -> list[Quote] | None:
     timestamp in it is neither a number nor ``None``.
     """
     quotes = _quotes_of(value)
-    if quotes is None or not all(_numeric(quote) for quote in quotes):
-        return None
+    if quotes is not None:
+        for quote in quotes:  # (a loop: all() over a generator costs more than the check)
+            if not _numeric(quote):
+                return None
     return quotes
 
 
