@@ -34,6 +34,10 @@ __all__ = ["ReplayProtocol", "protocol_for"]
 class ReplayProtocol:
     """Default: frames go to the ccxt connection bound to their recorded connection."""
 
+    #: ``params`` a stream needs to subscribe what was recorded, where no ccxt option
+    #: reaches it (e.g. Deribit tickers: ``{"ticker": {"interval": "raw"}}``)
+    stream_params: dict[str, dict[str, Any]] = {}
+
     def configure(self, config: dict[str, Any]) -> dict[str, Any]:
         return config
 
@@ -430,6 +434,8 @@ class DeribitProtocol(TopicProtocol):
     credentials, and answers ``public/auth`` with a placeholder token.  Markets:
     ``stubs/DERIBIT.instruments.0`` (see ``_replay_stubs.deribit_instruments``).
     """
+
+    stream_params = {"ticker": {"interval": "raw"}}  # ccxt's watch_ticker has no option for it
 
     def __init__(self) -> None:
         raw = {"interval": "raw"}  # ccxt looks under the caller's name, then the ...ForSymbols one

@@ -322,8 +322,10 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
 
 def _subscribe(exchange: Any, stream: str, symbol: str, timeframe: str, tally: StreamTally,
                options: ReplayOptions, out: PipeSafe) -> DisposableBase:
+    # what the recording subscribed, where ccxt needs params for it (Deribit's raw tickers)
+    stream_params = getattr(getattr(getattr(exchange, "replay", None), "protocol", None), "stream_params", {})
     source = {
-        "ticker": lambda: rxpro.ticker(exchange, symbol),
+        "ticker": lambda: rxpro.ticker(exchange, symbol, stream_params.get("ticker")),
         "trades": lambda: rxpro.trades(exchange, symbol),
         "orderbook": lambda: rxpro.order_book(exchange, symbol),
         "ohlcv": lambda: rxpro.ohlcv(exchange, symbol, timeframe),

@@ -25,6 +25,8 @@ CHOSEN = {
                                   "orderbook", "BTC/USD:BTC-220527"),
     "gate candles as ohlcv": (["cryptofeed/GATEIO.ws.1.0", "--stream", "ohlcv", "--symbol", "NEO/BTC"],
                               "ohlcv", "NEO/BTC"),
+    "kucoin candles (the one ccxt still parses)": (["cryptofeed/KUCOIN.ws.1.0", "--stream", "ohlcv", "--symbol",
+                                                    "DAPPT/BTC"], "ohlcv", "DAPPT/BTC"),
     "kucoin BSV-USDT as BSV/USDT": (["cryptofeed/KUCOIN.ws.1.0", "--stream", "orderbook", "--symbol", "BSV/USDT"],
                                     "orderbook", "BSV/USDT"),
 }
@@ -61,6 +63,8 @@ def test_replay_plays_a_bundled_cryptofeed_recording(replays: dict[str, Run], na
     assert emitted, result.stdout
     if name != "DERIBIT.ws.1.0":  # no trade happened in the 30 s recorded
         assert "trades" in emitted, result.stdout
+    else:  # its raw ticker channels need params ccxt has no option for (the protocol's stream_params)
+        assert "ticker" in emitted, result.stdout
 
 
 @pytest.mark.parametrize("name", list(CHOSEN))

@@ -45,8 +45,6 @@ REPLAYS: dict[str, tuple[str, tuple[Path, ...], tuple[str, ...]]] = {
 }
 #: the ``*_20240809`` halves start at 2024-08-09 00:00 UTC: the joined replays must emit from them too
 REACHES_MS: dict[str, int] = {"binance BTCUSDT": 1_723_161_600_000, "binance ETHUSDT": 1_723_161_600_000}
-#: the recorded Deribit channels are the authenticated ``raw`` ones (see data/README.md)
-TICKER_PARAMS: dict[str, dict[str, Any]] = {"deribit": {"interval": "raw"}}
 #: ccxt refuses a depth of 10 here; None is also the depth that was recorded
 BOOK_LIMITS: dict[str, int | None] = {"kucoin": None, "bitfinex": None}
 SKIPPED: dict[str, Any] = {}
@@ -75,7 +73,7 @@ async def test_bundled_recording_replays_and_validates(name: str) -> None:
             if "book" in kinds:
                 sinks[("book", symbol)] = sink(rxpro.order_book(ex, symbol, BOOK_LIMITS.get(exchange_id, 10)))
             if "ticker" in kinds:
-                sinks[("ticker", symbol)] = sink(rxpro.ticker(ex, symbol, TICKER_PARAMS.get(exchange_id)))
+                sinks[("ticker", symbol)] = sink(rxpro.ticker(ex, symbol, ex.replay.protocol.stream_params.get("ticker")))
         await asyncio.sleep(0)
         summary = await ex.replay.run()
         assert summary.frames > 0
