@@ -32,6 +32,7 @@ from ._errors import UserError
 from ._output import PipeSafe
 from ._session import exchange_class, load_replay, simulator, validate_stream, validate_symbols, validate_timeframe
 from ._streams import WATCHABLE
+from ._streams import source as stream_source
 from ._views import View, view_for
 
 __all__ = [
@@ -322,14 +323,7 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
 
 def _subscribe(exchange: Any, stream: str, symbol: str, timeframe: str, tally: StreamTally,
                options: ReplayOptions, out: PipeSafe) -> DisposableBase:
-    # what the recording subscribed, where ccxt needs params for it (Deribit's raw tickers)
-    stream_params = getattr(getattr(getattr(exchange, "replay", None), "protocol", None), "stream_params", {})
-    source = {
-        "ticker": lambda: rxpro.ticker(exchange, symbol, stream_params.get("ticker")),
-        "trades": lambda: rxpro.trades(exchange, symbol),
-        "orderbook": lambda: rxpro.order_book(exchange, symbol),
-        "ohlcv": lambda: rxpro.ohlcv(exchange, symbol, timeframe),
-    }[stream]()
+    source = stream_source(exchange, stream, symbol, timeframe)
 
     def count(value: Any) -> None:
         tally.count += 1

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["STREAMS", "WATCHABLE", "StreamInfo", "support"]
+from reactivex import Observable
+
+import rxpro
+
+__all__ = ["STREAMS", "WATCHABLE", "StreamInfo", "source", "support"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +47,23 @@ def support(exchange: Any, stream: str) -> bool | str:
     if value == "emulated":
         return "emulated"
     return bool(value)
+
+
+def source(exchange: Any, stream: str, symbol: str, timeframe: str = "1m") -> Observable[Any]:
+    """The Observable behind one of ``WATCHABLE`` (what ``rxpro watch`` and ``rxpro replay`` show).
+
+    On a replay, with the params its protocol says the recorded subscription needs
+    (Deribit's raw tickers); the order book is the whole book, cut by the view (a ccxt
+    ``limit`` is validated per exchange: Binance takes 5, 10, 20, ...).
+    """
+    protocol = getattr(getattr(exchange, "replay", None), "protocol", None)
+    params = getattr(protocol, "stream_params", {}).get(stream)
+    if stream == "ticker":
+        return rxpro.ticker(exchange, symbol, params)
+    if stream == "trades":
+        return rxpro.trades(exchange, symbol, params)
+    if stream == "orderbook":
+        return rxpro.order_book(exchange, symbol, None, params)
+    if stream == "ohlcv":
+        return rxpro.ohlcv(exchange, symbol, timeframe, params)
+    raise ValueError(f"not a watchable stream: {stream!r}")

@@ -15,13 +15,13 @@ from reactivex import Observable
 from rich.console import Console
 from rich.live import Live
 
-import rxpro
 from rxpro.operators import throttle
 
 from ._errors import UserError
 from ._output import PipeSafe
 from ._recording import check_recorded
 from ._session import is_user_error, open_exchange, validate_stream, validate_symbols, validate_timeframe
+from ._streams import source as stream_source
 from ._views import View, view_for, waiting
 
 __all__ = ["Output", "WatchOptions", "watch"]
@@ -42,17 +42,6 @@ class WatchOptions:
     speed: float | None = 1.0
     output: Output = "live"
     replay: Path | None = None
-
-
-def _source(exchange: Any, options: WatchOptions) -> Observable[Any]:
-    if options.stream == "ticker":
-        return rxpro.ticker(exchange, options.symbol)
-    if options.stream == "trades":
-        return rxpro.trades(exchange, options.symbol)
-    if options.stream == "orderbook":
-        # the whole book, cut by the view: a ccxt ``limit`` is validated per exchange (Binance: 5, 10, 20...)
-        return rxpro.order_book(exchange, options.symbol)
-    return rxpro.ohlcv(exchange, options.symbol, options.timeframe)
 
 
 def _throttled(source: Observable[Any], options: WatchOptions) -> Observable[Any]:
@@ -91,7 +80,7 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
                 "the simulator" if options.simulator else exchange.id)
             announce(f"watching {exchange.id} {options.symbol} {options.stream} on {where}; Ctrl-C to stop")
         view = view_for(options.stream, exchange.id, options.symbol, options.depth, options.timeframe)
-        source = _source(exchange, options).pipe(ops.do_action(view.add))
+        source = stream_source(exchange, options.stream, options.symbol, options.timeframe).pipe(ops.do_action(view.add))
         finished = asyncio.Event()
         failures: list[Exception] = []
 
