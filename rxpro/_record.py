@@ -92,8 +92,8 @@ _MIN_TOKEN = 16
 #: fields of a server answer always blanked (a server echoing a credential)
 _ECHOED_FIELDS = re.compile(r"^(apikey|api_key|secret|signature|passphrase|password)$", re.IGNORECASE)
 _TOKEN_HINT = re.compile(
-    rb'"(?:listenKey|listenToken|token|wsToken|ws_token|access_token|accessToken|refresh_token|refreshToken|'
-    rb'session_token|sessionToken|apiKey|api_key|secret|signature|passphrase|password)"', re.IGNORECASE)
+    r'"(?:listenKey|listenToken|token|wsToken|ws_token|access_token|accessToken|refresh_token|refreshToken|'
+    r'session_token|sessionToken|apiKey|api_key|secret|signature|passphrase|password)"', re.IGNORECASE)
 _REDACTED = "REDACTED"
 #: a secret shorter than this is replaced only as a whole JSON string / URL component, never as a substring
 _MIN_SUBSTRING_SECRET = 8
@@ -226,9 +226,13 @@ class _Scrubber:
 
     def __init__(self, configured: Sequence[str]) -> None:
         self.secrets: set[str] = {s for s in configured if s}
+        self._refresh()
 
-    def _long(self) -> set[str]:
-        return {s for s in self.secrets if len(s) >= _MIN_SUBSTRING_SECRET}
+    def _refresh(self) -> None:
+        """The long secrets, as text and as they appear in a JSON line (kept: looked for per frame)."""
+        self._long = {s for s in self.secrets if len(s) >= _MIN_SUBSTRING_SECRET}
+        self._long_in_json = [orjson.dumps(s)[1:-1] for s in self._long]
+        self._known = len(self.secrets)
 
     def url(self, url: str) -> str:
         return scrub_url(url, self.secrets)
@@ -238,20 +242,21 @@ class _Scrubber:
 
     def answer(self, text: str) -> str:
         """A REST body or received frame with its credential fields and long secrets blanked."""
-        long = self._long()
-        if not _TOKEN_HINT.search(text.encode()) and not any(s in text for s in long):
+        long = self._long
+        if not _TOKEN_HINT.search(text) and not any(s in text for s in long):
             return text
         try:
             message = orjson.loads(text)
         except orjson.JSONDecodeError:
             return _scrub_text(text, long)
         scrubbed = _scrub_tree(message, long, self.secrets)
+        if len(self.secrets) != self._known:  # learned a token
+            self._refresh()
         return text if scrubbed == message else orjson.dumps(scrubbed).decode()
 
     def last_resort(self, line: bytes) -> bytes:
         """The written line, with any long secret that still got through replaced."""
-        for secret in self._long():
-            encoded = orjson.dumps(secret)[1:-1]
+        for encoded in self._long_in_json:
             if encoded in line:
                 line = line.replace(encoded, _REDACTED.encode())
         return line
