@@ -120,14 +120,6 @@ def _check_output(path: Path, force: bool, rotates: bool = False) -> None:
                         "pass --force to overwrite it, or choose another -o")
 
 
-def _check_limits(streams: Sequence[str]) -> None:
-    """``orderbook:<limit>`` needs an integer limit >= 1 (checked here, before any file is created)."""
-    for name in streams:
-        kind, _, argument = name.partition(":")
-        if stream_kind(kind) == "orderbook" and argument and (not argument.isdigit() or int(argument) < 1):
-            raise UserError(f"stream {name!r}: the order book limit must be an integer >= 1, got {argument!r}")
-
-
 async def record(
     options: RecordOptions,
     status: Console,
@@ -140,7 +132,6 @@ async def record(
     and leaves no file behind.
     """
     exchange_class(options.exchange_id)
-    _check_limits(options.streams)
     _check_output(options.path, options.force, rotates=bool(options.rotate_bytes or options.rotate_seconds))
     try:
         recorder = rxpro.Recorder(
@@ -257,13 +248,16 @@ def recorded_streams(recording: Any) -> tuple[str, ...]:
     return ()
 
 
-def check_recorded(exchange: Any, symbols: Sequence[str], streams: Sequence[str]) -> tuple[str, ...]:
+def check_recorded(exchange: Any, symbols: Sequence[str], streams: Sequence[str],
+                   recorded: Sequence[str] | None = None) -> tuple[str, ...]:
     """A ``UserError`` for a symbol or stream the replayed recording does not hold; returns its symbols.
 
     Call after ``load_markets()``; a recording that does not name its symbols/streams accepts any.
+    ``recorded``: the recording's ccxt symbols, when the caller already has them (``recorded_symbols``).
     """
     recording = exchange.replay.recording
-    recorded, _ = recorded_symbols(exchange)
+    if recorded is None:
+        recorded, _ = recorded_symbols(exchange)
     unknown = [s for s in symbols if recorded and s not in recorded]
     if unknown:
         raise UserError(f"the recording has no {', '.join(unknown)}; it has {', '.join(recorded)}")
@@ -289,12 +283,12 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
     try:
         recording = exchange.replay.recording
         await exchange.load_markets()  # answered from the recording
-        _, unmatched = recorded_symbols(exchange)
+        matched, unmatched = recorded_symbols(exchange)
         if unmatched:
             status.print(f"note: skipping recorded {', '.join(unmatched)}: not in the recorded markets",
                          highlight=False, markup=False)
         await validate_symbols(exchange, options.symbols)
-        recorded = check_recorded(exchange, options.symbols, options.streams)
+        recorded = check_recorded(exchange, options.symbols, options.streams, matched)
         symbols = options.symbols or recorded
         if not symbols:
             raise UserError(f"{options.paths[0]} does not name its symbols; pass --symbol")
