@@ -8,14 +8,12 @@ from typing import Any
 from reactivex import Observable, abc
 
 from ._errors import OperatorArgumentError
-from ._scheduling import check_positive, is_number, shape_error
+from ._scheduling import TRADE_SHAPE, check_positive, is_number, shape_error
 
 __all__ = ["bars"]
 
 Trade = dict[str, Any]
 Bar = list[Any]
-
-_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def bars(
@@ -91,7 +89,7 @@ def bars(
             def fail(trade: Trade) -> None:
                 nonlocal stopped
                 stopped = True
-                observer.on_error(shape_error("bars", _TRADE_SHAPE, trade))
+                observer.on_error(shape_error("bars", TRADE_SHAPE, trade))
 
             def on_next(trade: Trade) -> None:
                 nonlocal open_, ts0, o, h, lo, v, n, measure

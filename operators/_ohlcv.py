@@ -16,14 +16,12 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from ._errors import OperatorArgumentError
-from ._scheduling import default_scheduler, is_number, seconds, shape_error, timeframe_ms
+from ._scheduling import TRADE_SHAPE, default_scheduler, is_number, seconds, shape_error, timeframe_ms
 
 __all__ = ["ohlcv"]
 
 Trade = dict[str, Any]
 Candle = list[Any]
-
-_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def _ccxt_sum(volume: Any, amount: Any) -> Any:
@@ -204,7 +202,7 @@ def ohlcv(
                     if price is None or ts < 0 or not (price > 0 or price < 0):
                         return
                 except (KeyError, TypeError, IndexError):
-                    fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
+                    fail(shape_error("ohlcv", TRADE_SHAPE, trade))
                     return
                 bucket = ts - ts % ms
                 if bucket == cur:
@@ -217,7 +215,7 @@ def ohlcv(
                         v += amount
                     except TypeError:  # None (counts as 0, as in ccxt), or amounts that don't add up
                         if amount is not None and (v is not None or not is_number(amount)):  # a str, a Decimal after floats
-                            fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
+                            fail(shape_error("ohlcv", TRADE_SHAPE, trade))
                             return
                         v = _ccxt_sum(v, amount)
                     n += 1
@@ -228,7 +226,7 @@ def ohlcv(
                     # checked once per candle: a str here would make the
                     # volume a str that the additions above then extend
                     if amount is not None and not is_number(amount):
-                        fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
+                        fail(shape_error("ohlcv", TRADE_SHAPE, trade))
                         return
                     if cur >= 0:
                         if closed_only:
@@ -245,7 +243,7 @@ def ohlcv(
                         arm_close(bucket + ms - ts + grace_ms)
                 elif merge_late:  # as build_ohlcvc: into the open candle
                     if amount is not None and not is_number(amount):
-                        fail(shape_error("ohlcv", _TRADE_SHAPE, trade))
+                        fail(shape_error("ohlcv", TRADE_SHAPE, trade))
                         return
                     if price > h:
                         h = price

@@ -22,6 +22,7 @@ from .._scheduling import virtual_scheduler
 from ._errors import OperatorArgumentError, StreamShapeError
 
 __all__ = [
+    "TRADE_SHAPE",
     "check_depth",
     "check_positive",
     "default_scheduler",
@@ -102,6 +103,10 @@ def describe(value: Any) -> str:
     if len(text) > 120:
         text = text[:117] + "..."
     return f"{type(value).__name__}: {text}"
+
+
+#: what the trade operators (ohlcv, bars, vwap) expect, for their ``shape_error``
+TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def shape_error(operator: str, expected: str, value: Any) -> StreamShapeError:

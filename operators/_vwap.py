@@ -8,13 +8,11 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from ._scheduling import check_positive, shape_error
+from ._scheduling import TRADE_SHAPE, check_positive, shape_error
 
 __all__ = ["vwap"]
 
 Trade = dict[str, Any]
-
-_TRADE_SHAPE = "ccxt trades (dicts with 'timestamp', 'price' and 'amount' as numbers)"
 
 
 def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
@@ -98,7 +96,7 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                         trades.insert(i, (ts, value, amount))
                 except (KeyError, TypeError):
                     stopped = True
-                    observer.on_error(shape_error("vwap", _TRADE_SHAPE, trade))
+                    observer.on_error(shape_error("vwap", TRADE_SHAPE, trade))
                     return
                 while trades[0][0] <= start:
                     _, old_value, old_amount = trades.popleft()
