@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,10 +58,25 @@ def run_all(commands: Sequence[Sequence[str]], timeout: float = 80.0,
             runs.append(Run(tuple(command), process.returncode, stdout, stderr))
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+            reap(process)
     return runs
+
+
+def reap(process: subprocess.Popen[str]) -> None:
+    """Kill ``process`` if it is still running (a test that failed half-way), and wait for it."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def main_in_process(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``rxpro <args>`` through ``rxpro.__main__.main`` in this process (quicker than a subprocess)."""
+    from rxpro.__main__ import main
+
+    monkeypatch.chdir(ROOT)
+    code = main(args)
+    captured = capsys.readouterr()
+    return Run(tuple(args), code, captured.out, captured.err)
 
 
 def run(*args: str, timeout: float = 50.0, **env: str) -> Run:

@@ -9,7 +9,7 @@ import pytest
 
 from rxpro._replay_formats import ReplayFormatError, load_recording
 
-from .conftest import ROOT, Run
+from .conftest import main_in_process
 
 HEADER = b'{"t":"header","format":"rxpro/1","exchange":"binance","streams":["trades"],"symbols":["BTC/USDT"]}\n'
 
@@ -39,15 +39,6 @@ BAD_FILES = {
 }
 
 
-def _main(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    from rxpro.__main__ import main
-
-    monkeypatch.chdir(ROOT)
-    code = main(args)
-    captured = capsys.readouterr()
-    return Run(tuple(args), code, captured.out, captured.err)
-
-
 @pytest.mark.parametrize("what", list(BAD_FILES))
 @pytest.mark.parametrize("command", ["replay", "watch"])
 def test_a_malformed_recording_is_one_line_and_exit_2(what: str, command: str, tmp_path: Path,
@@ -56,7 +47,7 @@ def test_a_malformed_recording_is_one_line_and_exit_2(what: str, command: str, t
     name, write, data, needle = BAD_FILES[what]
     path = write(tmp_path / name, data)
     args = ["replay", str(path)] if command == "replay" else ["watch", "binance", "BTC/USDT", "--replay", str(path)]
-    result = _main(args, capsys, monkeypatch)
+    result = main_in_process(args, capsys, monkeypatch)
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, Run, run_all, start
+from .conftest import ROOT, Run, reap, run_all, start
 
 pytestmark = pytest.mark.timeout(90)  # generous: a module fixture runs several subprocesses on a busy machine
 
@@ -156,9 +156,7 @@ def test_ctrl_c_ends_cleanly_with_exit_130() -> None:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=20)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        reap(process)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stdout + stderr
     assert "Unclosed" not in stderr  # the exchange's session and the simulator were closed

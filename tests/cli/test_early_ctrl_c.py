@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, environment
+from .conftest import ROOT, environment, reap, start
 
 SCRIPT = Path(sys.executable).with_name("rxpro")
 
@@ -54,9 +54,7 @@ def test_ctrl_c_while_importing_ccxt_is_quiet(when: str, how: str) -> None:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        reap(process)
     errors = "".join(line for line in stderr.splitlines(True) if not line.startswith("import time:"))
     assert "Traceback" not in errors and "KeyboardInterrupt" not in errors, errors
     assert process.returncode == 130, (process.returncode, errors)
@@ -66,17 +64,13 @@ def test_ctrl_c_while_importing_ccxt_is_quiet(when: str, how: str) -> None:
 @pytest.mark.parametrize("delay", [0.1, 0.3])
 def test_ctrl_c_soon_after_start_is_quiet(delay: float) -> None:
     """The audit's reproducer: Ctrl-C after a fixed delay (on an idle machine, during ccxt's import)."""
-    process = subprocess.Popen([sys.executable, "-m", "rxpro", "exchanges"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                               env=environment())
+    process = start("exchanges")
     try:
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        reap(process)
     before_rxpro = (process.returncode == -signal.SIGINT and not stderr) or (
         "Traceback" in stderr and "rxpro" not in stderr and "ccxt" not in stderr)
     if before_rxpro:  # the marker-based test above covers the window regardless of load

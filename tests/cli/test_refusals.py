@@ -8,7 +8,7 @@ import pytest
 
 from rxpro.testing._data import DATA_DIR
 
-from .conftest import ROOT, Run
+from .conftest import main_in_process
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,22 +34,13 @@ REFUSED = {
 }
 
 
-def _main(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    from rxpro.__main__ import main
-
-    monkeypatch.chdir(ROOT)
-    code = main(args)
-    captured = capsys.readouterr()
-    return Run(tuple(args), code, captured.out, captured.err)
-
-
 @pytest.mark.parametrize("what", list(REFUSED))
 def test_refused_up_front_with_exit_2(what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     precious = tmp_path / "q.1.jsonl.gz"
     precious.write_text("precious\n")  # a part left by an earlier recording
     args, needle = REFUSED[what]
-    result = _main([arg.replace("{tmp}", str(tmp_path)) for arg in args], capsys, monkeypatch)
+    result = main_in_process([arg.replace("{tmp}", str(tmp_path)) for arg in args], capsys, monkeypatch)
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rxpro: error: ") and needle in lines[0], result.stderr
@@ -60,7 +51,7 @@ def test_refused_up_front_with_exit_2(what: str, tmp_path: Path, capsys: pytest.
 def test_force_overwrites_rotated_parts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "q.1.jsonl.gz").write_text("precious\n")
-    result = _main(["record", "okx", "BTC/USDT", "--simulator", "-o", str(tmp_path / "q.jsonl.gz"), "--seconds", "1",
+    result = main_in_process(["record", "okx", "BTC/USDT", "--simulator", "-o", str(tmp_path / "q.jsonl.gz"), "--seconds", "1",
                     "--rotate-minutes", "5", "--force"], capsys, monkeypatch)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "q.jsonl.gz").is_file()
