@@ -206,7 +206,6 @@ class Hub:
         # they are not "someone else waiting" on a subscription
         self.own_callbacks: weakref.WeakSet[Any] = weakref.WeakSet()
         self.frame_errors = 0
-        self._rejecting_all = False  # inside ccxt's reject of every future of a connection
 
     def end_frame(self) -> None:
         self._in_frame = False
@@ -296,60 +295,45 @@ class Hub:
                 # someone awaited this hash just now: an await loop comes back for more
                 hub.resolved_at[(client_id, message_hash)] = time.monotonic()
             value = original_resolve(result, message_hash)
-            if streams and message_hash not in futures:
-                # keep a pending future under the hash: some ccxt handlers only resolve
-                # hashes that have one (find_message_hashes), as an await loop would
+            if streams:
+                hold(message_hash)
+            return value
+
+        def hold(message_hash: str) -> None:
+            # keep a pending future under a routed hash: some ccxt handlers only resolve
+            # hashes that have one (find_message_hashes), as an await loop would
+            if message_hash not in futures:
                 placeholder = _Placeholder()
                 futures[message_hash] = placeholder
                 hub.placeholders[(client_id, message_hash)] = placeholder
-            return value
 
         def reject(error: Any, message_hash: str | None = None) -> Any:
-            # generations are taken before ccxt's reject, which calls this wrapper again
-            # per pending hash: the outer call decides which streams fail, once each
-            if message_hash is None:
-                targets = {id(s): (s, s.generation) for streams in routes.values() for s in streams}
+            # generations are taken before ccxt's reject: each stream fails once per generation
+            if message_hash is not None:
+                targets = [(s, s.generation) for s in routes.get(message_hash, ())]
+                value = original_reject(error, message_hash)
+            else:  # every pending future of the connection
+                streams = list({id(s): s for ss in routes.values() for s in ss}.values())
+                spared: list[Stream] = []
                 if isinstance(error, Exception) and not _connection_wide(error):
                     # an error event the exchange sent without saying which request it answers
                     # (okx: a rejected subscribe): it concerns a subscription still waiting
                     # for its first data, not the streams already flowing on this connection
-                    flowing = {k for k, (s, _) in targets.items() if s.delivered_generation == s.generation}
-                    if flowing:
+                    spared = [s for s in streams if s.delivered_generation == s.generation]
+                    if spared:
                         hub.publish("frame_error", url=client.url, error=error)
-                    targets = {k: v for k, v in targets.items() if k not in flowing}
-            elif hub._rejecting_all:
-                return original_reject(error, message_hash)
-            else:
-                targets = {id(s): (s, s.generation) for s in routes.get(message_hash, ())}
-            hashes = {h for s, _ in targets.values() for c, h in s.registrations if c is client}
-            if message_hash is None:
-                hub._rejecting_all = True
-                try:
-                    value = original_reject(error, message_hash)
-                finally:
-                    hub._rejecting_all = False
-                spared = {h for ss in routes.values() for st in ss if id(st) not in targets
-                          for c, h in st.registrations if c is client}
-                for h in spared:
-                    # ccxt's loop rejected (and dropped) the pending future of a stream that goes
-                    # on; handlers that resolve only hashes with a future (find_message_hashes)
-                    # need one again
-                    client.rejections.pop(h, None)
-                    if h not in futures:
-                        placeholder = _Placeholder()
-                        futures[h] = placeholder
-                        hub.placeholders[(client_id, h)] = placeholder
-            else:
-                value = original_reject(error, message_hash)
+                targets = [(s, s.generation) for s in streams if s not in spared]
+                for pending in list(futures):  # ccxt's own loop, without this wrapper per hash
+                    original_reject(error, pending)
+                value = error
+                for stream in spared:
+                    # their pending futures were rejected and dropped: they need one again
+                    for c, h in stream.registrations:
+                        if c is client:
+                            hold(h)
             if isinstance(error, Exception):
-                for stream, generation in targets.values():
+                for stream, generation in targets:
                     stream.fail(error, generation)
-                if message_hash is None:
-                    # a failing stream unregisters (and cancels its placeholders) in the middle
-                    # of ccxt's loop over the futures; ccxt then parks the error for those
-                    # hashes, which would fail the stream's own re-subscription at once
-                    for h in hashes:
-                        client.rejections.pop(h, None)
             return value
 
         def handle_message(message: Any) -> None:
