@@ -9,9 +9,9 @@ awaitable ``watch_*`` keeps working unchanged.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import re
-import sys
 from typing import Any, Callable
 
 import ccxt
@@ -19,10 +19,13 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from ._client import ClientTap, RxClient
 from ._errors import InvalidArgument
-from ._hub import CcxtFuture, ConnectionEvent, Hub, Stream, callbacks_of, in_authentication, swallow
+from ._hub import ConnectionEvent, Hub, Subscription
 from ._observable import ExchangeObservable
 from ._retry import RetryPolicy
+from ._router import CcxtFuture, callbacks_of, swallow
+from ._stream import Stream
 
 __all__ = ["RxAccessor", "RxExchangeMixin"]
 
@@ -188,8 +191,9 @@ class RxAccessor:
         book_limit = arguments.get("limit") if "order_book" in method else None
         start = call(method)
 
-        def factory() -> Stream:
-            return Stream(hub, key, method, arguments, description, start, unwatch, symbols, book_limit)
+        def make() -> Subscription:
+            stream = Stream(key, method, arguments, description, symbols, book_limit, exchange, hub.stream_emptied)
+            return Subscription(stream, start, unwatch)
 
         def subscribe(observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             if hub.closed:
@@ -206,7 +210,7 @@ class RxAccessor:
                         RuntimeError(f"subscribe to {description} from a running asyncio loop (or Jupyter)")
                     )
                     return Disposable()
-            return hub.stream(key, factory).add(observer)
+            return hub.subscribe(key, make, observer)
 
         return ExchangeObservable(subscribe, exchange)
 
@@ -348,11 +352,58 @@ class RxAccessor:
         return sorted(names)
 
 
+_CLIENT_CLASSES: dict[tuple[type, type], type] = {}
+
+
+def _client_class(rx_class: type[RxClient], built: type) -> type:
+    """``rx_class``, or (should ccxt ever build a subclass of its Client) one on top of both."""
+    if built in rx_class.__mro__:
+        return rx_class
+    cls = _CLIENT_CLASSES.get((rx_class, built))
+    if cls is None:
+        cls = _CLIENT_CLASSES[(rx_class, built)] = type(rx_class.__name__, (rx_class, built), {})
+    return cls
+
+
+def _marked_as_login(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` (a venue's login method) with the running task marked as logging in.
+
+    Private ``watch_*`` methods first await a login method (``authenticate``, ...) that
+    itself calls ``watch`` for the login answer: that hash is not data of the stream.
+    """
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def login(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with self._rx_hub.login():
+                return await method(self, *args, **kwargs)
+    else:
+        @functools.wraps(method)
+        def login(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with self._rx_hub.login():
+                return method(self, *args, **kwargs)
+    return login
+
+
 class RxExchangeMixin:
-    """Adds ``.rx`` and the push hub to a ccxt.pro exchange class (put it first in the bases)."""
+    """Adds ``.rx`` and the push hub to a ccxt.pro exchange class (put it first in the bases).
+
+    A class built with ``rx_login_methods`` in its namespace (the registry does, from the
+    venue table) has those methods marked as logins: what they ``watch`` is no data route.
+    """
 
     _rx_hub: Hub
     _rx_accessor: RxAccessor
+    #: the client class of this exchange's connections (replay plugs in its own)
+    rx_client_class: type[RxClient] = RxClient
+    rx_login_methods: tuple[str, ...] = ("authenticate",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.__dict__.get("rx_login_methods", ()):
+            method = getattr(cls, name, None)
+            if callable(method) and name not in cls.__dict__:
+                setattr(cls, name, _marked_as_login(method))
+
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         config = dict(config or {})
@@ -378,14 +429,33 @@ class RxExchangeMixin:
     # -- hooks into ccxt's connection manager ----------------------------------
 
     def client(self, url: str) -> Any:
+        """ccxt's client of ``url``; a new one is made an :class:`RxClient` before it connects."""
+        clients = self.clients  # type: ignore[attr-defined]
+        fresh = not clients or url not in clients
         client = super().client(url)  # type: ignore[misc]
-        self._rx_hub.instrument(client)
+        if fresh:
+            if not isinstance(client, self.rx_client_class):
+                client.__class__ = _client_class(self.rx_client_class, type(client))
+            client.adopt(self._rx_hub, self._rx_hub.tap)
         return client
+
+    def rx_tap(self, tap: ClientTap | None) -> None:
+        """Hand every frame, sent frame, connection and REST answer to ``tap`` (a recorder)."""
+        self._rx_hub.set_tap(tap)
+
+    def on_rest_response(self, code: Any, reason: Any, url: str, method: str, headers: Any, body: Any,
+                         request_headers: Any, request_body: Any) -> Any:
+        body = super().on_rest_response(  # type: ignore[misc]
+            code, reason, url, method, headers, body, request_headers, request_body)
+        tap = self._rx_hub.tap
+        if tap is not None:
+            tap.rest_answered(code, url, method, body)
+        return body
 
     def watch(self, url: str, message_hash: str, message: Any = None, subscribe_hash: Any = None, subscription: Any = None) -> Any:
         future = super().watch(url, message_hash, message, subscribe_hash, subscription)  # type: ignore[misc]
         hub: Hub = self._rx_hub
-        if hub.capturing_now() and not future.done() and not in_authentication(sys._getframe(1)):
+        if hub.capturing_now() and not future.done():
             # rxpro's own call waits through a race of one, whose callback on ccxt's shared
             # future is known to be rxpro's: it must not look like a user's awaitable.
             # (Not on the way through a login: ccxt's authenticate() drops what watch returns.)
@@ -411,6 +481,9 @@ class RxExchangeMixin:
         return future
 
     def on_connected(self, client: Any, message: Any = None) -> None:
+        tap = self._rx_hub.tap
+        if tap is not None:
+            tap.connection_opened(client)
         super().on_connected(client, message)  # type: ignore[misc]
         self._rx_hub.publish("connected", url=client.url)
 

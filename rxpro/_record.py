@@ -432,6 +432,7 @@ class Recorder:
         self._subscriptions = CompositeDisposable()
         self._ticker: asyncio.Task[None] | None = None
         self._connections = 0
+        self._conns: dict[Any, str] = {}
         self._started = False
         self._closed = False
         self._summary: RecordSummary | None = None
@@ -455,7 +456,7 @@ class Recorder:
             result = self.prepare(exchange)
             if inspect.isawaitable(result):
                 await result
-        self._install(exchange)
+        exchange.rx_tap(self)
         self._writer.write({
             "t": "header", "format": FORMAT, "exchange": exchange.id, "streams": self.streams,
             "symbols": self.symbols, "recorded_ns": time.time_ns(), "ccxt": ccxt.__version__,
@@ -511,70 +512,46 @@ class Recorder:
         self.last_ns = ns
         return ns
 
-    def _install(self, exchange: Any) -> None:
-        recorder = self
-        writer = self._writer
+    # -- the tap: what rxpro's client and exchange hand to the recorder -----------
+
+    def _conn(self, client: Any) -> str:
+        conn = self._conns.get(client)
+        if conn is None:
+            self._connections += 1
+            conn = self._conns[client] = f"c{self._connections}"
+        return conn
+
+    def rest_answered(self, status: Any, url: str, method: str, body: Any) -> None:
+        if self._closed:
+            return
+        self.http += 1
         scrubber = self._scrubber
-        original_client = exchange.client
-        original_on_rest_response = exchange.on_rest_response
+        text = scrubber.answer(body if isinstance(body, str) else str(body))  # learns tokens first
+        self._writer.write({"t": "http", "ts_ns": self._stamp(), "method": method, "url": scrubber.url(url),
+                            "status": status, "body": text}, preamble=True)
 
-        def on_rest_response(code: Any, reason: Any, url: str, method: str, headers: Any, body: Any,
-                             request_headers: Any, request_body: Any) -> Any:
-            body = original_on_rest_response(code, reason, url, method, headers, body, request_headers, request_body)
-            if not recorder._closed:
-                recorder.http += 1
-                text = scrubber.answer(body if isinstance(body, str) else str(body))  # learns tokens first
-                writer.write({"t": "http", "ts_ns": recorder._stamp(), "method": method, "url": scrubber.url(url),
-                              "status": code, "body": text}, preamble=True)
-            return body
+    def connection_opened(self, client: Any) -> None:
+        if not self._closed:
+            record = {"t": "connect", "conn": self._conn(client), "url": self._scrubber.url(client.url),
+                      "ts_ns": self._stamp()}
+            self._writer.write(record, preamble=True)
 
-        def client(url: str) -> Any:
-            ws_client = original_client(url)
-            if not getattr(ws_client, "_rxpro_recorded", False):
-                recorder._wrap_client(ws_client)
-            return ws_client
+    def frame_received(self, client: Any, message: Any) -> None:
+        if self._closed or message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return
+        self.messages += 1
+        record: dict[str, Any] = {"t": "recv", "conn": self._conn(client), "ts_ns": self._stamp()}
+        if message.type == WSMsgType.TEXT:
+            record["data"] = self._scrubber.answer(message.data)
+        else:
+            record["b64"] = base64.b64encode(message.data).decode()
+        self._writer.write(record)
 
-        exchange.on_rest_response = on_rest_response
-        exchange.client = client
-
-    def _wrap_client(self, ws_client: Any) -> None:
-        recorder = self
-        writer = self._writer
-        scrubber = self._scrubber
-        self._connections += 1
-        conn = f"c{self._connections}"
-        ws_client._rxpro_recorded = True
-        original_handle = ws_client.handle_message
-        original_send = ws_client.send
-        original_connected = ws_client.on_connected_callback
-
-        def handle_message(message: Any) -> Any:
-            if not recorder._closed and message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                recorder.messages += 1
-                record: dict[str, Any] = {"t": "recv", "conn": conn, "ts_ns": recorder._stamp()}
-                if message.type == WSMsgType.TEXT:
-                    record["data"] = scrubber.answer(message.data)
-                else:
-                    record["b64"] = base64.b64encode(message.data).decode()
-                writer.write(record)
-            return original_handle(message)
-
-        async def send(message: Any) -> Any:
-            if not recorder._closed:
-                text = message if isinstance(message, str) else ccxt.Exchange.json(message)
-                recorder.sent += 1
-                writer.write({"t": "send", "conn": conn, "ts_ns": recorder._stamp(), "data": scrubber.sent(text)})
-            return await original_send(message)
-
-        def on_connected(client_: Any, *args: Any) -> Any:
-            if not recorder._closed:
-                record = {"t": "connect", "conn": conn, "url": scrubber.url(client_.url), "ts_ns": recorder._stamp()}
-                writer.write(record, preamble=True)
-            return original_connected(client_, *args)
-
-        ws_client.handle_message = handle_message
-        ws_client.send = send
-        ws_client.on_connected_callback = on_connected
+    def frame_sent(self, client: Any, text: str) -> None:
+        if not self._closed:
+            self.sent += 1
+            self._writer.write({"t": "send", "conn": self._conn(client), "ts_ns": self._stamp(),
+                                "data": self._scrubber.sent(text)})
 
 
 async def record(

@@ -57,6 +57,8 @@ def exchange_class(exchange_id: str) -> type[Any]:
             "__module__": "rxpro.exchanges",
             "__qualname__": exchange_id,
             "__doc__": f"{base.__name__} (ccxt.pro) with rxpro Observables on ``.rx``.",
+            # the venue's login methods: what they watch is no data route
+            "rx_login_methods": tuple(n for n in ("authenticate",) if callable(getattr(base, n, None))),
         },
     )
 

@@ -1,18 +1,20 @@
 """Replay: an rxpro exchange fed from a recording instead of the network.
 
-``rxpro.replay(path)`` builds the rxpro class of the recorded exchange and, on that
-one instance only, swaps three things:
+``rxpro.replay(path)`` builds the replayed class of the recorded exchange,
+``type(id, (ReplayExchange, rxpro.exchanges.<id>), {})`` (:func:`replay_class`),
+in which three things come from the recording instead of the network:
 
 * ``fetch`` — REST calls are answered from the recorded responses (matched by path
   and query, in any parameter order); a call that was not recorded fails with
   :class:`ReplayMissingResponse` naming the URL;
-* ``client`` — each websocket connection ccxt opens becomes a :class:`ReplayClient`:
-  ``connect()`` resolves at once, ``send()`` is kept (and answered where the
-  recording lacks the answer, see ``_replay_protocols``), nothing touches a socket;
+* connections — the class's ``rx_client_class`` is :class:`ReplayClient`, rxpro's
+  client with the recording as its transport: ``connect()`` resolves at once,
+  ``transmit()`` keeps what ccxt sends (and answers it where the recording lacks the
+  answer, see ``_replay_protocols``), nothing touches a socket;
 * ``milliseconds``/``seconds``/``microseconds`` — ccxt's clock reads the replay clock.
 
 Recorded frames are fed, in recorded time order across connections, through
-``client.handle_message`` — the attribute the hub wraps — so ccxt's own parsers and
+``client.handle_message`` — rxpro's client hook, as live — so ccxt's own parsers and
 rxpro's hub see exactly what they see live.  Before each frame the replay's
 virtual-time scheduler (``ex.replay.scheduler``, a ``HistoricalScheduler``) is
 advanced to the frame's receive time; rxpro's time operators use it by default
@@ -41,6 +43,7 @@ does not fire, the streams' completion ends what waits on them instead.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
@@ -53,10 +56,9 @@ from urllib.parse import parse_qsl, urlsplit
 import ccxt
 import orjson
 from aiohttp import WSMessage, WSMsgType
-from ccxt.async_support.base.ws.client import Client
 from reactivex.scheduler import HistoricalScheduler
 
-from ._mixin import RxExchangeMixin
+from ._client import RxClient
 from ._record import scrub_sent, scrub_url
 from ._registry import exchange_class
 from ._replay_formats import FORMAT, HttpRecord, Recording, WsFrame, load_recording
@@ -121,12 +123,12 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
-class ReplayClient(Client):  # type: ignore[misc]
-    """A ccxt ``Client`` that never opens a socket: the replay feeds it frames.
+class ReplayClient(RxClient):
+    """rxpro's client, never opening a socket: the replay feeds it frames.
 
-    Created by ccxt's own ``Exchange.client`` and turned into this class before
-    the hub instruments it, so every hook (``resolve``, ``handle_message``, ...)
-    is the live one.
+    The replayed exchange's connections are of this class (``ReplayExchange.rx_client_class``),
+    so every hook of :class:`~rxpro._client.RxClient` is the live one; only the transport
+    (connect, send, close) is the recording's.
     """
 
     replay: Replay
@@ -134,6 +136,16 @@ class ReplayClient(Client):  # type: ignore[misc]
     sent: list[str]
     recorded: list[str]  # recorded connections bound to this client
     _replay_closed: bool
+
+    def adopt(self, hub: Any, tap: Any) -> None:
+        super().adopt(hub, tap)
+        replay: Replay = hub.exchange.replay
+        self.replay = replay
+        self.protocol_state = {}
+        self.sent = []
+        self.recorded = []
+        self._replay_closed = False
+        replay._clients.append(self)
 
     def connect(self, session: Any, backoff_delay: int = 0) -> Any:
         if not self.connected.done():
@@ -145,7 +157,7 @@ class ReplayClient(Client):  # type: ignore[misc]
             self.on_connected_callback(self)
         return self.connected
 
-    async def send(self, message: Any) -> None:
+    async def transmit(self, message: Any) -> None:
         if self.closed():
             raise ConnectionError("Cannot Send Message: Connection closed before send")
         text = message if isinstance(message, str) else ccxt.Exchange.json(message)
@@ -266,57 +278,19 @@ class Replay:
         use_virtual_scheduler(None, self._scheduler_token)
         self._scheduler_token = None
 
-    # -- the exchange's hooks -------------------------------------------------
+    # -- the replayed exchange's calls ---------------------------------------------
 
-    def install(self, exchange: Any) -> None:
+    def attach(self, exchange: Any) -> None:
+        """Become ``exchange``'s replay (called while it is built)."""
         self.exchange = exchange
-        replay = self
-        original_client = exchange.client
-        original_close = exchange.close
-
-        def client(url: str) -> Any:
-            clients = exchange.clients or {}
-            fresh = url not in clients
-            if fresh:
-                exchange.clients = clients
-                # ccxt builds it; the class swap happens before the hub instruments it
-                built = super(RxExchangeMixin, exchange).client(url)  # type: ignore[misc]
-                built.__class__ = ReplayClient
-                built.replay = replay
-                built.protocol_state = {}
-                built.sent = []
-                built.recorded = []
-                built._replay_closed = False
-                replay._clients.append(built)
-            return original_client(url)
-
-        async def fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
-            if exchange.asyncio_loop is None:  # ccxt's fetch sets it (via open()) before any await
-                exchange.asyncio_loop = asyncio.get_running_loop()
-            record = replay._answer(url, method)
-            if replay.running and replay.now_ns < record.ts_ns <= replay.recording.end_ns:
-                await replay._wait_until(record.ts_ns)  # the response arrives when it was received
-            text = record.body
-            if exchange.enableLastHttpResponse:
-                exchange.last_http_response = text
-            parsed = exchange.parse_json(text)
-            if exchange.enableLastJsonResponse:
-                exchange.last_json_response = parsed
-            exchange.handle_errors(200, "OK", url, method, {}, text, parsed, headers or {}, body)
-            return parsed if parsed is not None else text
-
-        async def close(clean_instance_data: bool = False) -> None:
-            await replay.close()
-            await original_close(clean_instance_data)
-
-        exchange.client = client
-        exchange.fetch = fetch
-        exchange.close = close
-        exchange.milliseconds = lambda: replay.now_ns // 1_000_000
-        exchange.seconds = lambda: replay.now_ns // 1_000_000_000
-        exchange.microseconds = lambda: replay.now_ns // 1_000
-        exchange.replay = self
         self._scheduler_token = use_virtual_scheduler(self.scheduler)
+
+    async def fetch(self, url: str, method: str) -> HttpRecord:
+        """The recorded REST answer of ``url``, when the feed reaches the time it was received."""
+        record = self._answer(url, method)
+        if self.running and self.now_ns < record.ts_ns <= self.recording.end_ns:
+            await self._wait_until(record.ts_ns)  # the response arrives when it was received
+        return record
 
     def _answer(self, url: str, method: str) -> HttpRecord:
         key = _url_key(url)
@@ -454,6 +428,61 @@ class Replay:
             self._finished.set_result(self.summary())
         else:
             self._finished.set_exception(error)
+
+
+class ReplayExchange:
+    """The replayed exchange: an rxpro exchange class with the recording as its network and clock.
+
+    ``type(id, (ReplayExchange, rxpro.exchanges.<id>), {})``: REST calls are answered from
+    the recording (``fetch``), connections are :class:`ReplayClient` s fed by the
+    recording, and ccxt's clock (``milliseconds``/``seconds``/``microseconds``) reads the
+    replay clock.  ``ex.replay`` is the :class:`Replay` controlling it.
+    """
+
+    rx_client_class = ReplayClient
+    replay: Replay
+
+    def __init__(self, config: dict[str, Any] | None = None, *, replay: Replay) -> None:
+        self.replay = replay  # ccxt's constructor may already read the clock
+        replay.attach(self)
+        super().__init__(config)  # type: ignore[call-arg]
+
+    def milliseconds(self) -> int:
+        return self.replay.now_ns // 1_000_000
+
+    def seconds(self) -> int:
+        return self.replay.now_ns // 1_000_000_000
+
+    def microseconds(self) -> int:
+        return self.replay.now_ns // 1_000
+
+    async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        if self.asyncio_loop is None:  # type: ignore[has-type]  # ccxt's fetch sets it (via open()) first
+            self.asyncio_loop = asyncio.get_running_loop()
+        record = await self.replay.fetch(url, method)
+        text = record.body
+        if self.enableLastHttpResponse:  # type: ignore[attr-defined]
+            self.last_http_response = text
+        parsed = self.parse_json(text)  # type: ignore[attr-defined]
+        if self.enableLastJsonResponse:  # type: ignore[attr-defined]
+            self.last_json_response = parsed
+        self.handle_errors(200, "OK", url, method, {}, text, parsed, headers or {}, body)  # type: ignore[attr-defined]
+        return parsed if parsed is not None else text
+
+    async def close(self, clean_instance_data: bool = False) -> None:
+        await self.replay.close()
+        await super().close(clean_instance_data)  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=None)
+def replay_class(exchange_id: str) -> type[Any]:
+    """The replayed-exchange class of ``exchange_id`` (a subclass of ``rxpro.exchanges.<id>``)."""
+    base = exchange_class(exchange_id)
+    return type(exchange_id, (ReplayExchange, base), {
+        "__module__": "rxpro.exchanges",
+        "__qualname__": exchange_id,
+        "__doc__": f"{exchange_id}, replayed from a recording (see rxpro.replay).",
+    })
 
 
 class _Timeline:
@@ -685,12 +714,10 @@ def _replay_exchange(recording: Recording, *, speed: float | None, config: dict[
                      autostart: bool, timeline: _Timeline | None) -> Any:
     if recording.exchange_id is None:
         raise ValueError(f"{recording.paths[0]}: the exchange is not recorded; pass exchange_id")
-    cls = exchange_class(recording.exchange_id)
     protocol = protocol_for(recording.exchange_id, recording.source)
     settings = protocol.configure(dict(config or {}))
     settings.setdefault("enableRateLimit", False)  # nothing goes over a network
     controller = Replay(recording, protocol, speed=speed, autostart=autostart, timeline=timeline)
-    exchange = cls(settings)
-    controller.install(exchange)
+    exchange = replay_class(recording.exchange_id)(settings, replay=controller)
     protocol.prepare(exchange, recording)
     return exchange

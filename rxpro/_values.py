@@ -3,22 +3,28 @@
 ccxt mutates its order books, balances and caches in place; a value that rxpro
 has emitted must never change afterwards, so dict-shaped results are copied and
 order books become plain snapshots.  List-shaped results (ccxt's ``ArrayCache``
-family) are turned into the entries that *this* frame added or updated: rxpro
-puts a recording ``append`` on each cache instance (an instance attribute, so
-ccxt's classes are untouched) and drains what it recorded.
+family) are turned into the entries that *this* frame added or updated: a cache
+rxpro watches is switched to a recording subclass of its own class (same object,
+same state; ``append`` also notes the entry in the cache's :class:`CacheRecorder`),
+and :func:`cache_entries` drains what was noted.  The subclass holds no reference
+back to anything, so a cache ccxt drops is freed at once, without the cyclic
+garbage collector.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from typing import Any
 
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp, BaseCache
 from ccxt.async_support.base.ws.order_book import OrderBook
 
-__all__ = ["book_snapshot", "frozen_copy", "CacheRecorder", "recorder_for"]
+__all__ = ["CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for", "watch_caches"]
 
-_RECORDER_ATTR = "_rxpro_recorder"
+#: entries noted but not drained are kept up to this many (or the cache's own size, if
+#: larger): every ccxt handler resolves what it appended in the same frame, so only a
+#: cache nobody resolves would ever reach it
+_UNDRAINED = 10_000
 
 
 def book_snapshot(book: dict[str, Any], limit: int | None = None) -> dict[str, Any]:
@@ -59,14 +65,14 @@ def frozen_copy(value: Any) -> Any:
 
 
 class CacheRecorder:
-    """Records the entries appended to one ccxt cache instance since the last drain."""
+    """The entries appended to one ccxt cache since the last drain."""
 
     __slots__ = ("pending", "last_batch", "last_frame")
 
     def __init__(self, max_size: int | None) -> None:
-        # bounded like the cache itself: a cache that ccxt resolves under no watched
-        # hash is never drained, and must not grow without end
-        self.pending: deque[Any] = deque(maxlen=max_size or 10_000)
+        # a frame may append more entries than the cache keeps (four orders into an
+        # ordersLimit of 2): every one of them is new, so the bound is not the cache's
+        self.pending: deque[Any] = deque(maxlen=max(max_size or 0, _UNDRAINED))
         self.last_batch: list[Any] = []
         self.last_frame = -1
 
@@ -82,56 +88,100 @@ class CacheRecorder:
         return self.last_batch
 
 
-def _install(cache: BaseCache) -> CacheRecorder:
-    recorder = CacheRecorder(cache.max_size)
-    pending = recorder.pending
-    original: Callable[[Any], None] = type(cache).append.__get__(cache)  # type: ignore[attr-defined]
-    record: Callable[[Any], None]
+# -- recording subclasses of ccxt's caches ------------------------------------------------
+# ``append`` calls ccxt's, then notes what the cache now holds for the entry:
+# plain caches (trades, liquidations): the entry itself (ccxt never changes it);
+# by-timestamp caches (candles): a copy of the stored row (ccxt updates it in place);
+# by-id caches (orders, positions): a copy of the stored, merged entry (moved to the end).
 
-    if type(cache) is ArrayCache:
-        # plain trade/liquidation caches: ccxt never mutates an entry after appending it
-        def record(item: Any) -> None:
-            original(item)
-            pending.append(item)
+def _append_entry(self: Any, item: Any) -> None:
+    self._rx_base_append(item)
+    self._rx_recorder.pending.append(item)
 
-    elif isinstance(cache, ArrayCacheByTimestamp):
-        hashmap = cache.hashmap
 
-        def record(item: Any) -> None:
-            original(item)
-            pending.append(list(hashmap.get(item[0], item)))
+def _append_row(self: Any, item: Any) -> None:
+    self._rx_base_append(item)
+    self._rx_recorder.pending.append(list(self.hashmap.get(item[0], item)))
 
-    else:
-        # by-id caches (orders, positions) merge an update into the stored entry and
-        # move it to the end: emit a copy of the stored, merged entry
-        deque = cache._deque
 
-        def record(item: Any) -> None:
-            original(item)
-            stored = deque[-1] if deque else item
-            # nested lists such as an order's ``trades`` are mutated later: copy them too
-            pending.append(frozen_copy(stored))
+def _append_merged(self: Any, item: Any) -> None:
+    self._rx_base_append(item)
+    stored = self._deque[-1] if self._deque else item
+    # nested lists such as an order's ``trades`` are mutated later: copy them too
+    self._rx_recorder.pending.append(frozen_copy(stored))
 
-    cache.append = record  # type: ignore[method-assign]
-    setattr(cache, _RECORDER_ATTR, recorder)
-    return recorder
+
+_RECORDING: dict[type, type] = {}
+
+
+def _recording_class(cls: type) -> type:
+    recording = _RECORDING.get(cls)
+    if recording is None:
+        if cls is ArrayCache:
+            append = _append_entry
+        elif issubclass(cls, ArrayCacheByTimestamp):
+            append = _append_row
+        else:
+            append = _append_merged
+        recording = _RECORDING[cls] = type(f"Recording{cls.__name__}", (cls,), {
+            "__doc__": f"ccxt's {cls.__name__}, noting each appended entry for rxpro.",
+            "__module__": __name__,
+            "_rx_base_append": cls.append,  # type: ignore[attr-defined]
+            "append": append,
+        })
+        _RECORDING[recording] = recording
+    return recording
 
 
 def recorder_for(cache: BaseCache) -> tuple[CacheRecorder, bool]:
     """The recorder of ``cache`` and whether it was installed just now."""
-    recorder = cache.__dict__.get(_RECORDER_ATTR)
+    recorder = cache.__dict__.get("_rx_recorder")
     if recorder is not None:
         return recorder, False
-    return _install(cache), True
+    recorder = CacheRecorder(cache.max_size)
+    cache._rx_recorder = recorder  # type: ignore[attr-defined]
+    cache.__class__ = _recording_class(type(cache))
+    return recorder, True
 
 
 def existing_entries(cache: BaseCache) -> list[Any]:
     """Copies of everything in a cache seen for the first time (all of it is new to rxpro)."""
     if isinstance(cache, ArrayCacheByTimestamp):
         return [list(row) for row in cache]
-    if type(cache) is ArrayCache:
+    if type(cache) is ArrayCache or type(cache) is _RECORDING.get(ArrayCache):
         return list(cache)
     return [frozen_copy(e) for e in cache]
+
+
+def _drained(cache: BaseCache, frame: int) -> list[Any]:
+    recorder, installed = recorder_for(cache)
+    if installed:
+        # a cache born in this frame: everything in it is new
+        recorder.last_batch = existing_entries(cache)
+        recorder.last_frame = frame
+        return recorder.last_batch
+    return recorder.drain(frame)
+
+
+def cache_entries(result: Any, frame: int) -> tuple[list[Any] | None, Any]:
+    """What one resolve brought, as entries: ``(batch, origin)``.
+
+    ``batch`` is None for dict-shaped results (tickers, books, balances); else the new
+    or updated entries of this frame.  ``origin`` is what the batch was drawn from, so
+    that a stream resolved under two hashes in one frame can tell the repeat.
+    """
+    if isinstance(result, BaseCache):
+        batch = _drained(result, frame)
+        return batch, batch
+    if isinstance(result, list):
+        if len(result) == 3 and isinstance(result[2], BaseCache):
+            # ccxt's candle resolve: [symbol, timeframe, cache]
+            rows = _drained(result[2], frame)
+            return ([[result[0], result[1], row] for row in rows] if rows else rows), rows
+        # a plain list of new entries (bybit positions, ...): often the very dicts ccxt
+        # keeps in its cache and updates in place later: emit copies
+        return [frozen_copy(item) if type(item) is dict else item for item in result], result
+    return None, None
 
 
 def watch_caches(container: Any, depth: int = 3) -> None:

@@ -10,7 +10,8 @@ import pytest
 from reactivex import Observable
 
 import rxpro
-from rxpro._hub import Stream
+from rxpro._hub import Subscription
+from rxpro._stream import Stream
 from rxpro.testing import Simulator, SimulatorConfig
 
 
@@ -144,13 +145,8 @@ def route(exchange: Any, client: Any, method: str, hashes: list[str], arguments:
     async def never() -> None:
         return None
 
-    stream = Stream(exchange._rx_hub, method, method, arguments, method, never, None, None, None)
+    stream = Stream(method, method, arguments, method, None, None, exchange, lambda _: None)
     stream.observers = (Sink(),)  # type: ignore[assignment]
-    task = asyncio.current_task()
-    assert task is not None
-    exchange._rx_hub.capturing[task] = (stream, stream.generation)  # what a running watch call sets
-    try:
-        exchange._rx_hub.register(client, hashes)
-    finally:
-        del exchange._rx_hub.capturing[task]
+    # what a running watch call registers
+    exchange._rx_hub.route(Subscription(stream, never, None), client, hashes)
     return received

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import WSMessage, WSMsgType
 
 import rxpro
+from rxpro._client import RxClient
 from rxpro._record import scrub_sent
 
 pytestmark = pytest.mark.timeout(60)
@@ -27,23 +28,20 @@ WS_TOKEN = "xeAQ/RCChBYNVh53sTv1yZ5H4wIbwDF20PiHtTF+4UI"
 CONFIG = {"apiKey": API_KEY, "secret": SECRET, "password": PASSWORD, "uid": UID}
 
 
-class FakeSocket:
-    """Stands for ccxt's websocket client: keeps what ccxt sends, connects nowhere."""
+class FakeSocket(RxClient):
+    """rxpro's websocket client with no wire: keeps what ccxt sends, connects nowhere."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.sent: list[Any] = []
-        self.subscriptions: dict[str, Any] = {}
-        self.futures: dict[str, Any] = {}
+    sent: list[Any]
 
-    async def send(self, message: Any) -> None:
+    def adopt(self, hub: Any, tap: Any) -> None:
+        super().adopt(hub, tap)
+        self.sent = []
+
+    def connect(self, session: Any, backoff_delay: int = 0) -> Any:
+        return self.connected
+
+    async def transmit(self, message: Any) -> None:
         self.sent.append(message)
-
-    def handle_message(self, message: Any) -> None:
-        pass
-
-    def on_connected_callback(self, client: Any, *args: Any) -> None:
-        pass
 
     def reusableFuture(self, message_hash: str) -> Any:  # noqa: N802 - ccxt's name
         future = asyncio.get_running_loop().create_future()
@@ -57,11 +55,13 @@ class FakeSocket:
 def _recorder(tmp_path: Path, exchange_id: str) -> tuple[rxpro.Recorder, Any, dict[str, FakeSocket]]:
     recorder = rxpro.Recorder(exchange_id, ["BTC/USDT"], ("trades",), tmp_path / f"{exchange_id}.jsonl.gz",
                               config=CONFIG)
-    exchange = getattr(ccxt.pro, exchange_id)(CONFIG)
+    # the rxpro exchange with its connections made FakeSockets, and the recorder as their tap
+    exchange = type(exchange_id, (rxpro.exchange_class(exchange_id),), {"rx_client_class": FakeSocket})(CONFIG)
     sockets: dict[str, FakeSocket] = {}
-    exchange.client = lambda url: sockets.setdefault(url, FakeSocket(url))
+    client = exchange.client
+    exchange.client = lambda url: sockets.setdefault(url, client(url))
     recorder.exchange = exchange
-    recorder._install(exchange)
+    exchange.rx_tap(recorder)
     recorder._writer.open()
 
     def watch(url: str, message_hash: Any, message: Any = None, *rest: Any) -> Any:
@@ -89,6 +89,7 @@ def _strings(value: Any) -> set[str]:
 
 async def _close(recorder: rxpro.Recorder) -> bytes:
     recorder._closed = True
+    await recorder.exchange.close()
     recorder._writer.close()
     return b"".join(gzip.open(f, "rb").read() for f in recorder._writer.files)
 

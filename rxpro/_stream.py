@@ -1,0 +1,223 @@
+"""A stream: the observers of one exchange subscription, and what they receive.
+
+A :class:`Stream` is what every subscriber of ``ex.rx.watch_trades('BTC/USDT')`` (same
+exchange instance, method and arguments) shares.  It only shapes and delivers: the
+router hands it what one ccxt resolve brought (:class:`Update`), and it turns that
+into the values its observers get — one item per new cache entry, a snapshot per
+order-book update, a copy of a ticker — filtered by the stream's symbols and
+``since`` as ccxt's awaitable filters them.  Subscribing, sharing, un-watching and
+recovering from errors are the hub's (``rxpro._hub``); the stream never reaches
+back into it except to say that its last observer has gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ccxt.async_support.base.ws.order_book import OrderBook
+from reactivex import abc
+
+from ._values import book_snapshot, frozen_copy
+
+__all__ = ["Stream", "TOPICS", "tell_error", "topic_of"]
+
+log = logging.getLogger("rxpro")
+
+
+#: the ccxt cache family a ``watch_*`` method reads, as ccxt's ``clean_cache`` names them:
+#: un-watching one stream of a topic can take a symbol's shared cache from the others
+TOPICS: dict[str, str] = {
+    "watch_order_book": "orderbook",
+    "watch_order_book_for_symbols": "orderbook",
+    "watch_trades": "trades",
+    "watch_trades_for_symbols": "trades",
+    "watch_ticker": "ticker",
+    "watch_tickers": "ticker",
+    "watch_bids_asks": "bidsasks",
+    "watch_ohlcv": "ohlcv",
+    "watch_ohlcv_for_symbols": "ohlcv",
+    "watch_liquidations": "liquidations",
+    "watch_liquidations_for_symbols": "liquidations",
+}
+
+
+def topic_of(method: str) -> str:
+    """The cache family of a ``watch_*`` method (its own name where ccxt keeps none shared)."""
+    return TOPICS.get(method, method)
+
+
+def tell_error(observer: abc.ObserverBase[Any], error: Exception, description: str) -> None:
+    """``observer.on_error(error)``, whatever that raises.
+
+    RxPY's default on_error (subscribe without one) re-raises: that must not keep the
+    error from the other observers, nor escape into ccxt's handler.
+    """
+    try:
+        observer.on_error(error)
+    except Exception:  # noqa: BLE001
+        log.exception("rxpro: %s: an observer's on_error raised", description)
+
+
+class Stream:
+    """The observers of one exchange subscription and how an update reaches them."""
+
+    def __init__(
+        self,
+        key: Any,
+        method: str,
+        arguments: dict[str, Any],
+        description: str,
+        symbols: frozenset[str] | None,
+        book_limit: int | None,
+        exchange: Any,
+        emptied: Callable[[Stream], None],
+    ) -> None:
+        self.key = key
+        self.method = method
+        self.arguments = arguments
+        self.description = description
+        self.topic = topic_of(method)
+        self.symbols = symbols
+        self._symbols_unified = symbols is None  # spelled as the user gave them until markets load
+        # ccxt's own since filter, per item (ccxt applies it to what an await returns)
+        since = arguments.get("since")
+        self.since: float | None = since if isinstance(since, (int, float)) and not isinstance(since, bool) else None
+        self.book_limit = book_limit
+        self._candles = method == "watch_ohlcv"  # ccxt resolves [symbol, timeframe, cache]: emit the rows
+        self._exchange = exchange
+        self._emptied = emptied
+        self.observers: tuple[abc.ObserverBase[Any], ...] = ()
+        self._last_frame = -1
+        self._last_origin: Any = None  # held, so that its identity can't be reused
+
+    # -- observers -------------------------------------------------------------
+
+    def add(self, observer: abc.ObserverBase[Any]) -> bool:
+        """Add an observer; True if it is the first."""
+        self.observers = self.observers + (observer,)
+        return len(self.observers) == 1
+
+    def remove(self, observer: abc.ObserverBase[Any]) -> bool:
+        """Remove an observer; True if that was the last."""
+        if observer not in self.observers:
+            return False
+        self.observers = tuple(o for o in self.observers if o is not observer)
+        return not self.observers
+
+    def complete(self) -> None:
+        """Complete every observer (the exchange closes, or the recording ended)."""
+        observers, self.observers = self.observers, ()
+        for observer in observers:
+            try:
+                observer.on_completed()
+            except Exception:  # noqa: BLE001 - the others must still hear it
+                log.exception("rxpro: %s: an observer's on_completed raised", self.description)
+
+    def fail(self, error: Exception) -> None:
+        """End every observer with ``error``."""
+        observers, self.observers = self.observers, ()
+        for observer in observers:
+            tell_error(observer, error, self.description)
+
+    # -- data ------------------------------------------------------------------
+
+    def overlaps(self, other: Stream) -> bool:
+        """Whether un-watching one can take data from the other (same cache family, a shared symbol)."""
+        if self.topic != other.topic:
+            return False
+        if self.symbols is None or other.symbols is None:
+            return True
+        return not self.symbols.isdisjoint(other.symbols)
+
+    def deliver(self, result: Any, batch: list[Any] | None, origin: Any, frame: int) -> None:
+        """Push what one resolve brought to every observer (runs inside ccxt's handler).
+
+        ``batch``: the cache entries this frame added (list-shaped streams), else None;
+        ``origin``: what the batch was drawn from, to tell a repeat under a second hash.
+        """
+        if not self._symbols_unified:
+            self._unify_symbols()
+        if batch is not None:
+            if origin is self._last_origin and frame == self._last_frame and batch:
+                return  # the same entries under a second hash of this stream
+            self._last_origin = origin
+            self._last_frame = frame
+            self._deliver_entries(batch)
+        elif isinstance(result, OrderBook):
+            self._emit(book_snapshot(result, self.book_limit))
+        elif (
+            type(result) is dict
+            and "symbol" not in result
+            and result
+            and all(type(v) is dict and "symbol" in v for v in result.values())
+        ):
+            # {symbol: ticker} batches (e.g. okx tickers): one structure per symbol
+            symbols = self.symbols
+            for symbol, value in result.items():
+                if symbols is None or symbol in symbols:
+                    self._emit(frozen_copy(value))
+        else:
+            self._emit(frozen_copy(result))
+
+    def _deliver_entries(self, batch: list[Any]) -> None:
+        symbols = self.symbols
+        since = self.since
+        if self._candles and batch and type(batch[0]) is list and len(batch[0]) == 3:
+            for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
+                if since is None or row[0] >= since:
+                    self._emit(row)
+            return
+        if since is None:
+            for item in batch:
+                if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
+                    continue
+                self._emit(item)
+            return
+        for item in batch:
+            if type(item) is dict:
+                if symbols is not None and item.get("symbol") not in symbols:
+                    continue
+                timestamp = item.get("timestamp")
+            elif type(item) is list and len(item) == 3 and type(item[2]) is list and item[2]:
+                timestamp = item[2][0]  # [symbol, timeframe, candle] (ohlcv_for_symbols)
+            elif type(item) is list and item:
+                timestamp = item[0]  # a candle row
+            else:
+                timestamp = None
+            if not timestamp or timestamp < since:
+                continue  # ccxt's filter_by_since_limit: no timestamp, or older than since
+            self._emit(item)
+
+    def _unify_symbols(self) -> None:
+        """Filter on unified symbols, however the user spelled them (``'BTCUSDT'`` is ``'BTC/USDT'``).
+
+        ccxt's ``watch_*`` accept a market id where a symbol is expected and emit unified
+        symbols; this runs at the first delivery, once markets are loaded.
+        """
+        exchange = self._exchange
+        markets = getattr(exchange, "markets", None)
+        if not markets or self.symbols is None:
+            return
+        self._symbols_unified = True
+        unified = set()
+        for symbol in self.symbols:
+            if symbol in markets:
+                unified.add(symbol)
+                continue
+            try:
+                unified.add(exchange.symbol(symbol))
+            except Exception:  # noqa: BLE001 - ccxt's BadSymbol: keep the spelling as given
+                unified.add(symbol)
+        self.symbols = frozenset(unified)
+
+    def _emit(self, value: Any) -> None:
+        for observer in self.observers:
+            try:
+                observer.on_next(value)
+            except Exception as error:  # noqa: BLE001 - one failing subscriber must not starve others
+                self.observers = tuple(o for o in self.observers if o is not observer)
+                tell_error(observer, error, self.description)
+                if not self.observers:
+                    self._emptied(self)
