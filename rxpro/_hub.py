@@ -118,7 +118,7 @@ class Subscription:
         self.attempt = 0
         self.retrying = False  # a retry is under way: the next data is "resubscribed"
         self.flowing = False  # data came in the current generation: its subscription works
-        self.call_in_flight = False
+        self.calls_in_flight = 0  # watch calls spawned and not finished (a stale one may overlap a new one)
         # a resync waits for its retry: ccxt's subscription is still live on a live
         # connection, so letting go of it means un-watching it
         self.resync_pending = False
@@ -367,13 +367,17 @@ class Hub:
         exchange = self.exchange
         for attr in _CACHE_ATTRS:
             watch_caches(getattr(exchange, attr, None))
+        subscription.calls_in_flight += 1
         subscription.task = self.spawn(self._run(subscription, subscription.generation))
 
     async def _run(self, subscription: Subscription, generation: int) -> None:
+        if generation != subscription.generation:
+            subscription.calls_in_flight -= 1
+            self._let_go_after_call(subscription)  # every subscriber left before the call began
+            return
         task = asyncio.current_task()
         assert task is not None
         self.capturing[task] = (subscription, generation)
-        subscription.call_in_flight = True
         try:
             await subscription.start_call()
         except asyncio.CancelledError:
@@ -382,14 +386,25 @@ class Hub:
             self.failed(subscription, error, generation)
         finally:
             self.capturing.pop(task, None)
-            subscription.call_in_flight = False
+            subscription.calls_in_flight -= 1
         if generation == subscription.generation:
             if subscription.state is State.STARTING:
                 subscription.state = State.SUBSCRIBED
-        elif subscription.state is State.RELEASING and subscription.task is None and subscription.registrations:
-            # every subscriber left while the call was on its way, before it registered:
-            # it subscribed anyway, so let go of that now as _release would have
+        else:
+            self._let_go_after_call(subscription)
+
+    def _let_go_after_call(self, subscription: Subscription) -> None:
+        """Every subscriber left while the watch call was on its way, before it registered.
+
+        If it subscribed anyway, let go of that now as ``_release`` would have; if it
+        never began, there is nothing to let go of.
+        """
+        if subscription.state is not State.RELEASING or subscription.task is not None or subscription.calls_in_flight:
+            return  # someone subscribed again meanwhile, or a grace is already running
+        if subscription.registrations:
             self._release(subscription)
+        else:
+            self._forget(subscription)
 
     # -- letting go ----------------------------------------------------------------------
 
@@ -398,7 +413,7 @@ class Hub:
         pairs = list(subscription.registrations)
         keep = self.others_waiting(pairs) or self._shared_entirely(subscription, pairs)
         self.unroute(subscription)
-        if not pairs and subscription.call_in_flight:
+        if not pairs and subscription.calls_in_flight:
             subscription.state = State.RELEASING  # its call registers later: _run lets go then
             subscription.task = None
             subscription.registrations = []
@@ -456,16 +471,14 @@ class Hub:
         self._unwatched(subscription, exposed)
 
     def _unwatched(self, subscription: Subscription, exposed: list[tuple[Subscription, int]]) -> None:
-        """An un-watch is done: decide its subscription, resync the books it took, start who waited."""
+        """An un-watch is done: resync the books it took, then start whoever waited for it.
+
+        The books go first: their own un-watches are then in flight, so the subscription
+        just un-watched (when it resyncs) waits for them instead of starting under them.
+        """
         subscription.registrations = []
         if self.closed:
             return
-        if subscription.state is State.RESYNCING and subscription.stream.observers:
-            self._start_when_clear(subscription)
-        elif subscription.state is State.PENDING and subscription.stream.observers:
-            pass  # started with the others below
-        else:
-            self._forget(subscription)
         for other, generation in exposed:
             # ccxt dropped the shared book of these symbols: the other book must resync
             if (
@@ -475,6 +488,10 @@ class Hub:
             ):
                 self._resync_now(other, ccxt.UnsubscribeError(
                     f"{self.exchange.id}: un-watching {subscription.stream.description} dropped the shared book"))
+        if subscription.state is State.RESYNCING and subscription.stream.observers:
+            self._start_when_clear(subscription)
+        elif subscription.state is not State.PENDING or not subscription.stream.observers:
+            self._forget(subscription)
         if not self._unwatches:
             for waiting in [s for s in self.subscriptions.values() if s.state is State.PENDING]:
                 if waiting.stream.observers:

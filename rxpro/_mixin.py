@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import re
 from typing import Any, Callable
 
@@ -28,6 +29,8 @@ from ._router import CcxtFuture, callbacks_of, swallow
 from ._stream import Stream
 
 __all__ = ["RxAccessor", "RxExchangeMixin"]
+
+log = logging.getLogger("rxpro")
 
 _WS_TRADING = ("create_order_ws", "edit_order_ws", "cancel_order_ws", "cancel_orders_ws", "cancel_all_orders_ws")
 
@@ -352,6 +355,11 @@ class RxAccessor:
         return sorted(names)
 
 
+def _log_spawned_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("rxpro: ccxt's background call failed: %r", future.exception())
+
+
 _CLIENT_CLASSES: dict[tuple[type, type], type] = {}
 
 
@@ -476,8 +484,26 @@ class RxExchangeMixin:
             before = [set(callbacks_of(client.futures.get(h))) for h in message_hashes]
         future = super().watch_multiple(url, message_hashes, message, subscribe_hashes, subscription)  # type: ignore[misc]
         if own:
-            hub.mark_own([self.clients[url].futures.get(h) for h in message_hashes], before)  # type: ignore[attr-defined]
+            shared = [self.clients[url].futures.get(h) for h in message_hashes]  # type: ignore[attr-defined]
+            hub.mark_own(shared, before)
+            for each in shared:
+                # ccxt's race leaves no callback on the others when one was done already (a
+                # stored rejection): a later reject of theirs must not be "never retrieved"
+                if each is not None:
+                    each.add_done_callback(swallow)
         hub.register(self.clients[url], list(message_hashes))  # type: ignore[attr-defined]
+        return future
+
+    def spawn(self, method: Any, *args: Any) -> Any:
+        """ccxt's background work (a REST snapshot for a book): its failure is already told.
+
+        ccxt hands the error of a spawned call to the stream's watchers (``client.reject``)
+        and nobody awaits the future it returns; one that fails after ``close()`` (ccxt's
+        snapshot fetch then trips over the subscriptions close removed) must not be
+        reported as "never retrieved".
+        """
+        future = super().spawn(method, *args)  # type: ignore[misc]
+        future.add_done_callback(_log_spawned_failure)
         return future
 
     def on_connected(self, client: Any, message: Any = None) -> None:
