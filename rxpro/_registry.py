@@ -23,7 +23,7 @@ from ._errors import ExchangeRenamedWarning, InvalidArgument, UnsupportedExchang
 from ._mixin import RxExchangeMixin
 
 __all__ = ["UnsupportedExchangeAttribute", "exchange", "exchange_attribute", "exchange_class", "exchange_ids",
-           "is_exchange_id", "manual_exchange_ids"]
+           "is_exchange_id", "manual_exchange_ids", "manual_exchange_names", "why_unsupported"]
 
 
 class UnsupportedExchangeAttribute(UnsupportedExchange, AttributeError):
@@ -41,10 +41,17 @@ def exchange_ids() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def manual_exchange_names() -> dict[str, str]:
+    """The 64 exchanges that the CCXT Pro manual lists (bundled copy of its table): id -> name."""
+    text = resources.files("rxpro").joinpath("data/manual-exchanges.txt").read_text(encoding="utf-8")
+    rows = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {row[0]: row[1] if len(row) > 1 else row[0] for row in rows}
+
+
+@lru_cache(maxsize=1)
 def manual_exchange_ids() -> tuple[str, ...]:
     """The 64 exchange ids that the CCXT Pro manual lists (bundled copy of its table)."""
-    text = resources.files("rxpro").joinpath("data/manual-exchanges.txt").read_text(encoding="utf-8")
-    return tuple(line.split("\t")[0] for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return tuple(manual_exchange_names())
 
 
 def is_exchange_id(name: str) -> bool:
