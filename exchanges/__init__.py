@@ -6,7 +6,7 @@ built from :class:`rxpro.RxExchangeMixin` and the ccxt.pro class of that id
 and method works unchanged.  Classes are built on first access and cached.
 
 Ids the CCXT Pro manual lists that the installed ccxt no longer ships: a renamed one
-gives its successor's class (with a one-time :class:`rxpro.ExchangeRenamedWarning`);
+gives its successor's class (with a one-time ``ExchangeRenamedWarning``);
 the others raise :class:`rxpro.UnsupportedExchange`, which is also an
 ``AttributeError``, so ``hasattr(rxpro.exchanges, id)`` is False.
 

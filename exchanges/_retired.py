@@ -2,7 +2,7 @@
 
 Of the manual's 64 ids (``rxpro/data/manual-exchanges.txt``), 14 are not in ccxt
 4.5.90.  Four have a successor in ccxt.pro: ``rxpro.exchange(id)`` builds the
-successor's class, with a one-time :class:`rxpro.ExchangeRenamedWarning` naming it.
+successor's class, with a one-time ``ExchangeRenamedWarning`` (``rxpro._errors``) naming it.
 The other ten raise :class:`rxpro.UnsupportedExchange` with the reason below.
 
 Reasons cite ccxt's own record (its pull requests and issues on github.com/ccxt/ccxt)
@@ -31,12 +31,13 @@ class Retired:
 
 RETIRED: dict[str, Retired] = {r.id: r for r in (
     # successors
-    Retired("huobijp", "bittrade", "renamed it bittrade (Huobi Japan is now BitTrade; ccxt PR #26036)"),
+    Retired("huobijp", "bittrade", "renamed it bittrade (ccxt PR #26036; bittrade.fetch_markets still says huobijp)"),
     Retired("poloniexfutures", "poloniex", "merged Poloniex Futures (API v3) into poloniex (ccxt PR #25378)",
             scope="its swap markets (e.g. BTC/USDT:USDT)"),
-    Retired("bitfinex1", "bitfinex", "dropped the Bitfinex API v1 class; bitfinex is API v2 (ccxt PRs #24443, #25640)"),
-    Retired("okcoin", "okxus", "delisted it: Okcoin shut down and its US business moved to OKX US "
-                               "(ccxt PRs #27026, #26128)"),
+    Retired("bitfinex1", "bitfinex", "moved the Bitfinex API v1 class to bitfinex1, then removed it; bitfinex is "
+                                     "API v2 (ccxt PRs #24443, #25640)"),
+    Retired("okcoin", "okxus", "delisted it because Okcoin shut down (ccxt PR #27026); ccxt added OKX (US) as okxus "
+                               "(PR #26128)"),
     # gone
     Retired("ascendex", None, "delisted it (ccxt PR #29079)"),
     Retired("bitmart", None, "delisted it (ccxt PR #29376)"),

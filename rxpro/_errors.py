@@ -1,7 +1,7 @@
 """rxpro's own exception classes.
 
-Everything here subclasses a ccxt exception so that ``except ccxt.BaseError``
-keeps catching rxpro's errors too.
+Every exception here subclasses a ccxt exception so that ``except ccxt.BaseError``
+keeps catching rxpro's errors too; the one warning is a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
