@@ -15,7 +15,7 @@ stdout line, then answers one JSON command per stdin line with one JSON line:
 
 The server runs in its own process so that the client's CPU time is the client's alone.
 It subclasses the simulator only to *observe* what it sends (``_flush``) and which book
-snapshot it served (``_binance_depth``); the wire behaviour is unchanged.
+snapshot its Binance venue served (``depth``); the wire behaviour is unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ import orjson
 from aiohttp import web
 
 from rxpro.testing import Burst, Simulator, SimulatorConfig
+from rxpro.testing._sim_binance import BinanceVenue
+from rxpro.testing._sim_okx import OkxVenue
 
 
 def _payload(frame: bytes) -> bytes:
@@ -37,11 +39,26 @@ def _payload(frame: bytes) -> bytes:
     return frame[2:] if size < 126 else frame[4:] if size == 126 else frame[10:]
 
 
+class CountingBinance(BinanceVenue):
+    """The simulator's Binance, telling its simulator the update id of each book snapshot it serves."""
+
+    server: CountingSimulator
+
+    async def depth(self, request: web.Request) -> web.Response:
+        response = await super().depth(request)
+        if isinstance(response.text, str):
+            try:
+                self.server.snapshot_nonce = int(orjson.loads(response.text)["lastUpdateId"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                pass
+        return response
+
+
 class CountingSimulator(Simulator):
     """A ``Simulator`` that remembers the recorded frames it sent since the last reset."""
 
     def __init__(self, config: SimulatorConfig) -> None:
-        super().__init__(config)
+        super().__init__(config, venues=(CountingBinance, OkxVenue))
         self.sent_frames: list[bytes] = []
         self.snapshot_nonce: int | None = None
         self.first_conn = 0
@@ -64,15 +81,6 @@ class CountingSimulator(Simulator):
             if conn.id >= self.first_conn:
                 self.sent_frames.extend(out)
         await super()._flush(conn, out)
-
-    async def _binance_depth(self, request: web.Request) -> web.Response:  # type: ignore[override]
-        response = await super()._binance_depth(request)
-        if isinstance(response.text, str):
-            try:
-                self.snapshot_nonce = int(orjson.loads(response.text)["lastUpdateId"])
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                pass
-        return response
 
     def expectation(self) -> dict[str, Any]:
         trade: list[int] = []

@@ -127,11 +127,12 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(".exchanges", __name__)
     if name.startswith("__"):
         raise AttributeError(f"module 'rxpro' has no attribute {name!r}")
-    # rxpro.binance etc.: the exchange classes, built on first access
-    from ._registry import exchange_class, exchange_ids, manual_exchange_ids
+    # rxpro.binance etc.: the exchange classes, built on first access; an id rxpro cannot build
+    # raises an UnsupportedExchange that is also an AttributeError (hasattr() answers False)
+    from ._registry import exchange_attribute, is_exchange_id
 
-    if name in exchange_ids() or name in manual_exchange_ids():
-        return exchange_class(name)
+    if is_exchange_id(name):
+        return exchange_attribute(name)
     raise AttributeError(f"module 'rxpro' has no attribute {name!r}")
 
 

@@ -1,14 +1,14 @@
 """rxpro's own exception classes.
 
-Everything here subclasses a ccxt exception so that ``except ccxt.BaseError``
-keeps catching rxpro's errors too.
+Every exception here subclasses a ccxt exception so that ``except ccxt.BaseError``
+keeps catching rxpro's errors too; the one warning is a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
 import ccxt
 
-__all__ = ["InvalidArgument", "UnsupportedExchange"]
+__all__ = ["ExchangeRenamedWarning", "InvalidArgument", "UnsupportedExchange"]
 
 
 class UnsupportedExchange(ccxt.NotSupported):
@@ -26,3 +26,12 @@ class UnsupportedExchange(ccxt.NotSupported):
 
 class InvalidArgument(ccxt.BadRequest):
     """An argument of the wrong type or value was passed to an rxpro call; the message names it."""
+
+
+class ExchangeRenamedWarning(DeprecationWarning):
+    """An exchange id the CCXT Pro manual lists was renamed upstream; rxpro built its successor.
+
+    Given once per id and process, naming the successor (``huobijp`` -> ``bittrade``):
+    use the successor's id.  A ``DeprecationWarning``, so Python shows it for code run
+    as ``__main__`` (scripts, notebooks) and test runners show it.
+    """

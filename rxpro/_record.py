@@ -57,6 +57,7 @@ from ._errors import InvalidArgument
 from ._registry import exchange as build_exchange
 from ._replay_formats import FORMAT
 from ._sources import bids_asks, ohlcv, order_book, ticker, trades
+from ._stream_kinds import RECORDER_USAGE, recorder_kind
 
 __all__ = ["DEFAULT_STREAMS", "RecordSummary", "Recorder", "record"]
 
@@ -360,28 +361,29 @@ class _Writer:
 
 
 def _stream(exchange: Any, name: str, symbol: str) -> Observable[Any]:
-    kind, _, argument = name.partition(":")
-    if kind == "ticker":
+    argument = name.partition(":")[2]
+    known = recorder_kind(name)
+    if known is None:
+        raise InvalidArgument(f"unknown stream {name!r}; use {RECORDER_USAGE}")
+    if known.name == "ticker":
         return ticker(exchange, symbol)
-    if kind == "trades":
+    if known.name == "trades":
         return trades(exchange, symbol)
-    if kind in ("orderbook", "order_book", "book"):
+    if known.name == "orderbook":
         return order_book(exchange, symbol, int(argument) if argument else None)
-    if kind == "ohlcv":
+    if known.name == "ohlcv":
         return ohlcv(exchange, symbol, argument or "1m")
-    if kind in ("bids_asks", "bidsasks"):
-        return bids_asks(exchange, [symbol])
-    raise InvalidArgument(f"unknown stream {name!r}; use ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks")
+    return bids_asks(exchange, [symbol])
 
 
 def check_streams(streams: Sequence[str]) -> None:
     """Raise ``InvalidArgument`` naming the first stream name ``record`` does not know."""
     for name in streams:
-        kind, _, argument = name.partition(":")
-        if kind not in ("ticker", "trades", "orderbook", "order_book", "book", "ohlcv", "bids_asks", "bidsasks"):
-            raise InvalidArgument(
-                f"unknown stream {name!r}; use ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks")
-        if kind in ("orderbook", "order_book", "book") and argument and (not argument.isdigit() or int(argument) < 1):
+        kind = recorder_kind(name)
+        argument = name.partition(":")[2]
+        if kind is None:
+            raise InvalidArgument(f"unknown stream {name!r}; use {RECORDER_USAGE}")
+        if kind.name == "orderbook" and argument and (not argument.isdigit() or int(argument) < 1):
             raise InvalidArgument(f"stream {name!r}: the order book limit must be an integer >= 1, got {argument!r}")
 
 

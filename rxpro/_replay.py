@@ -58,11 +58,14 @@ import orjson
 from aiohttp import WSMessage, WSMsgType
 from reactivex.scheduler import HistoricalScheduler
 
+from rxpro.exchanges._table import venue_for
+
 from ._client import RxClient
 from ._record import scrub_sent, scrub_url
+from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
-from ._replay_formats import FORMAT, HttpRecord, Recording, WsFrame, load_recording
-from ._replay_protocols import ReplayProtocol, protocol_for
+from ._replay_formats import FORMAT, load_recording
+from ._replay_protocols import ReplayProtocol
 from ._scheduling import use_virtual_scheduler
 
 __all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_end",
@@ -714,7 +717,7 @@ def _replay_exchange(recording: Recording, *, speed: float | None, config: dict[
                      autostart: bool, timeline: _Timeline | None) -> Any:
     if recording.exchange_id is None:
         raise ValueError(f"{recording.paths[0]}: the exchange is not recorded; pass exchange_id")
-    protocol = protocol_for(recording.exchange_id, recording.source)
+    protocol = venue_for(recording.exchange_id).replay_protocol(recording.source)
     settings = protocol.configure(dict(config or {}))
     settings.setdefault("enableRateLimit", False)  # nothing goes over a network
     controller = Replay(recording, protocol, speed=speed, autostart=autostart, timeline=timeline)

@@ -9,7 +9,10 @@ Formats (see ``/work/shared/data/INDEX.md`` for the third-party ones):
   streaming), ``EX.ws.N.0`` (one websocket connection);
 * cryptofeed v3 — zstd JSON lines (``*.jsonl.zst``), read in place, never copied.
 
-Only parsing lives here: no exchange protocol and no event loop.
+Only parsing lives here: no exchange protocol and no event loop.  The record types
+and the line readers are ``rxpro._recorded``'s (re-exported here); which ccxt id a
+recorder's exchange name means (``BINANCE_FUTURES``, an hftbacktest ``usdm`` folder)
+is asked of the venue table (``rxpro.exchanges._table``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ import base64
 import gzip
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from rxpro.exchanges._table import cryptofeed_id, hftbacktest_exchange_id, hftbacktest_urls
+
+from ._recorded import HttpRecord, Recording, WsFrame, iter_hftbacktest_lines, seconds_ns
 
 __all__ = [
     "FORMAT",
@@ -38,119 +44,16 @@ __all__ = [
 #: The ``format`` field of our own header line.
 FORMAT = "rxpro/1"
 
-#: cryptofeed exchange names -> ccxt ids (master recordings; v3 COINBASE is Advanced Trade).
-CRYPTOFEED_IDS: dict[str, str] = {
-    "BINANCE": "binance",
-    "BINANCE_FUTURES": "binanceusdm",
-    "BINANCE_DELIVERY": "binancecoinm",
-    "BINANCE_US": "binanceus",
-    "BITFINEX": "bitfinex",
-    "BITFLYER": "bitflyer",
-    "BITGET": "bitget",
-    "BITHUMB": "bithumb",
-    "BITSTAMP": "bitstamp",
-    "BYBIT": "bybit",
-    "COINBASE": "coinbaseexchange",
-    "CRYPTO.COM": "cryptocom",
-    "DERIBIT": "deribit",
-    "GATEIO": "gate",
-    "GATEIO_FUTURES": "gate",
-    "GEMINI": "gemini",
-    "HUOBI": "htx",
-    "HUOBI_SWAP": "htx",
-    "INDEPENDENT_RESERVE": "independentreserve",
-    "KRAKEN": "kraken",
-    "KUCOIN": "kucoin",
-    "OKX": "okx",
-}
-
-#: hftbacktest folder names -> ccxt ids.
-HFTBACKTEST_IDS = {"spot": "binance", "usdm": "binanceusdm", "cm": "binancecoinm"}
-
-#: Where Binance serves the REST depth snapshot that hftbacktest recorded without its URL.
-BINANCE_DEPTH_URLS = {
-    "binance": "https://api.binance.com/api/v3/depth",
-    "binanceusdm": "https://fapi.binance.com/fapi/v1/depth",
-    "binancecoinm": "https://dapi.binance.com/dapi/v1/depth",
-}
-
 
 class ReplayFormatError(ValueError):
     """A file is not a recording rxpro can read; the message names the file."""
 
 
-@dataclass(frozen=True, slots=True)
-class WsFrame:
-    """One received websocket frame: ``text`` for text frames, ``binary`` otherwise."""
-
-    ts_ns: int
-    conn: str
-    text: str | None
-    binary: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HttpRecord:
-    """One recorded REST response (``body`` exactly as received)."""
-
-    ts_ns: int
-    method: str
-    url: str
-    body: str
-
-
-@dataclass(slots=True)
-class Recording:
-    """Everything one replay needs, merged from one or more files."""
-
-    exchange_id: str | None = None
-    source: str = ""
-    connections: dict[str, str] = field(default_factory=dict)  # conn -> wss url
-    frames: list[WsFrame] = field(default_factory=list)
-    http: list[HttpRecord] = field(default_factory=list)
-    sent: list[tuple[int, str, str]] = field(default_factory=list)  # (ts_ns, conn, text)
-    symbols: list[str] = field(default_factory=list)
-    streams: list[str] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-
-    def merge(self, other: Recording) -> None:
-        if other.exchange_id and self.exchange_id and other.exchange_id != self.exchange_id:
-            raise ReplayFormatError(
-                f"{other.paths[0]} is a {other.exchange_id} recording, {self.paths[0]} one of {self.exchange_id}")
-        self.exchange_id = self.exchange_id or other.exchange_id
-        self.source = self.source or other.source
-        for conn, url in other.connections.items():
-            self.connections.setdefault(conn, url)
-        self.frames.extend(other.frames)
-        self.http.extend(other.http)
-        self.sent.extend(other.sent)
-        self.symbols.extend(s for s in other.symbols if s not in self.symbols)
-        self.streams.extend(s for s in other.streams if s not in self.streams)
-        self.paths.extend(other.paths)
-
-    def finish(self) -> Recording:
-        """Sort by time (stable: file order breaks ties) and drop duplicate REST records."""
-        self.frames.sort(key=lambda f: f.ts_ns)
-        seen: set[tuple[int, str, str]] = set()
-        unique = []
-        for record in self.http:
-            key = (record.ts_ns, record.method, record.url)
-            if key not in seen:
-                seen.add(key)
-                unique.append(record)
-        unique.sort(key=lambda r: r.ts_ns)
-        self.http = unique
-        self.sent.sort(key=lambda s: s[0])
-        return self
-
-    @property
-    def start_ns(self) -> int:
-        stamps = [f.ts_ns for f in self.frames[:1]] + [r.ts_ns for r in self.http[:1]]
-        return min(stamps) if stamps else 0
-
-    @property
-    def end_ns(self) -> int:
-        return self.frames[-1].ts_ns if self.frames else self.start_ns
+def _merge(recording: Recording, other: Recording) -> None:
+    if other.exchange_id and recording.exchange_id and other.exchange_id != recording.exchange_id:
+        raise ReplayFormatError(
+            f"{other.paths[0]} is a {other.exchange_id} recording, {recording.paths[0]} one of {recording.exchange_id}")
+    recording.merge(other)
 
 
 # -- detection -------------------------------------------------------------------------
@@ -194,7 +97,7 @@ def load_recording(paths: str | Path | Sequence[str | Path], exchange_id: str | 
             expanded.append(path)
     recording = Recording()
     for path in expanded:
-        recording.merge(_load_one(path, exchange_id))
+        _merge(recording, _load_one(path, exchange_id))
     if exchange_id:
         recording.exchange_id = exchange_id
     return recording.finish()
@@ -291,12 +194,10 @@ def _rxpro_record(path: Path, record: Any, recording: Recording) -> None:
 # -- hftbacktest -----------------------------------------------------------------------
 
 def _read_hftbacktest(path: Path, exchange_id: str | None) -> Recording:
-    from .testing._data import iter_hftbacktest_lines
-
-    exchange_id = exchange_id or HFTBACKTEST_IDS.get(path.parent.name)
     conn = f"hftbacktest:{path.name}"
     recording = Recording(source="hftbacktest", paths=[str(path)])
     snapshots: list[tuple[int, str]] = []
+    depth_frame: str | None = None  # the first depth-stream frame tells the market, when the folder does not
     market_id = path.name.split("_", 1)[0].upper()
     if market_id.endswith("USD") and "_perp" in path.name.lower():
         market_id = path.name.upper().split("_20", 1)[0]  # btcusd_perp_20240808.gz -> BTCUSD_PERP
@@ -304,14 +205,13 @@ def _read_hftbacktest(path: Path, exchange_id: str | None) -> Recording:
         if text.startswith('{"lastUpdateId"'):
             snapshots.append((ns, text))
             continue
-        if exchange_id is None and '@depth' in text[:60]:
-            exchange_id = "binancecoinm" if "_perp@" in text[:60] else (
-                "binanceusdm" if '"pu":' in text else "binance")
+        if depth_frame is None and '@depth' in text[:60]:
+            depth_frame = text
         recording.frames.append(WsFrame(ns, conn, text))
-    exchange_id = exchange_id or "binance"
+    exchange_id = exchange_id or hftbacktest_exchange_id(path.parent.name, depth_frame)
     recording.exchange_id = exchange_id
-    recording.connections[conn] = _BINANCE_STREAM_URLS.get(exchange_id, "wss://stream.binance.com:9443/stream")
-    depth_url = BINANCE_DEPTH_URLS.get(exchange_id)
+    stream_url, depth_url = hftbacktest_urls(exchange_id)
+    recording.connections[conn] = stream_url
     for ns, text in snapshots:
         if depth_url is not None:
             recording.http.append(HttpRecord(ns, "GET", f"{depth_url}?symbol={market_id}&limit=1000", text))
@@ -319,18 +219,7 @@ def _read_hftbacktest(path: Path, exchange_id: str | None) -> Recording:
     return recording
 
 
-_BINANCE_STREAM_URLS = {
-    "binance": "wss://stream.binance.com:9443/stream",
-    "binanceusdm": "wss://fstream.binance.com/stream",
-    "binancecoinm": "wss://dstream.binance.com/stream",
-}
-
-
 # -- cryptofeed master -------------------------------------------------------------------
-
-def _ns(seconds: str | float) -> int:
-    return int(round(float(seconds) * 1e9))
-
 
 def _read_rest_lines(path: Path, recording: Recording) -> None:
     with open(path, encoding="utf-8") as fh:
@@ -347,7 +236,7 @@ def _read_rest_lines(path: Path, recording: Recording) -> None:
                 continue
             url, rest = line.split(" -> ", 1)
             ts, body = rest.split(": ", 1)
-            recording.http.append(HttpRecord(_ns(ts), "GET", url, body))
+            recording.http.append(HttpRecord(seconds_ns(ts), "GET", url, body))
 
 
 def _config_into(config: Any, recording: Recording) -> None:
@@ -365,7 +254,7 @@ def _read_cryptofeed_master(path: Path) -> Recording:
     match = _MASTER_WS.match(name) or _MASTER_HTTP.match(name) or _MASTER_REST.match(name)
     assert match is not None
     exchange = match["ex"]
-    recording = Recording(exchange_id=CRYPTOFEED_IDS.get(exchange), source="cryptofeed-master", paths=[str(path)])
+    recording = Recording(exchange_id=cryptofeed_id(exchange), source="cryptofeed-master", paths=[str(path)])
     if not _MASTER_WS.match(name):
         _read_rest_lines(path, recording)
         return recording
@@ -382,10 +271,10 @@ def _read_cryptofeed_master(path: Path) -> Recording:
                 elif " <- " in line:
                     url, rest = line.split(" <- ", 1)
                     ts, data = rest.split(": ", 1)
-                    recording.sent.append((_ns(ts), conn, data))
+                    recording.sent.append((seconds_ns(ts), conn, data))
                 continue
             ts, frame = line.split(": ", 1)
-            recording.frames.append(WsFrame(_ns(ts), conn, frame))
+            recording.frames.append(WsFrame(seconds_ns(ts), conn, frame))
     return recording
 
 
@@ -420,20 +309,17 @@ def _read_cryptofeed_v3(path: Path) -> Recording:
 def _v3_record(record: Any, recording: Recording) -> None:
     kind = record.get("t")
     if kind == "header":
-        exchange = record.get("exchange", "")
-        recording.exchange_id = CRYPTOFEED_IDS.get(exchange)
-        if exchange == "COINBASE":
-            recording.exchange_id = "coinbase"  # the 2026 v3 file is Advanced Trade
+        recording.exchange_id = cryptofeed_id(record.get("exchange", ""), v3=True)
         _config_into(record.get("config"), recording)
     elif kind == "http":
-        recording.http.append(HttpRecord(_ns(record["ts"]), "GET", str(record["url"]), str(record["data"])))
+        recording.http.append(HttpRecord(seconds_ns(record["ts"]), "GET", str(record["url"]), str(record["data"])))
     elif kind == "connect":
         recording.connections.setdefault(str(record["conn"]), str(record["addr"]))
     elif kind == "send":
-        recording.sent.append((_ns(record["ts"]), str(record["conn"]), record.get("data", "")))
+        recording.sent.append((seconds_ns(record["ts"]), str(record["conn"]), record.get("data", "")))
     elif kind == "recv":
         binary = base64.b64decode(record["b64"]) if "b64" in record else None
-        recording.frames.append(WsFrame(_ns(record["ts"]), str(record["conn"]), record.get("data"), binary))
+        recording.frames.append(WsFrame(seconds_ns(record["ts"]), str(record["conn"]), record.get("data"), binary))
 
 
 # -- recorded names -> ccxt symbols ------------------------------------------------------

@@ -47,7 +47,9 @@ def test_the_wheel_holds_only_the_rxpro_namespace(tmp_path: Path) -> None:
         "rxpro/testing/data/btcusdt_20240808.gz",
         "rxpro/testing/data/usdm/btcusdt_20240808.gz",
         "rxpro/testing/data/cryptofeed/COINBASE.ws.28.0",
-        "rxpro/testing/data/stubs/BITSTAMP.markets.0",
+        "rxpro/exchanges/data/stubs/BITSTAMP.markets.0",  # venue data: moved from rxpro/testing/data (issue 8)
+        "rxpro/exchanges/data/BINANCE.0",
+        "rxpro/exchanges/data/LICENSE.cryptofeed",
         "rxpro/testing/data/LICENSE.cryptofeed",
         "rxpro/cli/__init__.py",
         "rxpro/jupyter.py",

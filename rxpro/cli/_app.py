@@ -114,7 +114,11 @@ def cli(debug: bool) -> None:
 @click.option("--stream", "stream", type=click.Choice([s.name for s in STREAMS]), help="Only exchanges with this stream.")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 def exchanges(ids: tuple[str, ...], stream: str | None, as_json: bool) -> int:
-    """Exchange ids and the streams each has (from ccxt's exchange.has)."""
+    """Exchange ids, their status and the streams each has (from ccxt's exchange.has).
+
+    Lists the CCXT Pro manual's 64 ids and every other ccxt.pro id: supported, redirected to the id
+    ccxt renamed it to, or unsupported (with the reason).
+    """
     rows = _listing(ids)
     if stream is not None:
         rows = [row for row in rows if stream in row.streams]
@@ -127,11 +131,12 @@ def exchanges(ids: tuple[str, ...], stream: str | None, as_json: bool) -> int:
     table.add_column("name")
     table.add_column("public streams")
     table.add_column("private streams")
+    table.add_column("status")
     for row in rows:
         names = [f"{s}*" if s in row.emulated else s for s in row.streams]
         public = [n for n, s in zip(names, row.streams) if s not in private]
         own = [n for n, s in zip(names, row.streams) if s in private]
-        table.add_row(row.id, row.name, " ".join(public), " ".join(own))
+        table.add_row(row.id, row.name, " ".join(public), " ".join(own), row.status)
     _stdout().print(table)
     return EXIT_OK
 

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn
 
 import rxpro
 from rxpro._replay_formats import recorded_symbols
+from rxpro._stream_kinds import stream_kind_name
 from rxpro.operators import throttle
 
 from ._errors import UserError
@@ -51,16 +52,10 @@ __all__ = [
     "stream_kind",
 ]
 
-#: other names of a stream: rxpro's recorder accepts ``book``/``order_book``; cryptofeed records
-#: ``l2_book`` and ``candles``
-_KINDS = {"order_book": "orderbook", "book": "orderbook", "bidsasks": "bids_asks",
-          "l2_book": "orderbook", "candles": "ohlcv"}
-
-
 def stream_kind(name: str) -> str:
-    """``'ohlcv:1m'`` -> ``'ohlcv'``, ``'book'`` -> ``'orderbook'``: the stream behind a recorder stream name."""
-    kind = name.partition(":")[0]
-    return _KINDS.get(kind, kind)
+    """``'ohlcv:1m'`` -> ``'ohlcv'``, ``'book'`` -> ``'orderbook'``: the stream behind a recorder stream name
+    (rxpro's recorder accepts ``book``/``order_book``; cryptofeed records ``l2_book`` and ``candles``)."""
+    return stream_kind_name(name)
 
 
 def size(count: int) -> str:

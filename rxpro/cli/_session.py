@@ -8,7 +8,7 @@ reports it in one line with exit code 2.
 from __future__ import annotations
 
 import difflib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 import ccxt
 
 import rxpro
-from rxpro.testing import Simulator, SimulatorConfig, data_path
+from rxpro.testing import Simulator, SimulatorConfig
+from rxpro.testing._simulator import SIMULATED_VENUES
 
 from ._errors import UserError
 from ._streams import support
@@ -33,11 +34,8 @@ __all__ = [
     "validate_timeframe",
 ]
 
-#: Symbols with bundled recorded data, per exchange the simulator speaks.
-SIMULATED_SYMBOLS: dict[str, tuple[str, ...]] = {
-    "binance": ("BTC/USDT", "ETH/USDT"),
-    "okx": ("BTC/USDT", "BTC/USD:BTC-220527", "UNI/USD:UNI"),
-}
+#: Symbols with bundled recorded data, per exchange the simulator speaks (its venue objects say).
+SIMULATED_SYMBOLS: dict[str, tuple[str, ...]] = {venue.id: venue.symbols for venue in SIMULATED_VENUES}
 
 
 def exchange_class(exchange_id: str) -> type[Any]:
@@ -48,16 +46,6 @@ def exchange_class(exchange_id: str) -> type[Any]:
         close = difflib.get_close_matches(exchange_id, rxpro.exchange_ids(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; `rxpro exchanges` lists them"
         raise UserError(f"unknown exchange {exchange_id!r}: {error.reason}{hint}") from None
-
-
-def _binance_files(symbols: Iterable[str]) -> tuple[str, ...]:
-    # One recorded day per symbol: enough to loop on, and a quarter of the start-up time.
-    files: list[str] = []
-    for symbol in symbols:
-        stem = symbol.replace("/", "").lower()
-        matches = sorted(Path(data_path("BINANCE.0")).parent.glob(f"{stem}_*.gz"))
-        files.extend(str(p) for p in matches[:1])
-    return tuple(files)
 
 
 @asynccontextmanager
@@ -74,10 +62,7 @@ async def simulator(exchange_id: str, symbols: Sequence[str], speed: float | Non
             f"the bundled {exchange_id} recording has no {', '.join(missing)}; it has {', '.join(recorded)}"
         )
     async with Simulator(SimulatorConfig(speed=speed, loop=True, load_recordings=False)) as sim:
-        if exchange_id == "binance":
-            sim.load_binance_recording(_binance_files(symbols or recorded[:1]))
-        else:
-            sim.load_okx_recording()
+        sim.venue(exchange_id).load_for(symbols or recorded[:1])
         yield sim
 
 

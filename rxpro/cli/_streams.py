@@ -1,39 +1,19 @@
-"""The stream names the command line knows and the ``exchange.has`` keys behind them."""
+"""The streams the command line shows, and the Observable behind each (names and ``has`` keys: ``rxpro._stream_kinds``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from reactivex import Observable
 
 import rxpro
+from rxpro._stream_kinds import STREAM_KINDS, StreamKind
 
 __all__ = ["STREAMS", "WATCHABLE", "StreamInfo", "source", "support"]
 
-
-@dataclass(frozen=True, slots=True)
-class StreamInfo:
-    """One stream as ``rxpro exchanges`` lists it."""
-
-    name: str
-    has_key: str  # the ccxt ``exchange.has`` key of its watch method
-    private: bool = False
-
-
-STREAMS: tuple[StreamInfo, ...] = (
-    StreamInfo("ticker", "watchTicker"),
-    StreamInfo("tickers", "watchTickers"),
-    StreamInfo("bids_asks", "watchBidsAsks"),
-    StreamInfo("trades", "watchTrades"),
-    StreamInfo("orderbook", "watchOrderBook"),
-    StreamInfo("ohlcv", "watchOHLCV"),
-    StreamInfo("liquidations", "watchLiquidations"),
-    StreamInfo("balance", "watchBalance", private=True),
-    StreamInfo("orders", "watchOrders", private=True),
-    StreamInfo("my_trades", "watchMyTrades", private=True),
-    StreamInfo("positions", "watchPositions", private=True),
-)
+#: One stream as ``rxpro exchanges`` lists it (rxpro's table of stream kinds).
+StreamInfo = StreamKind
+STREAMS: tuple[StreamKind, ...] = STREAM_KINDS
 
 #: What ``rxpro watch`` can show; each has a view in ``_views``.
 WATCHABLE: tuple[str, ...] = ("ticker", "trades", "orderbook", "ohlcv")

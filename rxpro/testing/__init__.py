@@ -6,8 +6,9 @@ one at it. ``data_path`` / ``iter_hftbacktest`` read the bundled recordings
 (see ``rxpro/testing/data/README.md`` for sources and licences).
 """
 
+from rxpro.exchanges._okx import okx_checksum
+
 from ._data import data_path, iter_hftbacktest
-from ._okx import okx_checksum
 from ._simulator import Burst, ReceivedFrame, Simulator, SimulatorConfig
 
 __all__ = [

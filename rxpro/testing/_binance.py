@@ -5,7 +5,7 @@ one REST depth snapshot per symbol. Derived here, because the recording lacks th
 ``<sym>@aggTrade`` (one aggregate per trade), ``<sym>@kline_<tf>``, ``<sym>@ticker``
 (24hrTicker) and ``<sym>@miniTicker`` (24hrMiniTicker), whose "24h" window is "since
 the start of the recording" and whose bid/ask come from the last bookTicker. The protocol
-(subscribe frames, envelopes) lives in ``_simulator.py``.
+(subscribe frames, envelopes) lives in ``_sim_binance.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from rxpro.exchanges._binance import stream_key
 
 from ._data import BINANCE_SPOT_FILES, data_path, iter_hftbacktest_lines
 
@@ -38,20 +40,27 @@ KIND_DEPTH = 1
 KIND_TRADE = 2
 
 
+def depth_key(symbol: str) -> str:
+    """The stream key of a market's diff-depth stream (``BTCUSDT`` -> ``btcusdt@depth``, any update speed)."""
+    return stream_key(f"{symbol}@depth")
+
+
 class Frame:
     """One event of the playback timeline.
 
     ``payload`` is the bare event JSON text (what ``/ws`` sends); ``envelope`` the
-    combined-stream text for the canonical stream name (what ``/stream`` sends).
+    combined-stream text for the recorded stream name ``stream`` (what ``/stream``
+    sends); ``key`` the stream's key (``stream_key``: one key for every update speed).
     """
 
-    __slots__ = ("ns", "key", "payload", "envelope", "kind")
+    __slots__ = ("ns", "key", "stream", "payload", "envelope", "kind")
 
-    def __init__(self, ns: int, key: str, payload: str, kind: int = KIND_OTHER) -> None:
+    def __init__(self, ns: int, stream: str, payload: str, kind: int = KIND_OTHER) -> None:
         self.ns = ns
-        self.key = key
+        self.key = stream_key(stream)
+        self.stream = stream
         self.payload = payload
-        self.envelope = f'{{"stream":"{key}","data":{payload}}}'
+        self.envelope = f'{{"stream":"{stream}","data":{payload}}}'
         self.kind = kind
 
 
@@ -81,7 +90,7 @@ class BinanceRecording:
     keys: frozenset[str]
     symbols: frozenset[str]  # upper-case market ids present in the recording
     snapshots: dict[str, DepthSnapshot]  # by upper-case market id
-    depth: dict[str, list[DepthDiff]]  # by canonical depth key
+    depth: dict[str, list[DepthDiff]]  # by depth stream key (``depth_key``)
     trade_id_span: dict[str, int]  # per upper-case market id, for loop playback
     time_span_ms: int
     _book_cache: dict[tuple[str, int], tuple[int, dict[str, str], dict[str, str]]] = field(
@@ -99,7 +108,7 @@ class BinanceRecording:
         bids = {p: q for p, q in snapshot.bids}
         asks = {p: q for p, q in snapshot.asks}
         nonce = snapshot.last_update_id
-        for diff in self.depth.get(f"{symbol.lower()}@depth@100ms", ()):
+        for diff in self.depth.get(depth_key(symbol), ()):
             if diff.index >= position:
                 break
             if diff.last_id <= nonce:
@@ -338,14 +347,15 @@ def _load(paths: tuple[str, ...]) -> BinanceRecording:
     depth: dict[str, list[DepthDiff]] = {}
     trade_ids: dict[str, list[int]] = {}
     times: list[int] = []
-    for ns, _, key, payload, kind, parsed in merged:
+    for ns, _, stream, payload, kind, parsed in merged:
+        frame = Frame(ns, stream, payload, kind)
         if kind == KIND_DEPTH and parsed is not None:
-            depth.setdefault(key, []).append(
+            depth.setdefault(frame.key, []).append(
                 DepthDiff(len(frames), parsed["U"], parsed["u"], parsed["b"], parsed["a"]))
         if kind == KIND_TRADE and parsed is not None:
             trade_ids.setdefault(parsed["s"], []).append(parsed["t"])
             times.append(parsed["E"])
-        frames.append(Frame(ns, key, payload, kind))
+        frames.append(frame)
 
     snapshots = {}
     frame_ns = [frame.ns for frame in frames]

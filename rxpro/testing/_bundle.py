@@ -1,9 +1,13 @@
-"""Rebuild the data bundled in ``rxpro/testing/data/`` from the shared recordings.
+"""Rebuild the bundled data: ``rxpro/testing/data/`` from the shared recordings, and the venue
+data derived from it (``exchanges/data/``).
 
-Run ``python -m rxpro.testing._bundle /work/shared/data`` to regenerate. The
-hftbacktest files and ``OKX.ws.1.0`` are copied byte for byte; the two REST logs
-are trimmed (see ``data/README.md``). Nothing here runs at import time of
-``rxpro.testing``.
+``python -m rxpro.testing._bundle /work/shared/data`` regenerates everything: the
+hftbacktest files and ``OKX.ws.1.0`` are copied byte for byte; the OKX REST log and
+the Binance exchangeInfo (``exchanges/data/BINANCE.0``) are trimmed (see the READMEs);
+then the derived REST stubs are rebuilt.  ``python -m rxpro.testing._bundle --stubs``
+rebuilds only the stubs (``exchanges/data/stubs/``) from the bundled recordings: each
+venue declares its stub files and how they are derived (``Venue.stub_files``).
+Nothing here runs at import time of ``rxpro.testing``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from pathlib import Path
 
 import orjson
 
-DATA_DIR = Path(__file__).parent / "data"
+from rxpro.exchanges._table import StubFile, stub_files
+from rxpro.exchanges._venue import VENUE_DATA
+
+from ._data import DATA_DIR
+
+#: every derived REST answer kept in ``exchanges/data/stubs/``
+STUB_FILES: tuple[StubFile, ...] = stub_files()
 
 #: Binance spot symbols kept from the 2021 exchangeInfo (recorded + common pairs).
 BINANCE_KEEP = (
@@ -48,6 +58,7 @@ def build(shared: Path) -> None:
     shutil.copyfile(shared / "hftbacktest" / "LICENSE", DATA_DIR / "LICENSE.hftbacktest")
     master = shared / "cryptofeed" / "master"
     shutil.copyfile(master / "LICENSE", DATA_DIR / "LICENSE.cryptofeed")
+    shutil.copyfile(master / "LICENSE", VENUE_DATA / "LICENSE.cryptofeed")  # BINANCE.0 is cryptofeed's too
     shutil.copyfile(master / "sample_data" / "OKX.ws.1.0", DATA_DIR / "OKX.ws.1.0")
 
     # Binance exchangeInfo: first line of BINANCE.0, symbols trimmed.
@@ -55,7 +66,7 @@ def build(shared: Path) -> None:
         url, ts, body = _split_rest_line(fh.readline().rstrip("\n"))
     info = orjson.loads(body)
     info["symbols"] = [s for s in info["symbols"] if s["symbol"] in BINANCE_KEEP]
-    (DATA_DIR / "BINANCE.0").write_bytes(
+    (VENUE_DATA / "BINANCE.0").write_bytes(
         f"{url} -> {ts}: ".encode() + orjson.dumps(info) + b"\n")
 
     # OKX instruments: keep the last SPOT/SWAP/FUTURES response, trimmed.
@@ -79,7 +90,28 @@ def build(shared: Path) -> None:
         out.append(f"{url} -> {ts}: ".encode() + orjson.dumps(response))
     out.append(config_line.encode())
     (DATA_DIR / "OKX.0").write_bytes(b"\n".join(out) + b"\n")
+    write_stubs(DATA_DIR)
+
+
+def build_stub(stub: StubFile, recordings: Path) -> str:
+    """The stub file's text, built from the recorded responses under ``recordings``."""
+    ts, body = stub.build(recordings)
+    return f"{stub.url} -> {ts!r}: {body}\n"
+
+
+def write_stubs(recordings: Path = DATA_DIR) -> list[Path]:
+    """(Re)write every stub file (``exchanges/data/stubs/``) from the bundled recordings."""
+    written = []
+    for stub in STUB_FILES:
+        stub.path.parent.mkdir(exist_ok=True)
+        stub.path.write_text(build_stub(stub, recordings), encoding="utf-8")
+        written.append(stub.path)
+    return written
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"))
+    if sys.argv[1:] == ["--stubs"]:
+        for written_path in write_stubs():
+            print(written_path)
+    else:
+        build(Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"))

@@ -4,20 +4,21 @@ Source: cryptofeed master ``OKX.ws.1.0`` (2022-05-13, 11 s; channels tickers, tr
 books for BTC-USDT, UNI-USD-SWAP, BTC-USD-220527). The 2022 ``books`` frames lack
 ``seqId``/``prevSeqId``: a deterministic chain is generated here (snapshot
 ``prevSeqId=-1``) and ``checksum`` is recomputed from the rebuilt book with OKX's
-algorithm. Derived: ``books5``/``bbo-tbt`` (top of the rebuilt book after each
+algorithm (``rxpro.exchanges._okx.okx_checksum``). Derived: ``books5``/``bbo-tbt`` (top of the rebuilt book after each
 ``books`` frame) and ``candle<tf>`` (from trades).
 """
 
 from __future__ import annotations
 
 import functools
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+from rxpro.exchanges._okx import okx_checksum
 
 from ._data import data_path, iter_ws_log, read_rest_log
 
@@ -39,22 +40,6 @@ class OkxFrame:
         self.key = key
         self.text = text
         self.book_index = book_index  # index into OkxRecording.books[instId] for books frames
-
-
-def okx_checksum(bids: list[list[str]], asks: list[list[str]]) -> int:
-    """OKX order-book checksum: signed crc32 of ``bid:size:ask:size:...`` over the top 25.
-
-    Levels are interleaved bid, ask, bid, ask...; when one side runs out the other
-    side's remaining levels follow. Prices and sizes are the strings as sent.
-    """
-    parts: list[str] = []
-    for i in range(25):
-        if i < len(bids):
-            parts.append(f"{bids[i][0]}:{bids[i][1]}")
-        if i < len(asks):
-            parts.append(f"{asks[i][0]}:{asks[i][1]}")
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= (1 << 31) else crc
 
 
 class _Book:

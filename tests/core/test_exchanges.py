@@ -11,6 +11,9 @@ import rxpro.exchanges
 from rxpro import RxExchangeMixin, UnsupportedExchange
 
 MANUAL_IDS = rxpro.manual_exchange_ids()
+#: Manual ids ccxt renamed (huobijp -> bittrade, ...): issue 8 has them build their successor's class with a
+#: warning, so they no longer raise; tests/exchanges/test_retired.py asserts what they do instead.
+RENAMED_IDS = ("bitfinex1", "huobijp", "okcoin", "poloniexfutures")
 
 
 def test_the_manual_lists_64_exchanges_and_ccxt_ships_50_of_them() -> None:
@@ -19,7 +22,7 @@ def test_the_manual_lists_64_exchanges_and_ccxt_ships_50_of_them() -> None:
     assert len(shipped) == 50
 
 
-@pytest.mark.parametrize("exchange_id", MANUAL_IDS)
+@pytest.mark.parametrize("exchange_id", [i for i in MANUAL_IDS if i not in RENAMED_IDS])
 def test_every_manual_exchange_builds_or_raises_unsupported(exchange_id: str) -> None:
     if exchange_id in ccxt.pro.exchanges:
         ex = rxpro.exchange(exchange_id, {"enableRateLimit": False})

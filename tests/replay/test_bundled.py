@@ -19,7 +19,7 @@ from ccxt.test.exchange.base.test_trade import test_trade as ccxt_test_trade
 
 import rxpro
 from rxpro._replay_formats import recorded_symbols
-from rxpro._replay_stubs import STUB_FILES, build_stub
+from rxpro.testing._bundle import STUB_FILES, build_stub
 from rxpro.testing._data import DATA_DIR
 
 from .conftest import Sink, sink
@@ -110,9 +110,7 @@ NOT_RECORDINGS: dict[str, str] = {
     "README.md": "documentation",
     "LICENSE.cryptofeed": "licence",
     "LICENSE.hftbacktest": "licence",
-    "BINANCE.0": "Binance spot markets (exchangeInfo) for every binance replay and the simulator",
-    "cryptofeed/BINANCE_FUTURES.0": "Binance USD-M markets for the binanceusdm replay",
-}
+}  # the Binance markets (BINANCE.0, BINANCE_FUTURES.0) are venue data: tests/exchanges/test_venues.py
 
 
 def _companions(path: Path) -> list[Path]:
@@ -127,7 +125,6 @@ def test_every_bundled_file_is_replayed_or_explained() -> None:
     """A new data file must be registered in REPLAYS, or listed with the reason it does not replay."""
     covered = {path for _, paths, _ in REPLAYS.values() for path in paths}
     covered |= {companion for path in set(covered) for companion in _companions(path)}
-    covered |= {DATA_DIR / "stubs" / stub.name for stub in STUB_FILES}  # test_stub_files_are_derived...
     covered |= {DATA_DIR / name for name in list(NOT_RECORDINGS) + list(NOT_REPLAYING)}
     bundled = {path for path in DATA_DIR.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
     unexplained = sorted(str(path.relative_to(DATA_DIR)) for path in bundled - covered)
@@ -137,8 +134,8 @@ def test_every_bundled_file_is_replayed_or_explained() -> None:
 
 
 def test_stub_files_are_derived_from_the_recorded_data() -> None:
-    """``data/stubs/`` holds exactly what ``rxpro._replay_stubs`` builds from the bundled recordings."""
+    """``exchanges/data/stubs/`` holds exactly what each venue's stub builder derives from the bundled recordings."""
     for stub in STUB_FILES:
-        path = DATA_DIR / "stubs" / stub.name
-        assert path.is_file(), f"missing {path}: run python -m rxpro._replay_stubs"
+        path = stub.path
+        assert path.is_file(), f"missing {path}: run python -m rxpro.testing._bundle --stubs"
         assert path.read_text(encoding="utf-8") == build_stub(stub, DATA_DIR), f"{path} differs from a rebuild"

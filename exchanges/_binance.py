@@ -1,0 +1,180 @@
+"""Binance spot, USDⓈ-M and COIN-M (and Binance US): what rxpro knows about them.
+
+* the stream protocol: ``{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}``,
+  answered ``{"result":null,"id":1}``; a stream's name with or without its
+  ``@<n>ms`` update speed is one stream (:func:`stream_key`) — the replay protocol
+  and the simulator both speak it from here;
+* offline options (one market type, no currencies, no margin lists) and the bundled
+  markets (``exchanges/data/BINANCE.0`` spot, ``BINANCE_FUTURES.0`` USDⓈ-M);
+* hftbacktest recordings: its folder names and the endpoints it did not record;
+* the login: ``authenticate`` fetches a listen key by REST, or (spot, margin)
+  subscribes the user-data stream on the WebSocket API and awaits that answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+
+from rxpro._recorded import HttpRecord, Recording, WsFrame, read_rest_log
+from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, merge_under
+
+from ._venue import VENUE_DATA, Venue, frozen
+
+__all__ = ["LOGIN_METHODS", "VENUES", "Binance", "BinanceProtocol", "StreamRequest", "acknowledgement",
+           "hftbacktest_exchange_id", "parse_request", "stream_key"]
+
+#: every ccxt.pro binance class inherits these from ``ccxt.pro.binance``
+LOGIN_METHODS: tuple[str, ...] = (
+    "authenticate",
+    "ensure_user_data_stream_ws_subscribe_signature",  # spot: userDataStream.subscribe.signature
+    "ensure_user_data_stream_ws_subscribe_listen_token",  # margin: userDataStream.subscribe.listenToken
+    "renew_listen_token",  # the margin token's renewal timer: no authenticate() above it
+)
+
+
+def stream_key(name: str) -> str:
+    """One key per stream: ``'btcusdt@depth@100ms'``, ``'btcusdt@depth@0ms'`` and ``'BTCUSDT@depth'`` are one.
+
+    The update speed changes the pace of a stream, not its frames.
+    """
+    name = name.lower()
+    if name.endswith("ms") and name.count("@") >= 2:
+        name = name.rsplit("@", 1)[0]
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    """A client frame ``{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}``."""
+
+    method: Any  # SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS (or whatever the client sent)
+    streams: tuple[str, ...]  # the stream names as the client wrote them
+    id: Any
+    has_id: bool  # the frame carries an "id" (only then does the server answer)
+
+
+def parse_request(text: str) -> StreamRequest | None:
+    """The request in a client frame, or None when it is not a JSON object."""
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    params = message.get("params") or ()
+    streams = tuple(name for name in params if isinstance(name, str)) if isinstance(params, list) else ()
+    return StreamRequest(message.get("method"), streams, message.get("id"), "id" in message)
+
+
+def acknowledgement(request_id: Any, result: Any = None) -> str:
+    """The server's answer to a request: ``{"result":null,"id":1}``."""
+    return orjson.dumps({"result": result, "id": request_id}).decode()
+
+
+_Connection = TypeVar("_Connection", bound=ReplayConnection)
+
+
+class BinanceProtocol(ReplayProtocol):
+    """Replaying Binance: acknowledge SUBSCRIBE, route by stream name.
+
+    ccxt opens one connection per subscription (``.../ws/0``, ``.../ws/1``, ...) and
+    subscribes with ``{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}``; the
+    server answers ``{"result":null,"id":1}`` and then sends only those streams.  A
+    recorded frame ``{"stream":"btcusdt@depth@100ms","data":{...}}`` goes to the
+    connection that subscribed to that stream (:func:`stream_key`).
+    """
+
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        return merge_under(super().configure(config), {"options": self.venue.offline_options or {}})
+
+    def replies(self, client: ReplayConnection, text: str) -> list[str]:
+        request = parse_request(text)
+        if request is None or not request.has_id:
+            return []
+        names = {stream_key(name) for name in request.streams}
+        streams: set[str] = client.protocol_state.setdefault("streams", set())
+        if request.method == "SUBSCRIBE":
+            streams |= names
+        elif request.method == "UNSUBSCRIBE":
+            streams -= names
+        elif request.method != "LIST_SUBSCRIPTIONS":
+            return []
+        return [acknowledgement(request.id)]
+
+    def route(self, frame: WsFrame, clients: Sequence[_Connection]) -> _Connection | None:
+        text = frame.text
+        if text is None or not text.startswith('{"stream":"'):
+            return super().route(frame, clients)
+        key = stream_key(text[11:text.index('"', 11)])
+        for client in clients:
+            if key in client.protocol_state.get("streams", ()):
+                return client
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class Binance(Venue):
+    """A Binance market (spot, USDⓈ-M, COIN-M): its own replay protocol and bundled markets."""
+
+    login_methods: tuple[str, ...] = LOGIN_METHODS
+    #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
+    markets_file: str | None = None
+
+    def replay_protocol(self, source: str) -> ReplayProtocol:
+        return BinanceProtocol(self)
+
+    def markets(self) -> str | None:
+        """The bundled exchangeInfo body (``GET .../exchangeInfo``), or None."""
+        records = self._markets_records()
+        return records[0].body if records else None
+
+    def _markets_records(self) -> list[HttpRecord]:
+        if self.markets_file is None or not (VENUE_DATA / self.markets_file).is_file():
+            return []
+        return [HttpRecord(-1, "GET", r.url, r.body) for r in read_rest_log(VENUE_DATA / self.markets_file)
+                if "exchangeInfo" in r.url]
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        """The bundled exchangeInfo unless the recording has its own, then the fixed answers."""
+        recorded = {r.url.split("?", 1)[0].split("/", 3)[-1] for r in recording.http}
+        markets = [r for r in self._markets_records() if r.url.split("/", 3)[-1] not in recorded]
+        return markets + super().stub_http(recording)
+
+
+def _offline_options(market_type: str) -> Any:
+    return frozen({"fetchMarkets": {"types": [market_type]}, "fetchCurrencies": False, "fetchMargins": False})
+
+
+VENUES: tuple[Venue, ...] = (
+    Binance("binance", offline_options=_offline_options("spot"), cryptofeed_names=("BINANCE",),
+            hftbacktest_folder="spot", market_stream_url="wss://stream.binance.com:9443/stream",
+            depth_snapshot_url="https://api.binance.com/api/v3/depth", markets_file="BINANCE.0"),
+    Binance("binanceusdm", offline_options=_offline_options("linear"), cryptofeed_names=("BINANCE_FUTURES",),
+            hftbacktest_folder="usdm", market_stream_url="wss://fstream.binance.com/stream",
+            depth_snapshot_url="https://fapi.binance.com/fapi/v1/depth", markets_file="BINANCE_FUTURES.0",
+            # ccxt's binanceusdm also asks the COIN-M exchangeInfo; no recorder kept it
+            unrecorded=(HttpRecord(-1, "GET", "https://dapi.binance.com/dapi/v1/exchangeInfo",
+                                   '{"timezone":"UTC","symbols":[]}'),)),
+    Binance("binancecoinm", offline_options=_offline_options("inverse"), cryptofeed_names=("BINANCE_DELIVERY",),
+            hftbacktest_folder="cm", market_stream_url="wss://dstream.binance.com/stream",
+            depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
+    # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
+    Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",)),
+)
+
+
+def hftbacktest_exchange_id(depth_frame: str | None) -> str:
+    """Which Binance market an hftbacktest recording is of, from its first depth-stream frame.
+
+    COIN-M names its markets ``btcusd_perp``; USDⓈ-M depth diffs carry ``"pu"`` (the
+    previous update id); spot's carry neither.  No depth frame: spot.
+    """
+    if depth_frame is None:
+        return "binance"
+    if "_perp@" in depth_frame[:60]:
+        return "binancecoinm"
+    return "binanceusdm" if '"pu":' in depth_frame else "binance"

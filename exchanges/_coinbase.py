@@ -1,0 +1,23 @@
+"""Coinbase: Coinbase Exchange (the former Pro), Coinbase Advanced Trade, Coinbase International.
+
+* ``coinbaseexchange``: ccxt signs ``level2`` subscriptions (Coinbase made the channel
+  private in 2023); the 2021 recording is of the then-public feed, so offline runs
+  give ccxt placeholder credentials (they sign a frame that never leaves the process);
+  currencies were not recorded.  cryptofeed master recordings name it ``COINBASE``.
+* ``coinbase`` (Advanced Trade): cryptofeed v3 recordings name it ``COINBASE``.
+* Neither logs in over the WebSocket: ccxt signs each subscribe frame (or sends a JWT
+  in it), so no ``watch`` awaits a login answer.  ``coinbaseinternational`` does log
+  in (``authenticate``, the default).
+"""
+
+from __future__ import annotations
+
+from ._venue import Venue, frozen
+
+__all__ = ["VENUES"]
+
+VENUES: tuple[Venue, ...] = (
+    Venue("coinbaseexchange", login_methods=(), offline_options=frozen({}), placeholder_credentials=True,
+          cryptofeed_names=("COINBASE",)),
+    Venue("coinbase", login_methods=(), cryptofeed_v3_names=("COINBASE",)),
+)

@@ -1,0 +1,214 @@
+"""What the simulator's generic server and its venue objects share.
+
+The server (``_simulator.py``) owns connections, framing, pacing, playback and
+faults; a venue object (:class:`SimulatedVenue`: ``_sim_binance.py``, ``_sim_okx.py``)
+owns one exchange's protocol: its routes (REST and WebSocket), what a client frame
+subscribes, the frames a subscription gets, the recording it plays.  The two meet
+here: a venue sees the server as a :class:`Server`, and both see a WebSocket as a
+:class:`Connection`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+__all__ = ["BURST_PRICES", "Burst", "Connection", "PlaybackFrame", "Server", "SimulatedVenue", "SimulatorConfig",
+           "apply_options", "rewrite_urls"]
+
+#: prices cycled through by synthetic trade bursts
+BURST_PRICES = tuple(f"{61800 + i * 0.01:.8f}" for i in range(100))
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """Simulator settings.
+
+    ``speed``: ``None`` plays recordings as fast as possible (yielding to the event
+    loop every ``yield_every`` frames); a float plays at real time times ``speed``.
+    ``loop``: restart a finished recording with ids and timestamps shifted so they
+    keep increasing. ``load_recordings``: load the bundled Binance and OKX
+    recordings on start (set ``False`` for synthetic-only benchmarks).
+    """
+
+    speed: float | None = None
+    loop: bool = False
+    load_recordings: bool = True
+    host: str = "127.0.0.1"
+    port: int = 0
+    yield_every: int = 100
+    reject_unknown_symbols: bool = True
+
+
+class Burst:
+    """Handle of a queued synthetic trade burst: ``await burst.wait()`` until written."""
+
+    def __init__(self, exchange: str, key: str, count: int) -> None:
+        self.exchange = exchange
+        self.key = key
+        self.count = count
+        self.sent = 0  # frames handed to the websocket writers, over all connections
+        self.connections = 0
+        self._finished = 0
+        self._done = asyncio.Event()
+
+    def _connection_finished(self) -> None:
+        self._finished += 1
+        if self._finished >= self.connections:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    async def wait(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._done.wait(), timeout)
+
+
+class Connection:
+    """Server-side state of one accepted WebSocket."""
+
+    def __init__(self, conn_id: int, venue: SimulatedVenue, path: str, request: web.Request,
+                 ws: web.WebSocketResponse, combined: bool) -> None:
+        self.id = conn_id
+        self.venue = venue
+        self.exchange = venue.id
+        self.path = path
+        self.request = request
+        self.ws = ws
+        self.combined = combined
+        self.active: dict[str, list[str]] = {}  # stream key -> names the client used
+        self.position = 0
+        self.cycle = 0
+        self.task: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()
+        self.injections: deque[tuple[Iterator[str], Burst | None]] = deque()
+        self.skip: dict[str, int] = {}  # pending sequence gaps per book key
+        self.conn_tag = f"{conn_id:08x}"
+
+
+class PlaybackFrame(Protocol):
+    """One recorded (or derived) frame of a venue's timeline: its receive time and stream key."""
+
+    @property
+    def ns(self) -> int: ...
+
+    @property
+    def key(self) -> str: ...
+
+
+class Server(Protocol):
+    """What a venue object uses of the simulator."""
+
+    @property
+    def config(self) -> SimulatorConfig: ...
+
+    def stalled(self) -> bool: ...
+
+    async def serve(self, request: web.Request, venue: SimulatedVenue, combined: bool,
+                    on_text: Callable[[Connection, str], Awaitable[None]],
+                    initial: Sequence[str] = ()) -> web.WebSocketResponse: ...
+
+    def activate(self, conn: Connection, key: str) -> None: ...
+
+    def resume(self, conn: Connection) -> None: ...
+
+
+class SimulatedVenue:
+    """One exchange protocol the simulator speaks; subclasses fill in the venue's part.
+
+    A venue object lives as long as its simulator.  ``frames`` is the timeline the
+    server plays to every connection of this venue, filtered to what the connection
+    subscribed (``Connection.active``, keyed by stream key).
+    """
+
+    #: the ccxt id of the exchange this object speaks for
+    id: ClassVar[str]
+    #: ccxt symbols with a bundled recording (what ``rxpro watch --simulator`` offers)
+    symbols: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    # -- recording --------------------------------------------------------------------
+    def load(self) -> None:
+        """Load the bundled recording (on start, unless ``SimulatorConfig.load_recordings`` is off)."""
+
+    def load_for(self, symbols: Sequence[str]) -> None:
+        """Load what ``symbols`` need of the bundled recording (default: all of it)."""
+        self.load()
+
+    @property
+    def frames(self) -> Sequence[PlaybackFrame]:
+        return ()
+
+    def texts(self, conn: Connection, frame: Any, names: list[str]) -> list[str]:
+        """The frames ``conn`` gets for one timeline frame it subscribed (under ``names``)."""
+        raise NotImplementedError
+
+    def loop_resets(self, conn: Connection) -> list[str]:
+        """Frames that bring ``conn`` back to the recording's start when it loops."""
+        return []
+
+    def is_book_update(self, frame: Any) -> bool:
+        """Whether ``frame`` is an order-book update that ``inject_sequence_gap`` may skip."""
+        return False
+
+    async def subscribe(self, conn: Connection, streams: Sequence[str]) -> None:
+        """Subscribe ``conn`` to streams named in its URL (``/stream?streams=...``), before any frame."""
+        raise NotImplementedError
+
+    # -- faults and synthetic data ------------------------------------------------------
+    def book_key(self, symbol: str) -> str:
+        """The stream key of ``symbol``'s order-book updates."""
+        raise NotImplementedError
+
+    def trade_burst(self, symbol: str, count: int, start_id: int) -> tuple[str, Callable[[Connection], Iterator[str]]]:
+        """``(stream key, frames for a connection)`` of ``count`` synthetic trades."""
+        raise NotImplementedError
+
+    # -- wiring -----------------------------------------------------------------------
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Register the venue's REST and WebSocket routes."""
+
+    def attach(self, exchange: Any, http_url: str, ws_url: str) -> None:
+        """Point a ccxt(.pro) instance of this venue at the simulator (URLs, offline options)."""
+        raise NotImplementedError
+
+
+def rewrite_urls(urls: Any, http_base: str, ws_base: str, host_label: bool) -> Any:
+    """Copy of a ccxt ``urls['api']`` tree with every URL pointing at the simulator.
+
+    ``host_label``: keep the first host label as a path prefix for WebSocket URLs
+    (``wss://stream.binance.com:9443/ws`` -> ``ws://127.0.0.1:P/stream/ws``) so
+    ccxt's spot/futures detection by URL keeps working; unknown hosts end up on
+    paths the simulator does not serve (404), never on the network.
+    """
+    if isinstance(urls, dict):
+        return {k: rewrite_urls(v, http_base, ws_base, host_label) for k, v in urls.items()}
+    if not isinstance(urls, str) or "://" not in urls:
+        return urls
+    parts = urlsplit(urls)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme in ("ws", "wss"):
+        prefix = f"/{parts.hostname.split('.', 1)[0]}" if host_label and parts.hostname else ""
+        return f"{ws_base}{prefix}{path}"
+    return f"{http_base}{path}"
+
+
+def apply_options(options: dict[str, Any], offline: Mapping[str, Any]) -> None:
+    """Set a venue's offline options on a live exchange's ``options``; nested dicts are copied, then updated."""
+    for key, value in offline.items():
+        if isinstance(value, Mapping):
+            current = options.get(key)
+            nested = dict(current) if isinstance(current, dict) else {}
+            apply_options(nested, value)
+            options[key] = nested
+        else:
+            options[key] = list(value) if isinstance(value, list) else value
