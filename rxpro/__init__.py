@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from ._errors import InvalidArgument, UnsupportedExchange
     from ._hub import ConnectionEvent
     from ._mixin import RxAccessor, RxExchangeMixin
-    from ._registry import exchange, exchange_class, exchange_ids, manual_exchange_ids
+    from ._exchange import exchange
+    from ._registry import exchange_class, exchange_ids, manual_exchange_ids
     from ._record import RecordSummary, Recorder, record
     from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay, replay_together
     from ._retry import RetryPolicy
@@ -102,7 +103,7 @@ _LAZY: dict[str, str] = {
     "InvalidArgument": "._errors", "UnsupportedExchange": "._errors",
     "ConnectionEvent": "._hub",
     "RxAccessor": "._mixin", "RxExchangeMixin": "._mixin",
-    "exchange": "._registry", "exchange_class": "._registry", "exchange_ids": "._registry",
+    "exchange": "._exchange", "exchange_class": "._registry", "exchange_ids": "._registry",
     "manual_exchange_ids": "._registry",
     "RecordSummary": "._record", "Recorder": "._record", "record": "._record",
     "Replay": "._replay", "ReplayMissingResponse": "._replay", "ReplaySummary": "._replay",

@@ -9,7 +9,7 @@ here, each calling ccxt's own implementation:
   frame that ccxt's parser throws on from ending the receive loop;
 * ``handle_text_or_binary_message`` — publishes the decoded frame on ``ex.rx.messages()``;
 * ``resolve`` / ``reject`` — what ccxt's handlers resolve, and the errors they reject,
-  go to the connection's :class:`~rxpro._hub.Router` (and from there to the streams);
+  go to the connection's :class:`~rxpro._router.Router` (and from there to the streams);
 * ``on_error`` / ``on_close`` — one ``disconnected`` event per lost connection;
 * ``send`` — client frames to the recording tap, then to :meth:`RxClient.transmit`
   (the wire; the replay's client overrides only that).
@@ -22,16 +22,17 @@ not further wrappers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import ccxt
 from ccxt.async_support.base.ws.client import Client, json_parser
 from ccxt.async_support.base.ws.functions import is_json_encoded_object
 
-if TYPE_CHECKING:
-    from ._hub import FrameCount, Hub, Router
+from reactivex.subject import Subject
 
-__all__ = ["ClientTap", "RxClient"]
+from ._router import FrameCount, Router
+
+__all__ = ["ClientOwner", "ClientTap", "RxClient"]
 
 
 class ClientTap(Protocol):
@@ -50,6 +51,21 @@ class ClientTap(Protocol):
         """A REST answer arrived (the exchange's ``on_rest_response``)."""
 
 
+class ClientOwner(Protocol):
+    """What a client tells the hub that owns it (``rxpro._hub.Hub``)."""
+
+    frames: FrameCount
+    messages: Subject[Any]
+
+    def router_for(self, client: RxClient) -> Router: ...
+
+    def publish_message(self, message: Any) -> None: ...
+
+    def frame_failed(self, client: RxClient, error: Exception) -> None: ...
+
+    def disconnected(self, client: RxClient, error: Any) -> None: ...
+
+
 class RxClient(Client):  # type: ignore[misc]
     """A ccxt ``Client`` whose resolves and rejects go to rxpro's router.
 
@@ -58,20 +74,24 @@ class RxClient(Client):  # type: ignore[misc]
     """
 
     router: Router
-    hub: Hub
+    hub: ClientOwner
     frames: FrameCount
     tap: ClientTap | None
     # one "disconnected" event per connection: ccxt may report one loss twice (a close
     # frame, then the receive loop finding the socket closed)
     disconnect_told: bool
 
-    def adopt(self, hub: Hub, tap: ClientTap | None) -> None:
+    def adopt(self, hub: ClientOwner, tap: ClientTap | None) -> None:
         """Take the connection into rxpro: called once, right after ccxt built it."""
         self.hub = hub
         self.tap = tap
         self.disconnect_told = False
         self.frames = hub.frames
         self.router = hub.router_for(self)
+
+    def set_tap(self, tap: ClientTap | None) -> None:
+        """Hand this connection's frames to ``tap`` from now on (``None``: to nobody)."""
+        self.tap = tap
 
     # -- frames in -------------------------------------------------------------
 

@@ -157,7 +157,7 @@ class Hub:
         self.tasks: set[asyncio.Task[Any]] = set()
         #: every subscription rxpro holds, live or on its way out, by stream key
         self.subscriptions: dict[Any, Subscription] = {}
-        self.routers: list[Router] = []
+        self.clients: list[RxClient] = []  # every connection rxpro took in
         # rxpro's un-watch calls in flight: no watch call starts until they are done
         self._unwatches: dict[Subscription, asyncio.Task[Any]] = {}
         # the task running a subscription's watch call -> (subscription, generation). Keyed
@@ -222,15 +222,14 @@ class Hub:
     # -- connections -----------------------------------------------------------
 
     def router_for(self, client: RxClient) -> Router:
-        router = Router(self, client)
-        self.routers.append(router)
-        return router
+        self.clients.append(client)
+        return Router(self, client)
 
     def set_tap(self, tap: ClientTap | None) -> None:
         """Hand every connection's frames to ``tap`` (a recorder), from now on."""
         self.tap = tap
-        for router in self.routers:
-            router.client.tap = tap
+        for client in self.clients:
+            client.set_tap(tap)
 
     # -- registration: what a running watch call subscribes ----------------------
 
@@ -638,8 +637,8 @@ class Hub:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        for router in self.routers:
-            router.clear()
+        for client in self.clients:
+            client.router.clear()
         self.publish("closed")
         self.events.on_completed()
         self.messages.on_completed()

@@ -22,7 +22,7 @@ from rxpro.exchanges._table import retired, venue_for
 from ._errors import ExchangeRenamedWarning, InvalidArgument, UnsupportedExchange
 from ._mixin import RxExchangeMixin
 
-__all__ = ["UnsupportedExchangeAttribute", "exchange", "exchange_attribute", "exchange_class", "exchange_ids",
+__all__ = ["UnsupportedExchangeAttribute", "exchange_attribute", "exchange_class", "exchange_ids",
            "is_exchange_id", "manual_exchange_ids", "manual_exchange_names", "why_unsupported"]
 
 
@@ -148,24 +148,3 @@ def exchange_attribute(name: str) -> type[Any]:
         return exchange_class(name)
     except UnsupportedExchange as error:
         raise UnsupportedExchangeAttribute(error.exchange_id, error.reason) from None
-
-
-def exchange(exchange_id: str, config: dict[str, Any] | None = None) -> Any:
-    """Build the rxpro exchange ``exchange_id`` with ccxt's ``config`` dict.
-
-    ``config['rxpro']`` (optional) holds rxpro's own settings, e.g.
-    ``{'retry': RetryPolicy(max_retries=5)}``. ``config['replay']`` (a recording's
-    path, or a list of paths) builds the exchange as ``rxpro.replay(path, exchange_id)``
-    does, fed from the file with no network; ``config['replay_speed']`` paces it (e.g.
-    ``10``: ten times real time; default: as fast as possible on virtual time).
-    """
-    config = dict(config or {})
-    recording = config.pop("replay", None)
-    speed = config.pop("replay_speed", None)
-    if recording is not None:
-        from ._replay import replay
-
-        return replay(recording, exchange_id, speed=speed, config=config)
-    if speed is not None:
-        raise InvalidArgument(f"replay_speed={speed!r} needs a recording: config['replay'] = path")
-    return exchange_class(exchange_id)(config)

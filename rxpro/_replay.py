@@ -61,12 +61,12 @@ from reactivex.scheduler import HistoricalScheduler
 from rxpro.exchanges._table import venue_for
 
 from ._client import RxClient
-from ._record import scrub_sent, scrub_url
 from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
 from ._replay_formats import FORMAT, load_recording
 from ._replay_protocols import ReplayProtocol
 from ._scheduling import use_virtual_scheduler
+from ._scrub import scrub_sent, scrub_url
 
 __all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_end",
            "replay_together"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ccxt
 from ccxt.async_support.base.ws import future as _ccxt_future_module
@@ -23,11 +23,10 @@ from ccxt.async_support.base.ws.future import Future as CcxtFuture
 
 from ._values import cache_entries
 
-if TYPE_CHECKING:
-    from ._client import RxClient
-    from ._hub import Hub, Subscription
+from ._stream import Stream
 
-__all__ = ["CcxtFuture", "FrameCount", "Placeholder", "Router", "callbacks_of", "swallow"]
+__all__ = ["CcxtFuture", "Connection", "FrameCount", "Placeholder", "Routed", "Router", "RouterOwner",
+           "callbacks_of", "swallow"]
 
 log = logging.getLogger("rxpro")
 
@@ -83,6 +82,27 @@ class Placeholder(CcxtFuture):
         return False
 
 
+class Connection(Protocol):
+    """The connection a router serves, as it sees it (``rxpro._client.RxClient``)."""
+
+    url: str
+    futures: dict[str, Any]
+
+    def resolve_future(self, result: Any, message_hash: str) -> Any: ...
+
+    def reject_future(self, error: Any, message_hash: str) -> Any: ...
+
+
+class Routed(Protocol):
+    """A subscription as its routes see it (``rxpro._hub.Subscription``)."""
+
+    stream: Stream
+    generation: int
+    flowing: bool
+
+    def hashes_on(self, client: Any) -> list[str]: ...
+
+
 class FrameCount:
     """The number of the frame ccxt is handling (one per exchange; shared by its connections).
 
@@ -111,17 +131,32 @@ def connection_wide(error: BaseException) -> bool:
     return isinstance(error, (ccxt.NetworkError, ccxt.AuthenticationError, ccxt.UnsubscribeError, *RESYNC_ERRORS))
 
 
+class RouterOwner(Protocol):
+    """What a router tells the hub that owns it (``rxpro._hub.Hub``)."""
+
+    frames: FrameCount
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    def flowing(self, subscription: Any) -> None: ...
+
+    def failed(self, subscription: Any, error: Exception, generation: int) -> None: ...
+
+    def publish(self, kind: Any, **fields: Any) -> None: ...
+
+
 class Router:
     """Routes one connection's resolves and rejects to the subscriptions listening on them."""
 
-    def __init__(self, hub: Hub, client: RxClient) -> None:
+    def __init__(self, hub: RouterOwner, client: Connection) -> None:
         self.hub = hub
         self.client = client
         self.frames = hub.frames
         self.loop = hub.loop
         # hash -> the subscriptions routed on it; a tuple, replaced on change, so that a
         # delivery that ends a subscription does not disturb the loop delivering it
-        self.routes: dict[str, tuple[Subscription, ...]] = {}
+        self.routes: dict[str, tuple[Routed, ...]] = {}
         self.placeholders: dict[str, Placeholder] = {}
         # hash -> when ccxt last resolved a future someone awaited under it
         self.resolved_at: dict[str, float] = {}
@@ -171,10 +206,10 @@ class Router:
                 self.hub.failed(subscription, error, generation)
         return value
 
-    def _reject_connection(self, error: Any) -> tuple[list[tuple[Subscription, int]], Any]:
+    def _reject_connection(self, error: Any) -> tuple[list[tuple[Routed, int]], Any]:
         """Every pending future of the connection (``reject(error)`` without a hash)."""
         subscriptions = list({id(s): s for ss in self.routes.values() for s in ss}.values())
-        spared: list[Subscription] = []
+        spared: list[Routed] = []
         if isinstance(error, Exception) and not connection_wide(error):
             # an error event the exchange sent without saying which request it answers
             # (okx: a rejected subscribe): it concerns a subscription still waiting for
@@ -201,7 +236,7 @@ class Router:
 
     # -- routes (set by the hub) ----------------------------------------------------------
 
-    def add_route(self, message_hash: str, subscription: Subscription) -> bool:
+    def add_route(self, message_hash: str, subscription: Routed) -> bool:
         """Route ``message_hash`` to ``subscription``; False if it already was."""
         routed = self.routes.get(message_hash, ())
         if subscription in routed:
@@ -209,23 +244,20 @@ class Router:
         self.routes[message_hash] = routed + (subscription,)
         return True
 
-    def remove_route(self, message_hash: str, subscription: Subscription) -> None:
+    def remove_route(self, message_hash: str, subscription: Routed) -> None:
         routed = tuple(s for s in self.routes.get(message_hash, ()) if s is not subscription)
         if routed:
             self.routes[message_hash] = routed
             return
         self.routes.pop(message_hash, None)
-        placeholder = self.placeholders.pop(message_hash, None)
+        placeholder: Placeholder | None = self.placeholders.pop(message_hash, None)
         futures = self.client.futures
-        if (
-            placeholder is not None
-            and not placeholder.awaited  # else an awaitable watch_* waits on it: ccxt resolves it
-            and futures.get(message_hash) is placeholder
-        ):
+        # an awaitable watch_* waiting on it keeps it: ccxt resolves it as usual
+        if placeholder is not None and not placeholder.awaited and futures.get(message_hash) is placeholder:
             del futures[message_hash]
-            placeholder.cancel()
+            CcxtFuture.cancel(placeholder)
 
-    def routed_by_others(self, message_hash: str, subscription: Subscription) -> bool:
+    def routed_by_others(self, message_hash: str, subscription: Routed) -> bool:
         return any(other is not subscription for other in self.routes.get(message_hash, ()))
 
     def waited_on(self, message_hash: str, own: Any) -> bool:

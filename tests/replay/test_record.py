@@ -74,7 +74,7 @@ async def test_no_credentials_reach_the_file(tmp_path: Path) -> None:
 
 
 def test_scrubbing() -> None:
-    from rxpro._record import scrub_sent, scrub_url
+    from rxpro._scrub import scrub_sent, scrub_url
 
     assert scrub_url("https://x.io/api/v3/account?timestamp=1&recvWindow=5&signature=abc&symbol=BTCUSDT") == \
         "https://x.io/api/v3/account?symbol=BTCUSDT"

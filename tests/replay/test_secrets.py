@@ -15,7 +15,7 @@ from aiohttp import WSMessage, WSMsgType
 
 import rxpro
 from rxpro._client import RxClient
-from rxpro._record import scrub_sent
+from rxpro._scrub import scrub_sent
 
 pytestmark = pytest.mark.timeout(60)
 
