@@ -18,13 +18,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._errors import InvalidArgument, UnsupportedExchange
+    from ._errors import (
+        ExchangeRenamedWarning,
+        InvalidArgument,
+        ReplayFormatError,
+        ReplayMissingResponse,
+        UnsupportedExchange,
+        UnsupportedExchangeAttribute,
+    )
+    from ._exchange import exchange
     from ._hub import ConnectionEvent
     from ._mixin import RxAccessor, RxExchangeMixin
-    from ._exchange import exchange
     from ._registry import exchange_class, exchange_ids, manual_exchange_ids
     from ._record import RecordSummary, Recorder, record
-    from ._replay import Replay, ReplayMissingResponse, ReplaySummary, replay, replay_together
+    from ._replay import Replay, ReplaySummary, replay, replay_together
     from ._retry import RetryPolicy
     from ._scheduling import scheduler_for
     from ._sources import (
@@ -56,16 +63,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConnectionEvent",
+    "ExchangeRenamedWarning",
     "InvalidArgument",
     "RecordSummary",
     "Recorder",
     "Replay",
+    "ReplayFormatError",
     "ReplayMissingResponse",
     "ReplaySummary",
     "RetryPolicy",
     "RxAccessor",
     "RxExchangeMixin",
     "UnsupportedExchange",
+    "UnsupportedExchangeAttribute",
     "balance",
     "bids_asks",
     "connection_events",
@@ -100,13 +110,15 @@ __all__ = [
 
 #: public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
-    "InvalidArgument": "._errors", "UnsupportedExchange": "._errors",
+    **{name: "._errors" for name in (
+        "ExchangeRenamedWarning", "InvalidArgument", "ReplayFormatError", "ReplayMissingResponse",
+        "UnsupportedExchange", "UnsupportedExchangeAttribute")},
     "ConnectionEvent": "._hub",
     "RxAccessor": "._mixin", "RxExchangeMixin": "._mixin",
     "exchange": "._exchange", "exchange_class": "._registry", "exchange_ids": "._registry",
     "manual_exchange_ids": "._registry",
     "RecordSummary": "._record", "Recorder": "._record", "record": "._record",
-    "Replay": "._replay", "ReplayMissingResponse": "._replay", "ReplaySummary": "._replay",
+    "Replay": "._replay", "ReplaySummary": "._replay",
     "replay": "._replay", "replay_together": "._replay",
     "RetryPolicy": "._retry",
     "scheduler_for": "._scheduling",

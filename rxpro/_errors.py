@@ -1,14 +1,40 @@
-"""rxpro's own exception classes.
+"""Every exception and warning rxpro raises, in one place; all are exported from ``rxpro``.
 
-Every exception here subclasses a ccxt exception so that ``except ccxt.BaseError``
-keeps catching rxpro's errors too; the one warning is a ``DeprecationWarning``.
+The tree (ccxt's classes in brackets; rxpro's errors sit under the ccxt class a
+ccxt user already catches, so ``except ccxt.BaseError`` keeps catching them)::
+
+    Exception
+    ├── [ccxt.BaseError]
+    │   └── [ccxt.ExchangeError]
+    │       ├── [ccxt.NotSupported]
+    │       │   └── UnsupportedExchange ............ an id rxpro can't build (with the reason)
+    │       │       └── UnsupportedExchangeAttribute  (also AttributeError: hasattr() is False)
+    │       ├── [ccxt.BadRequest]
+    │       │   └── InvalidArgument ................ a bad argument to an rxpro call, named
+    │       └── ReplayMissingResponse .............. a REST call the recording does not hold
+    └── ValueError
+        └── ReplayFormatError ...................... a file that is not a recording rxpro reads
+
+    Warning
+    └── DeprecationWarning
+        └── ExchangeRenamedWarning ................. a manual id ccxt renamed: its successor is built
+
+What an Observable's ``on_error`` receives otherwise is ccxt's own exception
+(``BadSymbol``, ``AuthenticationError``, ``NetworkError``, ...), unchanged.
 """
 
 from __future__ import annotations
 
 import ccxt
 
-__all__ = ["ExchangeRenamedWarning", "InvalidArgument", "UnsupportedExchange"]
+__all__ = [
+    "ExchangeRenamedWarning",
+    "InvalidArgument",
+    "ReplayFormatError",
+    "ReplayMissingResponse",
+    "UnsupportedExchange",
+    "UnsupportedExchangeAttribute",
+]
 
 
 class UnsupportedExchange(ccxt.NotSupported):
@@ -24,8 +50,24 @@ class UnsupportedExchange(ccxt.NotSupported):
         super().__init__(f"rxpro does not support exchange {exchange_id!r}: {reason}")
 
 
+class UnsupportedExchangeAttribute(UnsupportedExchange, AttributeError):
+    """What ``rxpro.<id>`` / ``rxpro.exchanges.<id>`` raise for an id rxpro cannot build.
+
+    An :class:`UnsupportedExchange` (with its reason) that is also an ``AttributeError``,
+    so that ``hasattr(rxpro, id)`` answers False instead of raising.
+    """
+
+
 class InvalidArgument(ccxt.BadRequest):
     """An argument of the wrong type or value was passed to an rxpro call; the message names it."""
+
+
+class ReplayMissingResponse(ccxt.ExchangeError):
+    """During a replay, ccxt made a REST call that the recording does not hold (the message names the URL)."""
+
+
+class ReplayFormatError(ValueError):
+    """A file is not a recording rxpro can read; the message names the file (and line)."""
 
 
 class ExchangeRenamedWarning(DeprecationWarning):

@@ -19,19 +19,16 @@ import ccxt.pro
 
 from rxpro.exchanges._table import retired, venue_for
 
-from ._errors import ExchangeRenamedWarning, InvalidArgument, UnsupportedExchange
+from ._errors import (
+    ExchangeRenamedWarning,
+    InvalidArgument,
+    UnsupportedExchange,
+    UnsupportedExchangeAttribute,
+)
 from ._mixin import RxExchangeMixin
 
 __all__ = ["UnsupportedExchangeAttribute", "exchange_attribute", "exchange_class", "exchange_ids",
            "is_exchange_id", "manual_exchange_ids", "manual_exchange_names", "why_unsupported"]
-
-
-class UnsupportedExchangeAttribute(UnsupportedExchange, AttributeError):
-    """What ``rxpro.<id>`` / ``rxpro.exchanges.<id>`` raise for an id rxpro cannot build.
-
-    An :class:`UnsupportedExchange` (with its reason) that is also an ``AttributeError``,
-    so that ``hasattr(rxpro, id)`` answers False instead of raising.
-    """
 
 
 @lru_cache(maxsize=1)

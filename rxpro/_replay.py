@@ -61,6 +61,7 @@ from reactivex.scheduler import HistoricalScheduler
 from rxpro.exchanges._table import venue_for
 
 from ._client import RxClient
+from ._errors import ReplayMissingResponse
 from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
 from ._replay_formats import FORMAT, load_recording
@@ -75,10 +76,6 @@ log = logging.getLogger("rxpro")
 
 #: Frames fed between forced yields to the event loop (keeps Jupyter and timers alive).
 _YIELD_EVERY = 512
-
-
-class ReplayMissingResponse(ccxt.ExchangeError):
-    """ccxt made a REST call that the recording does not hold."""
 
 
 @dataclass(frozen=True)

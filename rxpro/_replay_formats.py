@@ -26,9 +26,20 @@ from typing import Any
 
 import orjson
 
-from rxpro.exchanges._table import cryptofeed_id, hftbacktest_exchange_id, hftbacktest_urls
+from rxpro.exchanges._table import (
+    cryptofeed_id,
+    hftbacktest_exchange_id,
+    hftbacktest_urls,
+)
 
-from ._recorded import HttpRecord, Recording, WsFrame, iter_hftbacktest_lines, seconds_ns
+from ._errors import ReplayFormatError
+from ._recorded import (
+    HttpRecord,
+    Recording,
+    WsFrame,
+    iter_hftbacktest_lines,
+    seconds_ns,
+)
 
 __all__ = [
     "FORMAT",
@@ -43,10 +54,6 @@ __all__ = [
 
 #: The ``format`` field of our own header line.
 FORMAT = "rxpro/1"
-
-
-class ReplayFormatError(ValueError):
-    """A file is not a recording rxpro can read; the message names the file."""
 
 
 def _merge(recording: Recording, other: Recording) -> None:
