@@ -13,62 +13,16 @@ and runs what is due now at once, as RxPY does by default.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Callable, TypeVar
 
-from reactivex import Observable, abc, typing
+from reactivex import Observable, abc
 from reactivex.pipe import pipe as _pipe
-from reactivex.scheduler import CurrentThreadScheduler
-from reactivex.scheduler.periodicscheduler import PeriodicScheduler
 
-from ._scheduling import scheduler_for
+from ._scheduling import stream_scheduler
 
-__all__ = ["ExchangeObservable", "StreamScheduler", "stream_scheduler"]
+__all__ = ["ExchangeObservable"]
 
 _T = TypeVar("_T")
-
-
-class StreamScheduler(PeriodicScheduler):
-    """Timed work on ``timed`` (the loop's or a replay's clock); work due now runs at once.
-
-    What an operator schedules for now (``start_with``, ``concat``, ``of`` inside
-    ``flat_map``) runs on the current thread's trampoline, as RxPY does without a
-    scheduler; only what waits for time goes to the clock, so a replay's virtual clock
-    stopped at the end of its recording holds back nothing that was due at once.
-    """
-
-    def __init__(self, timed: abc.SchedulerBase) -> None:
-        super().__init__()
-        self.timed = timed
-
-    @property
-    def now(self) -> datetime:
-        return self.timed.now
-
-    def schedule(self, action: typing.ScheduledAction[Any], state: Any = None) -> abc.DisposableBase:
-        return CurrentThreadScheduler.singleton().schedule(lambda _, s: action(self, s), state)
-
-    def schedule_relative(
-        self, duetime: typing.RelativeTime, action: typing.ScheduledAction[Any], state: Any = None
-    ) -> abc.DisposableBase:
-        return self.timed.schedule_relative(duetime, lambda _, s: action(self, s), state)
-
-    def schedule_absolute(
-        self, duetime: typing.AbsoluteTime, action: typing.ScheduledAction[Any], state: Any = None
-    ) -> abc.DisposableBase:
-        return self.timed.schedule_absolute(duetime, lambda _, s: action(self, s), state)
-
-
-def stream_scheduler(exchange: Any) -> abc.SchedulerBase | None:
-    """The default scheduler of ``exchange``'s pipelines: a replay's clock, else its loop's."""
-    replay = getattr(exchange, "replay", None)
-    timed = getattr(replay, "scheduler", None)
-    if not isinstance(timed, abc.SchedulerBase):
-        try:
-            timed = scheduler_for(exchange)
-        except RuntimeError:  # no loop yet: the stream itself reports that on subscribe
-            return None
-    return StreamScheduler(timed)
 
 
 class ExchangeObservable(Observable[_T]):

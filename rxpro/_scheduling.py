@@ -1,15 +1,36 @@
-"""Schedulers bound to an exchange's asyncio loop, so users never pass one."""
+"""Which scheduler runs rxpro's timed work: the one module that decides it.
+
+* :func:`scheduler_for` — an ``AsyncIOScheduler`` on an exchange's loop (users pass it
+  to operators of Observables combined from several streams);
+* :func:`stream_scheduler` — the subscribe-time default handed down the pipe of an rxpro
+  stream (``ExchangeObservable``): timed work on the exchange's loop, or on the virtual
+  clock of its replay; work due now at once;
+* :func:`default_scheduler` — what rxpro's operators use when neither the operator nor
+  ``subscribe`` gave one: the virtual clock of the replay open in this context, else the
+  running loop's, else RxPY's ``TimeoutScheduler``;
+* :func:`use_virtual_scheduler` — a replay makes its clock that default while it is open.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar, Token
+from datetime import datetime
 from typing import Any
 
-from reactivex import abc
+from reactivex import abc, typing
+from reactivex.scheduler import CurrentThreadScheduler, TimeoutScheduler
 from reactivex.scheduler.eventloop import AsyncIOScheduler
+from reactivex.scheduler.periodicscheduler import PeriodicScheduler
 
-__all__ = ["scheduler_for", "use_virtual_scheduler", "virtual_scheduler"]
+__all__ = [
+    "StreamScheduler",
+    "default_scheduler",
+    "scheduler_for",
+    "stream_scheduler",
+    "use_virtual_scheduler",
+    "virtual_scheduler",
+]
 
 
 def scheduler_for(exchange: Any = None) -> AsyncIOScheduler:
@@ -23,11 +44,7 @@ _virtual_scheduler: ContextVar[abc.SchedulerBase | None] = ContextVar("rxpro_vir
 
 
 def virtual_scheduler() -> abc.SchedulerBase | None:
-    """The replay's virtual-time scheduler while a replay is open here, else ``None``.
-
-    ``rxpro.operators`` use it as their default scheduler, so time operators run on
-    the recording's clock during a replay.
-    """
+    """The replay's virtual-time scheduler while a replay is open here, else ``None``."""
     return _virtual_scheduler.get()
 
 
@@ -43,3 +60,64 @@ def use_virtual_scheduler(scheduler: abc.SchedulerBase | None, token: Token[Any]
             pass
     _virtual_scheduler.set(None)
     return None
+
+
+def default_scheduler() -> abc.SchedulerBase:
+    """The scheduler used when neither the operator nor ``subscribe`` gave one.
+
+    During ``rxpro.replay`` the replay's virtual-time scheduler; else an
+    ``AsyncIOScheduler`` bound to the running asyncio loop when called from
+    inside one (where ccxt.pro streams live), else the ``TimeoutScheduler``
+    singleton.
+    """
+    virtual = virtual_scheduler()
+    if virtual is not None:
+        return virtual
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return TimeoutScheduler.singleton()
+    return AsyncIOScheduler(loop)
+
+
+class StreamScheduler(PeriodicScheduler):
+    """Timed work on ``timed`` (the loop's or a replay's clock); work due now runs at once.
+
+    What an operator schedules for now (``start_with``, ``concat``, ``of`` inside
+    ``flat_map``) runs on the current thread's trampoline, as RxPY does without a
+    scheduler; only what waits for time goes to the clock, so a replay's virtual clock
+    stopped at the end of its recording holds back nothing that was due at once.
+    """
+
+    def __init__(self, timed: abc.SchedulerBase) -> None:
+        super().__init__()
+        self.timed = timed
+
+    @property
+    def now(self) -> datetime:
+        return self.timed.now
+
+    def schedule(self, action: typing.ScheduledAction[Any], state: Any = None) -> abc.DisposableBase:
+        return CurrentThreadScheduler.singleton().schedule(lambda _, s: action(self, s), state)
+
+    def schedule_relative(
+        self, duetime: typing.RelativeTime, action: typing.ScheduledAction[Any], state: Any = None
+    ) -> abc.DisposableBase:
+        return self.timed.schedule_relative(duetime, lambda _, s: action(self, s), state)
+
+    def schedule_absolute(
+        self, duetime: typing.AbsoluteTime, action: typing.ScheduledAction[Any], state: Any = None
+    ) -> abc.DisposableBase:
+        return self.timed.schedule_absolute(duetime, lambda _, s: action(self, s), state)
+
+
+def stream_scheduler(exchange: Any) -> abc.SchedulerBase | None:
+    """The default scheduler of ``exchange``'s pipelines: a replay's clock, else its loop's."""
+    replay = getattr(exchange, "replay", None)
+    timed = getattr(replay, "scheduler", None)
+    if not isinstance(timed, abc.SchedulerBase):
+        try:
+            timed = scheduler_for(exchange)
+        except RuntimeError:  # no loop yet: the stream itself reports that on subscribe
+            return None
+    return StreamScheduler(timed)

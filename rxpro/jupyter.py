@@ -164,7 +164,7 @@ async def to_dataframe(
         isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) or not duration_ms > 0
     ):
         raise ValueError(f"duration_ms must be a number > 0 or None, got {duration_ms!r}")
-    from rxpro.operators import default_scheduler  # the operators package imports rxpro
+    from ._scheduling import default_scheduler
 
     clock = scheduler or default_scheduler()
     loop = asyncio.get_running_loop()
