@@ -121,6 +121,7 @@ class Binance(Venue):
     """A Binance market (spot, USDⓈ-M, COIN-M): its own replay protocol and bundled markets."""
 
     login_methods: tuple[str, ...] = LOGIN_METHODS
+    generates_client_order_id: bool = True  # newClientOrderId, up to 36 of [.A-Z:/a-z0-9_-]
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
 
@@ -163,7 +164,8 @@ VENUES: tuple[Venue, ...] = (
             hftbacktest_folder="cm", market_stream_url="wss://dstream.binance.com/stream",
             depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
     # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
-    Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",)),
+    Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
+          generates_client_order_id=True),
 )
 
 

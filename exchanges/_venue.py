@@ -98,6 +98,9 @@ class Venue:
     stub_files: tuple[StubFile, ...] = ()
     #: fixed REST answers for calls ccxt makes offline that no recorder keeps
     unrecorded: tuple[HttpRecord, ...] = ()
+    #: ccxt's ``create_order_ws`` takes ``params['clientOrderId']`` here (checked in ccxt's
+    #: ``create_order_request``): rxpro generates one per call the user gave none
+    generates_client_order_id: bool = False
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     )
     from ._exchange import exchange
     from ._hub import ConnectionEvent
-    from ._mixin import RxAccessor, RxExchangeMixin
+    from ._accessor import RxAccessor
+    from ._mixin import RxExchangeMixin
     from ._registry import exchange_class, exchange_ids, manual_exchange_ids
     from ._record import RecordSummary, Recorder, record
     from ._replay import Replay, ReplaySummary, replay, replay_together
@@ -114,7 +115,7 @@ _LAZY: dict[str, str] = {
         "ExchangeRenamedWarning", "InvalidArgument", "ReplayFormatError", "ReplayMissingResponse",
         "UnsupportedExchange", "UnsupportedExchangeAttribute")},
     "ConnectionEvent": "._hub",
-    "RxAccessor": "._mixin", "RxExchangeMixin": "._mixin",
+    "RxAccessor": "._accessor", "RxExchangeMixin": "._mixin",
     "exchange": "._exchange", "exchange_class": "._registry", "exchange_ids": "._registry",
     "manual_exchange_ids": "._registry",
     "RecordSummary": "._record", "Recorder": "._record", "record": "._record",

@@ -32,7 +32,9 @@ async def test_create_order_ws_emits_the_order_once_and_completes() -> None:
         order = Collector(source)
         await order.until(lambda c: c.completed)
         assert order.items == [{"id": "1", "symbol": "BTC/USDT", "status": "open"}]
-        assert calls == [("BTC/USDT", "limit", "buy", 0.1, 50_000, {})]
+        # binance takes a client order id: rxpro generated one, so a lost answer can be looked up (issue 10)
+        assert source.client_order_id is not None and source.client_order_id.startswith("rx")
+        assert calls == [("BTC/USDT", "limit", "buy", 0.1, 50_000, {"clientOrderId": source.client_order_id})]
     finally:
         await ex.close()
 
@@ -83,3 +85,92 @@ async def test_a_ws_call_in_flight_at_close_tells_its_observer_the_outcome_is_un
     assert "unknown" in str(error) and pending.items == []
     late = await Collector(ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)).error()
     assert isinstance(late, ccxt.ExchangeClosedByUser) and "not sent" in str(late)
+
+
+async def _counting_exchange(exchange_id: str = "binance") -> tuple[Any, list[Any]]:
+    ex = rxpro.exchange(exchange_id, {"apiKey": "k", "secret": "s"})
+    calls: list[Any] = []
+
+    async def create_order_ws(symbol: str, type: str, side: str, amount: float, price: float | None = None,
+                              params: dict[str, Any] | None = None) -> dict[str, Any]:
+        calls.append(params)
+        await asyncio.sleep(0.01)
+        return {"id": str(len(calls)), "symbol": symbol, "clientOrderId": (params or {}).get("clientOrderId")}
+
+    ex.create_order_ws = create_order_ws
+    return ex, calls
+
+
+async def test_an_order_call_subscribed_twice_places_one_order_and_both_get_it() -> None:
+    ex, calls = await _counting_exchange()
+    try:
+        source = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+        first, second = Collector(source), Collector(source)
+        await first.until(lambda c: c.completed)
+        await second.until(lambda c: c.completed)
+        late = Collector(source)  # after the result: replayed, not sent again
+        await late.until(lambda c: c.completed)
+        assert len(calls) == 1
+        assert first.items == second.items == late.items == [{"id": "1", "symbol": "BTC/USDT",
+                                                               "clientOrderId": source.client_order_id}]
+    finally:
+        await ex.close()
+
+
+async def test_retry_on_a_failed_order_call_does_not_send_it_again() -> None:
+    from reactivex import operators as ops
+
+    ex = rxpro.binance({"apiKey": "k", "secret": "s"})
+    sent: list[Any] = []
+
+    async def create_order_ws(*args: Any) -> Any:
+        sent.append(args)
+        raise ccxt.RequestTimeout("no answer")  # the order may or may not be at the exchange
+
+    ex.create_order_ws = create_order_ws
+    try:
+        retried = Collector(ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000).pipe(ops.retry(3)))
+        error = await retried.error()
+        assert isinstance(error, ccxt.RequestTimeout)
+        assert len(sent) == 1  # four subscriptions, one order
+    finally:
+        await ex.close()
+
+
+async def test_a_client_order_id_the_user_gave_is_kept_and_venues_without_one_get_none() -> None:
+    ex, calls = await _counting_exchange()
+    kraken, kraken_calls = await _counting_exchange("kraken")
+    try:
+        own = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000, {"clientOrderId": "mine-1"})
+        await Collector(own).until(lambda c: c.completed)
+        assert own.client_order_id is None and calls == [{"clientOrderId": "mine-1"}]
+        plain = kraken.rx.create_order_ws("BTC/USD", "limit", "buy", 0.1, 50_000)
+        await Collector(plain).until(lambda c: c.completed)
+        assert plain.client_order_id is None and kraken_calls == [{}]
+    finally:
+        await ex.close()
+        await kraken.close()
+
+
+async def test_an_order_call_left_by_every_observer_in_flight_is_not_resent_to_a_later_one() -> None:
+    ex = rxpro.binance({"apiKey": "k", "secret": "s"})
+    started = asyncio.Event()
+    sent: list[Any] = []
+
+    async def create_order_ws(*args: Any) -> Any:
+        sent.append(args)
+        started.set()
+        await asyncio.sleep(30)
+
+    ex.create_order_ws = create_order_ws
+    try:
+        source = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+        first = Collector(source)
+        await asyncio.wait_for(started.wait(), 5)
+        first.dispose()
+        later = await Collector(source).error()
+        assert isinstance(later, ccxt.ExchangeClosedByUser) and "unknown" in str(later)
+        assert source.client_order_id in str(later)
+        assert len(sent) == 1
+    finally:
+        await ex.close()

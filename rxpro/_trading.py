@@ -1,0 +1,95 @@
+"""WS trading calls as Observables that run at most once: placing an order must never repeat.
+
+``ex.rx.create_order_ws(...)`` returns an :class:`OrderCall`: the call starts when
+the first observer subscribes (an Observable does nothing until then), runs **once**,
+and its one result — or its error — is replayed to every observer, present and
+later, like an ``AsyncSubject``.  Subscribing twice, ``retry()``, ``repeat()`` or a
+second ``pipe`` never send the order again.  When every observer has left while the
+call is in flight it is cancelled (its outcome at the exchange is then unknown), and
+a later observer hears exactly that instead of a resend.
+
+Where the venue accepts a client order id (the venue table's
+``generates_client_order_id``: Binance, OKX, Bybit), ``create_order_ws`` without
+``params['clientOrderId']`` gets one generated (``call.client_order_id``), so that an
+order whose answer was lost can be found (``fetch_order`` / ``fetch_open_orders``)
+rather than placed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import ccxt
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable
+from reactivex.subject import AsyncSubject
+
+__all__ = ["OrderCall", "new_client_order_id"]
+
+
+def new_client_order_id() -> str:
+    """A client order id every declared venue accepts: 32 letters and digits, ``rx`` first."""
+    return "rx" + uuid.uuid4().hex[:30]
+
+
+class OrderCall(Observable[Any]):
+    """One awaitable trading call, run at most once; its result replayed to every observer."""
+
+    def __init__(self, exchange: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 client_order_id: str | None = None) -> None:
+        super().__init__(self._subscribe_observer)
+        self.exchange = exchange
+        self.method = method
+        #: the client order id rxpro generated for this call (None: the user gave one, or the venue takes none)
+        self.client_order_id = client_order_id
+        self._args = args
+        self._kwargs = kwargs
+        self._outcome: AsyncSubject[Any] = AsyncSubject()
+        self._task: asyncio.Task[Any] | None = None
+        self._observers = 0
+
+    def _subscribe_observer(self, observer: abc.ObserverBase[Any],
+                            scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        subscription = self._outcome.subscribe(observer)
+        self._observers += 1
+        if self._task is None and not self._outcome.is_stopped:
+            self._start(observer)
+        disposed = False
+
+        def dispose() -> None:
+            nonlocal disposed
+            if disposed:
+                return
+            disposed = True
+            subscription.dispose()
+            self._observers -= 1
+            if not self._observers and self._task is not None and not self._task.done():
+                self._task.cancel()  # nobody listens any more: the outcome is unknown
+
+        return Disposable(dispose)
+
+    def _start(self, observer: abc.ObserverBase[Any]) -> None:
+        hub = self.exchange._rx_hub
+        if hub.closed:
+            self._outcome.on_error(ccxt.ExchangeClosedByUser(
+                f"{self.exchange.id} is closed: {self.method}() was not sent"))
+            return
+        self._task = hub.spawn(self._run())
+
+    async def _run(self) -> None:
+        outcome = self._outcome
+        try:
+            result = await getattr(self.exchange, self.method)(*self._args, **self._kwargs)
+        except asyncio.CancelledError:
+            reason = "closed" if self.exchange._rx_hub.closed else "its last observer left"
+            outcome.on_error(ccxt.ExchangeClosedByUser(
+                f"{self.exchange.id} {reason} while {self.method}() was in flight; its outcome is unknown"
+                + (f" (clientOrderId {self.client_order_id})" if self.client_order_id else "")))
+            raise
+        except Exception as error:  # noqa: BLE001 - the call's own failure, replayed to every observer
+            outcome.on_error(error)
+            return
+        outcome.on_next(result)
+        outcome.on_completed()
