@@ -49,7 +49,7 @@ from reactivex.subject import Subject
 from ._retry import RetryPolicy
 from ._router import RESYNC_ERRORS, FrameCount, Router, callbacks_of
 from ._stream import Stream
-from ._values import watch_caches
+from ._values import CACHE_ATTRIBUTES, watch_caches
 
 if TYPE_CHECKING:
     from ._client import ClientTap, RxClient
@@ -62,8 +62,6 @@ log = logging.getLogger("rxpro")
 #: same subscription, woken by the same frames, can wait on it again
 UNWATCH_GRACE_MS = 50
 
-# exchange attributes where ccxt keeps list-shaped caches
-_CACHE_ATTRS = ("trades", "ohlcvs", "orders", "myTrades", "positions", "liquidations", "myLiquidations")
 #: cache families whose state ccxt can't rebuild from the next frame once an un-watch drops it
 _RESYNC_TOPICS = frozenset({"orderbook"})
 
@@ -364,7 +362,7 @@ class Hub:
         subscription.flowing = False
         subscription.state = State.STARTING
         exchange = self.exchange
-        for attr in _CACHE_ATTRS:
+        for attr in CACHE_ATTRIBUTES:  # (recorded from birth; a cache set around rxpro is caught here)
             watch_caches(getattr(exchange, attr, None))
         subscription.calls_in_flight += 1
         subscription.task = self.spawn(self._run(subscription, subscription.generation))

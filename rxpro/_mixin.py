@@ -20,6 +20,7 @@ from ._errors import InvalidArgument
 from ._hub import Hub
 from ._retry import RetryPolicy
 from ._router import CcxtFuture, callbacks_of, swallow
+from ._values import CACHE_ATTRIBUTES, recording_container
 
 __all__ = ["RxExchangeMixin"]
 
@@ -98,6 +99,12 @@ class RxExchangeMixin:
         retry = rx_config.get("retry")
         if retry is not None:
             self._rx_accessor.retry_policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy(**retry)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the attributes where ccxt keeps list-shaped caches: each cache is recorded from birth
+        if name in CACHE_ATTRIBUTES:
+            value = recording_container(value)
+        super().__setattr__(name, value)
 
     @property
     def rx(self) -> RxAccessor:

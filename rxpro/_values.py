@@ -19,7 +19,12 @@ from typing import Any
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp, BaseCache
 from ccxt.async_support.base.ws.order_book import OrderBook
 
-__all__ = ["CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for", "watch_caches"]
+__all__ = ["CACHE_ATTRIBUTES", "CacheDict", "CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for",
+           "recording_container", "watch_caches"]
+
+#: the exchange attributes where ccxt keeps list-shaped caches (directly, or in dicts by symbol)
+CACHE_ATTRIBUTES = frozenset({"trades", "ohlcvs", "orders", "myTrades", "positions", "liquidations",
+                              "myLiquidations", "triggerOrders"})
 
 #: entries noted but not drained are kept up to this many (or the cache's own size, if
 #: larger): every ccxt handler resolves what it appended in the same frame, so only a
@@ -182,6 +187,33 @@ def cache_entries(result: Any, frame: int) -> tuple[list[Any] | None, Any]:
         # keeps in its cache and updates in place later: emit copies
         return [frozen_copy(item) if type(item) is dict else item for item in result], result
     return None, None
+
+
+class CacheDict(dict):  # type: ignore[type-arg]
+    """A dict of ccxt caches (``exchange.trades``, ``exchange.ohlcvs[symbol]``) that records each cache put in it.
+
+    A cache is recorded from the moment ccxt stores it, before its first entries: a
+    cache born in a frame holding more entries than it keeps (four orders, an
+    ``ordersLimit`` of 2) loses none of them to rxpro.
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        cls = value.__class__
+        if cls not in _RECORDING and cls is not CacheDict and (isinstance(value, (BaseCache, dict))):
+            value = recording_container(value)
+        dict.__setitem__(self, key, value)
+
+
+def recording_container(value: Any, depth: int = 3) -> Any:
+    """``value`` with every ccxt cache in it recorded (a dict becomes a :class:`CacheDict`)."""
+    if isinstance(value, BaseCache):
+        recorder_for(value)
+        return value
+    if depth and type(value) is dict:
+        return CacheDict((k, recording_container(v, depth - 1)) for k, v in value.items())
+    return value
 
 
 def watch_caches(container: Any, depth: int = 3) -> None:

@@ -100,7 +100,7 @@ class OkxVenue(SimulatedVenue):
     async def on_text(self, conn: Connection, text: str) -> None:
         """Handle ``{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]}`` and "ping"."""
         if text == "ping":
-            if not self.server.stalled():
+            if self.server.pings_answered():
                 await conn.ws.send_str("pong")
             return
         try:

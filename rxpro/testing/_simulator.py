@@ -77,6 +77,7 @@ class Simulator:
         self._port = 0
         self._closed = False
         self._stall_until = 0.0
+        self._stall_pongs = False
         self._waiters: list[tuple[Callable[[ReceivedFrame], bool], asyncio.Future[ReceivedFrame]]] = []
         self._pending_bursts: dict[tuple[str, str], list[tuple[Callable[[Connection], Iterator[str]], Burst]]] = {}
 
@@ -190,9 +191,30 @@ class Simulator:
         while any(c.id in self._open for c in conns) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
-    def stall(self, ms: float) -> None:
-        """Send no data frames and answer no pings for ``ms`` milliseconds."""
+    async def close_connections(self, exchange: str | None = None, code: int = 1000) -> None:
+        """Close every open WebSocket cleanly: a close frame with ``code`` (1000, 1001, 1011...)."""
+        conns = [c for c in self._open.values() if exchange is None or c.exchange == exchange]
+        for conn in conns:
+            if conn.task is not None:
+                conn.task.cancel()
+        for conn in conns:
+            try:
+                await asyncio.wait_for(conn.ws.close(code=code, message=b"simulator closing"), 1.0)
+            except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+                if conn.request.transport is not None:
+                    conn.request.transport.abort()
+        deadline = time.monotonic() + 2.0
+        while any(c.id in self._open for c in conns) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    def stall(self, ms: float, *, pongs: bool = False) -> None:
+        """Send no data frames for ``ms`` milliseconds; answer no pings either, unless ``pongs``.
+
+        With ``pongs`` the socket looks alive to a keepalive (ccxt's ping/pong) while no
+        data comes: only a watch on the data itself notices.
+        """
         self._stall_until = asyncio.get_running_loop().time() + ms / 1000.0
+        self._stall_pongs = pongs
 
     def inject_malformed(self, exchange: str = BINANCE) -> None:
         """The next frame each open connection of ``exchange`` gets is invalid JSON."""
@@ -265,8 +287,12 @@ class Simulator:
 
     # ------------------------------------------------------------------ what venues call
     def stalled(self) -> bool:
-        """Within a ``stall()``: no data frames, no pings answered."""
+        """Within a ``stall()``: no data frames."""
         return asyncio.get_running_loop().time() < self._stall_until
+
+    def pings_answered(self) -> bool:
+        """Whether a ping gets its pong now (not within a ``stall()``, unless it keeps pongs)."""
+        return self._stall_pongs or not self.stalled()
 
     async def serve(self, request: web.Request, venue: SimulatedVenue, combined: bool,
                     on_text: Callable[[Connection, str], Awaitable[None]],
@@ -285,7 +311,7 @@ class Simulator:
                     self._record(conn, msg.data)
                     await on_text(conn, msg.data)
                 elif msg.type == WSMsgType.PING:
-                    if not self.stalled():
+                    if self.pings_answered():
                         await ws.pong(msg.data)
                 elif msg.type == WSMsgType.CLOSE:
                     break
