@@ -122,6 +122,7 @@ class Binance(Venue):
 
     login_methods: tuple[str, ...] = LOGIN_METHODS
     generates_client_order_id: bool = True  # newClientOrderId, up to 36 of [.A-Z:/a-z0-9_-]
+    trade_ids: bool = True
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
 
@@ -165,7 +166,7 @@ VENUES: tuple[Venue, ...] = (
             depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
     # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
     Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
-          generates_client_order_id=True),
+          generates_client_order_id=True, trade_ids=True),
 )
 
 

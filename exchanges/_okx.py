@@ -37,5 +37,5 @@ def okx_checksum(bids: list[list[str]], asks: list[list[str]]) -> int:
 
 VENUES: tuple[Venue, ...] = (
     Venue("okx", offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
-          cryptofeed_names=("OKX",), generates_client_order_id=True),  # clOrdId: up to 32 letters and digits
+          cryptofeed_names=("OKX",), generates_client_order_id=True, trade_ids=True),  # clOrdId: up to 32 letters and digits
 )

@@ -189,8 +189,9 @@ class StreamSpec:
         unwatch = None
         if _has(exchange, unwatch_name) and callable(getattr(exchange, unwatch_name, None)):
             unwatch = self.call(unwatch_name)
+        hub = exchange._rx_hub
         stream = Stream(self.key, self.method, self.arguments, self.description, self.symbols, self.book_limit,
-                        exchange, exchange._rx_hub.stream_emptied)
+                        exchange, hub.stream_emptied, hub.stream_rejected, venue_for(exchange.id).trade_ids)
         return Subscription(stream, self.call(self.method), unwatch)
 
 

@@ -310,6 +310,11 @@ class Hub:
 
         return Disposable(dispose)
 
+    def stream_rejected(self, stream: Stream, error: Exception) -> None:
+        """A stream refused a value ccxt parsed into nonsense: a frame error, not data."""
+        self.frame_errors += 1
+        self.publish("frame_error", stream=stream.description, error=error)
+
     def stream_emptied(self, stream: Stream) -> None:
         """A stream lost its last observer by itself (an observer raised)."""
         subscription = self.subscriptions.get(stream.key)

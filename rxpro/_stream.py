@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import ccxt
 from ccxt.async_support.base.ws.order_book import OrderBook
 from reactivex import abc
 
@@ -73,6 +74,8 @@ class Stream:
         book_limit: int | None,
         exchange: Any,
         emptied: Callable[[Stream], None],
+        rejected: Callable[[Stream, Exception], None] | None = None,
+        trade_ids: bool = False,
     ) -> None:
         self.key = key
         self.method = method
@@ -88,6 +91,10 @@ class Stream:
         self._candles = method == "watch_ohlcv"  # ccxt resolves [symbol, timeframe, cache]: emit the rows
         self._exchange = exchange
         self._emptied = emptied
+        self._rejected = rejected
+        # ccxt's structure validators, on what this stream emits (see _nonsense)
+        self._checks_trades = self.topic == "trades" or method.startswith("watch_my_trades")
+        self._trade_ids = trade_ids  # the venue's trades always carry an id: one without is nonsense
         self.observers: tuple[abc.ObserverBase[Any], ...] = ()
         self._last_frame = -1
         self._last_origin: Any = None  # held, so that its identity can't be reused
@@ -146,7 +153,8 @@ class Stream:
             self._last_frame = frame
             self._deliver_entries(batch)
         elif isinstance(result, OrderBook):
-            self._emit(book_snapshot(result, self.book_limit))
+            if not self._nonsense_book(result):
+                self._emit(book_snapshot(result, self.book_limit))
         elif (
             type(result) is dict
             and "symbol" not in result
@@ -158,8 +166,40 @@ class Stream:
             for symbol, value in result.items():
                 if symbols is None or symbol in symbols:
                     self._emit(frozen_copy(value))
-        else:
+        elif self.topic != "ticker" or result.get("symbol") is not None or not self._refuse(
+                result, "a ticker without a symbol"):
             self._emit(frozen_copy(result))
+
+    # -- what ccxt's own structure validators (ccxt.test.exchange.base) would reject ------------
+
+    def _nonsense_trade(self, trade: Any) -> bool:
+        """A trade without price, amount or timestamp (or id, where the venue always gives one)."""
+        if type(trade) is not dict:
+            return False
+        if trade.get("price") is None or trade.get("amount") is None or trade.get("timestamp") is None:
+            missing = [k for k in ("price", "amount", "timestamp") if trade.get(k) is None]
+            return self._refuse(trade, f"a trade without {', '.join(missing)}")
+        if self._trade_ids and trade.get("id") is None:
+            return self._refuse(trade, "a trade without an id")
+        return False
+
+    def _nonsense_book(self, book: Any) -> bool:
+        """A book whose best level lacks a positive price or amount (ccxt's test_order_book)."""
+        for side in ("bids", "asks"):
+            levels = book[side]
+            if levels:
+                price, amount = levels[0][0], levels[0][1]
+                if price is None or amount is None or not price > 0 or not amount > 0:
+                    return self._refuse(book, f"an order book whose best {side[:-1]} is {[price, amount]}")
+        return False
+
+    def _refuse(self, value: Any, what: str) -> bool:
+        """Report ``value`` as a frame error instead of emitting it; always True."""
+        if self._rejected is not None:
+            info = value.get("info") if isinstance(value, dict) else None
+            self._rejected(self, ccxt.BadResponse(
+                f"{self.description}: ccxt parsed {what}; not emitted (raw: {str(info)[:200]})"))
+        return True
 
     def _deliver_entries(self, batch: list[Any]) -> None:
         symbols = self.symbols
@@ -169,6 +209,8 @@ class Stream:
                 if since is None or row[0] >= since:
                     self._emit(row)
             return
+        if self._checks_trades:
+            batch = [item for item in batch if not self._nonsense_trade(item)]
         if since is None:
             for item in batch:
                 if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:

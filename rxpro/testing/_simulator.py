@@ -218,10 +218,14 @@ class Simulator:
 
     def inject_malformed(self, exchange: str = BINANCE) -> None:
         """The next frame each open connection of ``exchange`` gets is invalid JSON."""
+        self.inject_frame(MALFORMED_FRAME, exchange)
+
+    def inject_frame(self, text: str, exchange: str = BINANCE) -> None:
+        """The next frame each open connection of ``exchange`` gets is ``text``, as given."""
         self._check_exchange(exchange)
         for conn in self._open.values():
             if conn.exchange == exchange:
-                conn.injections.append((iter((MALFORMED_FRAME,)), None))
+                conn.injections.append((iter((text,)), None))
                 conn.wake.set()
 
     def inject_sequence_gap(self, exchange: str = BINANCE, symbol: str = "BTC/USDT") -> None:

@@ -137,3 +137,24 @@ async def test_caches_dropped_on_un_watch_are_freed_without_the_cyclic_collector
             await plain.close()
             await ex.close()
     assert rxpro_garbage <= ccxt_garbage + 50, (rxpro_garbage, ccxt_garbage)
+
+
+@pytest.mark.parametrize("missing", ["p", "t", "q"])
+async def test_a_trade_frame_that_parses_into_nonsense_is_a_frame_error_not_a_value(
+        sim: Simulator, binance: Any, missing: str) -> None:
+    # item 12: ccxt let a trade without price (or id) through as price=None / id=None
+    events = Collector(rxpro.connection_events(binance))
+    trades = Collector(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(1)
+    frame = {"e": "trade", "E": 1723161201234, "s": "BTCUSDT", "t": 999999999, "p": "61000.10", "q": "0.5",
+             "T": 1723161201233, "m": True, "M": True}
+    del frame[missing]
+    sim.inject_frame('{"stream":"btcusdt@trade","data":' + __import__("orjson").dumps(frame).decode() + "}")
+    await events.until(lambda c: any(e.kind == "frame_error" for e in c.items), timeout=20)
+    error = next(e.error for e in events.items if e.kind == "frame_error")
+    assert isinstance(error, ccxt.BadResponse) and "watch_trades" in str(error)
+    assert {"p": "price", "t": "id", "q": "amount"}[missing] in str(error)
+    before = len(trades.items)
+    await trades.count(before + 5)
+    assert all(t["price"] is not None and t["id"] is not None and t["amount"] is not None for t in trades.items)
+    assert not any(t["id"] == "999999999" for t in trades.items)
