@@ -8,10 +8,12 @@ bound on top (``PublishOptions.max_buffered``) and fails loudly past it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
@@ -53,13 +55,39 @@ def servers_of(url: str | Sequence[str]) -> list[str]:
     return servers
 
 
+async def _listening(server: str, timeout: float) -> bool | None:
+    """Whether something accepts TCP at ``server``'s host and port (``None``: not a URL we can probe)."""
+    try:
+        parts = urlsplit(server if "://" in server else f"nats://{server}")
+        host, port = parts.hostname, parts.port or 4222
+    except ValueError:
+        return None
+    if host is None or parts.scheme not in ("nats", "tls"):
+        return None
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return True
+
+
 async def connect(url: str | Sequence[str], options: ConnectOptions | None = None) -> Client:
     """A nats-py connection to ``url`` (one URL, a comma-separated list, or a list: a cluster's servers).
 
-    Raises :class:`NatsUnreachable` naming the URL when no server answers.
+    Raises :class:`NatsUnreachable` naming the URL when no server answers. (nats-py
+    spends its whole reconnect budget on a first connect too; a quick look for a
+    listening port first makes a wrong URL fail in milliseconds, not a minute.)
     """
     options = options or ConnectOptions()
     servers = servers_of(url)
+    probes = await asyncio.gather(*(_listening(server, options.connect_timeout) for server in servers))
+    if not any(probe is None or probe for probe in probes):
+        raise NatsUnreachable(f"can't reach NATS at {', '.join(servers)}: nothing listens there")
     last_error: list[BaseException] = []
 
     async def error_cb(error: Exception) -> None:
