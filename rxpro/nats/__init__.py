@@ -19,6 +19,7 @@ from ._jetstream import StreamSettings
 from ._publish import PublishOptions, Publisher, PublishSummary, publish
 from ._server import LocalCluster, LocalServer, server_path
 from ._subjects import SubjectParts, check_subject, decode_symbol, encode_symbol, parse_subject, subject_for
+from ._wire import channel_of
 
 __all__ = [
     "ConnectOptions",
@@ -38,6 +39,7 @@ __all__ = [
     "StreamOptions",
     "StreamSettings",
     "SubjectParts",
+    "channel_of",
     "check_subject",
     "connect",
     "decode_symbol",
