@@ -356,10 +356,10 @@ async def watch_bus(options: BusWatchOptions, console: Console, announce: Callab
     finally:
         await source.wait_closed()  # acknowledged (durable) and disconnected, also on Ctrl-C
     if failures:
-        error = failures[0]
-        if nats_user_error(error) or is_user_error(error):
-            raise UserError(str(error)) from error
-        raise error
+        failure = failures[0]
+        if nats_user_error(failure) or is_user_error(failure):
+            raise UserError(str(failure)) from failure
+        raise failure
 
 
 async def _run(finished: asyncio.Event, seconds: float | None, dispose: Callable[[], None]) -> None:
