@@ -20,7 +20,7 @@ from nats.aio.client import Client
 
 from ._errors import NatsUnreachable
 
-__all__ = ["ConnectOptions", "connect", "servers_of"]
+__all__ = ["ConnectOptions", "close_connection", "connect", "servers_of"]
 
 _log = logging.getLogger("rxpro.nats")
 
@@ -111,3 +111,18 @@ async def connect(url: str | Sequence[str], options: ConnectOptions | None = Non
         cause: Any = last_error[0] if last_error else error
         detail = str(cause) or type(cause).__name__
         raise NatsUnreachable(f"can't reach NATS at {', '.join(servers)}: {detail}") from None
+
+
+async def close_connection(nc: Client) -> None:
+    """``nc.close()``, also when the server died a moment ago.
+
+    nats-py writes what it still buffers before closing; on a socket whose peer is
+    gone that raises (``ConnectionResetError``) half-way through the close. What it
+    buffered can't reach a dead server anyway; the connection ends closed.
+    """
+    if nc.is_closed:
+        return
+    try:
+        await nc.close()
+    except OSError as error:
+        _log.debug("nats: closing a connection whose server is gone: %s", error)

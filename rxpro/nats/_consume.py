@@ -33,7 +33,7 @@ from reactivex.disposable import Disposable
 
 from rxpro import InvalidArgument
 
-from ._connection import ConnectOptions, connect
+from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, NotRxproMessage, StreamNotFound
 from ._jetstream import stream_of
 from ._subjects import check_subject
@@ -228,8 +228,8 @@ class _Consumption:
                 await self.subscription.unsubscribe()
             except nats.errors.Error:
                 pass
-        if self.owns_nc and self.nc is not None and not self.nc.is_closed:
-            await self.nc.close()
+        if self.owns_nc and self.nc is not None:
+            await close_connection(self.nc)
 
 
 class NatsObservable(Observable[Any]):

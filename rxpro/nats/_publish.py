@@ -32,7 +32,7 @@ from nats.errors import OutboundBufferLimitError
 from reactivex import Observable
 from reactivex.abc import DisposableBase
 
-from ._connection import ConnectOptions, connect
+from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, PublishFailed
 from ._jetstream import StreamSettings, ensure_stream, stream_of
 from ._subjects import DEFAULT_PREFIX, check_subject, subject_for
@@ -260,8 +260,8 @@ class Publisher:
             except Exception:  # noqa: BLE001 - the connection may be gone; nothing to release then
                 pass
         self._ack_subscription = None
-        if self._owns_nc and self._nc is not None and not self._nc.is_closed:
-            await self._nc.close()
+        if self._owns_nc and self._nc is not None:
+            await close_connection(self._nc)
 
     def summary(self) -> PublishSummary:
         return PublishSummary(self.stream or "", self.published, self.stored, self.duplicates, self.resent,
