@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 import orjson
+import reactivex.operators as ops
 from reactivex import Observable
 from rich.console import Console
 from rich.live import Live
@@ -27,7 +28,15 @@ from rxpro.operators import throttle
 
 from ._errors import UserError
 from ._output import PipeSafe
-from ._session import is_user_error, open_exchange, validate_stream, validate_symbols, validate_timeframe
+from ._session import (
+    exchange_class,
+    is_user_error,
+    open_exchange,
+    simulator,
+    validate_stream,
+    validate_symbols,
+    validate_timeframe,
+)
 from ._views import View, view_for, waiting
 
 __all__ = [
@@ -152,6 +161,12 @@ class FeedOptions:
     stream_name: str = "RXPRO"
     replicas: int = 1
     prefix: str = "rxpro"
+    #: with ``simulator``: synthetic trades per symbol on top of the recording; the feed ends once they are stored
+    burst: int | None = None
+
+
+#: the simulator's synthetic trade ids start here, far above recorded ones
+BURST_START_ID = 10**12
 
 
 async def publish_feed(options: FeedOptions, report: Callable[[str], None],
@@ -170,9 +185,26 @@ async def publish_feed(options: FeedOptions, report: Callable[[str], None],
     except bus.InvalidSubject as error:
         raise UserError(str(error)) from None
     publishers: list[tuple[str, Any]] = []
+    burst_seen = [0]
+
+    def count_burst(trade: Any) -> None:
+        if int(trade.get("id") or 0) >= BURST_START_ID:
+            burst_seen[0] += 1
+
     async with AsyncExitStack() as stack:
-        exchange = await stack.enter_async_context(open_exchange(
-            options.exchange_id, symbols, simulated=options.simulator, speed=options.speed))
+        sim: Any = None
+        if options.burst is not None:
+            if not options.simulator:
+                raise UserError("--burst needs --simulator: it sends synthetic trades from the local simulator")
+            if not any(stream.kind == "trades" for stream in options.streams):
+                raise UserError("--burst sends trades: add trades to --streams")
+            cls = exchange_class(options.exchange_id)
+            sim = await stack.enter_async_context(simulator(options.exchange_id, symbols, options.speed))
+            exchange = sim.attach(cls())
+            stack.push_async_callback(exchange.close)
+        else:
+            exchange = await stack.enter_async_context(open_exchange(
+                options.exchange_id, symbols, simulated=options.simulator, speed=options.speed))
         await validate_symbols(exchange, symbols)
         for stream in options.streams:
             validate_stream(exchange, stream.kind)
@@ -186,7 +218,10 @@ async def publish_feed(options: FeedOptions, report: Callable[[str], None],
         try:
             for symbol in symbols:
                 for stream in options.streams:
-                    publisher = bus.publish(stream.source(exchange, symbol), nc, exchange=exchange,
+                    source = stream.source(exchange, symbol)
+                    if options.burst is not None and stream.kind == "trades":
+                        source = source.pipe(ops.do_action(count_burst))
+                    publisher = bus.publish(source, nc, exchange=exchange,
                                             channel=stream.channel, symbol=symbol, options=publish_options)
                     await stack.enter_async_context(publisher)
                     publishers.append((bus.subject_for(exchange.id, stream.channel, symbol, options.prefix),
@@ -202,8 +237,14 @@ async def publish_feed(options: FeedOptions, report: Callable[[str], None],
             announce(f"publishing {exchange.id} {' '.join(symbols)}{shard} "
                      f"({', '.join(s.channel for s in options.streams)}) from {where} to {options.nats_url} "
                      f"stream {publishers[0][1].stream}; Ctrl-C to stop")
+        burst_done: Any = None
+        if sim is not None and options.burst is not None:
+            trades = [p for subject, p in publishers if ".trades." in subject]
+            for symbol in symbols:
+                sim.burst_trades(options.exchange_id, symbol, count=options.burst, start_id=BURST_START_ID)
+            burst_done = asyncio.ensure_future(_bursts_stored(trades, burst_seen, len(symbols) * options.burst))
         try:
-            await _until_done([publisher for _, publisher in publishers], options.seconds)
+            await _until_done([publisher for _, publisher in publishers], options.seconds, burst_done)
         finally:
             for subject, publisher in publishers:
                 summary = publisher.summary()
@@ -212,11 +253,21 @@ async def publish_feed(options: FeedOptions, report: Callable[[str], None],
     return sum(publisher.summary().published for _, publisher in publishers)
 
 
-async def _until_done(publishers: Sequence[Any], seconds: float | None) -> None:
-    """Until ``seconds`` pass, or a publisher fails (its error is raised)."""
+async def _bursts_stored(trades: Sequence[Any], seen: list[int], count: int) -> None:
+    """Until the trade publishers got all ``count`` burst trades and JetStream acknowledged them."""
+    while seen[0] < count:
+        await asyncio.sleep(0.05)
+    for publisher in trades:
+        await publisher.flush()
+
+
+async def _until_done(publishers: Sequence[Any], seconds: float | None, ended: Any = None) -> None:
+    """Until ``seconds`` pass, ``ended`` is done, or a publisher fails (its error is raised)."""
     waits = [asyncio.ensure_future(publisher.finished()) for publisher in publishers]
+    if ended is not None:
+        waits.append(ended)
     try:
-        done, _ = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_EXCEPTION)
+        done, _ = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         for finished in done:
             finished.result()
     finally:
