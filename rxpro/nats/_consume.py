@@ -39,7 +39,7 @@ from ._jetstream import stream_of
 from ._subjects import check_subject
 from ._wire import CHANNEL_HEADER, decode_body
 
-__all__ = ["Start", "StreamOptions", "NatsObservable", "stream"]
+__all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)

@@ -61,6 +61,9 @@ class PublishOptions:
     max_buffered: int = 100_000
     #: messages sent and not yet acknowledged, at most
     max_in_flight: int = 4_096
+    #: how long the sender lets values gather before writing them to the socket in one go: fewer
+    #: system calls per value when updates arrive one per event-loop turn, for this much latency
+    linger: float = 0.0
     #: a message unacknowledged this long is sent again (same Nats-Msg-Id)
     ack_timeout: float = 2.0
     #: a message unacknowledged this long in all (retries included) is a :class:`PublishFailed`
@@ -355,6 +358,8 @@ class Publisher:
         try:
             while True:
                 await self._wake.wait()
+                if options.linger > 0:
+                    await asyncio.sleep(options.linger)
                 self._wake.clear()
                 sent = 0
                 while self._waiting and not self._recovering and len(self._in_flight) < options.max_in_flight:
