@@ -126,7 +126,9 @@ async def _publisher_cpu(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["mode"] == "bus":
         # connected and the stream made before the clock starts, as the local run has its exchange ready
         nc = await bus.connect(spec["nats"])
-        options = bus.PublishOptions(prefix=spec["prefix"], stream_settings=bus.StreamSettings(
+        # a burst comes faster than one connection publishes: let the backlog grow (the default bound,
+        # 100,000 values, would end the run with PublishFailed, as it should end a feed that can't keep up)
+        options = bus.PublishOptions(prefix=spec["prefix"], max_buffered=2 * count, stream_settings=bus.StreamSettings(
             name=spec["stream"], replicas=spec.get("replicas", 1), max_bytes=8 * 1024**3))
         await _create_stream(nc, spec["prefix"], spec["stream"], spec.get("replicas", 1))
         publisher = bus.publish(rxpro.trades(ex, SYMBOL), nc, exchange=ex, options=options)
@@ -231,7 +233,7 @@ async def publish_synthetic(url: str, prefix: str, stream: str, replicas: int, k
     local_latency: list[int] = []
     stamp_local = [0]
     source.subscribe(lambda v: local_latency.append(time.perf_counter_ns() - stamp_local[0]))  # in-process subscriber
-    options = bus.PublishOptions(prefix=prefix, stream_settings=bus.StreamSettings(
+    options = bus.PublishOptions(prefix=prefix, max_buffered=2 * count, stream_settings=bus.StreamSettings(
         name=stream, replicas=replicas, max_bytes=8 * 1024**3))
     channel = "trades" if kind == "trades" else "orderbook_20"
     async with bus.publish(source, url, exchange="binance", channel=channel, options=options) as publisher:
@@ -340,7 +342,7 @@ def scale_run(url: str, shards: int, burst: int, tag: str) -> dict[str, Any]:
     wait_ready(consumer)
     feeds = [subprocess.Popen([sys.executable, "-m", "rxpro", "publish", "binance", *symbols, "--nats", url,
                                "--simulator", "--burst", str(burst), "--shard", f"{k}/{shards}", "--prefix", prefix,
-                               "--stream-name", stream], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               "--stream-name", stream, "--buffer", str(4 * burst)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               cwd=ROOT, env=_env())
              for k in range(1, shards + 1)]
     published = 0

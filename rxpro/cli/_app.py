@@ -305,9 +305,11 @@ def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None
 @click.option("--prefix", default="rxpro", show_default=True, help="Subjects are <prefix>.<exchange>.<channel>.<symbol>.")
 @click.option("--burst", type=click.IntRange(min=1), metavar="COUNT",
               help="With --simulator: COUNT synthetic trades per symbol as fast as possible; ends once they are stored.")
+@click.option("--buffer", "max_buffered", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Updates per stream waiting for JetStream's acknowledgement; one more stops the feed (exit 1).")
 def publish(exchange: str, symbols: tuple[str, ...], streams: str, nats_url: str, shard: str | None,
             seconds: float | None, simulator: bool, speed: float, stream_name: str, replicas: int,
-            prefix: str, burst: int | None) -> int:
+            prefix: str, burst: int | None, max_buffered: int) -> int:
     """Publish SYMBOL... of EXCHANGE to NATS JetStream, one message per update, until --seconds or Ctrl-C.
 
     Subjects: <prefix>.<exchange>.<channel>.<symbol>, e.g. rxpro.binance.orderbook_20.BTC_USDT.
@@ -316,7 +318,7 @@ def publish(exchange: str, symbols: tuple[str, ...], streams: str, nats_url: str
     from ._bus import FeedOptions, parse_feed_streams, parse_shard, publish_feed
 
     options = FeedOptions(exchange, symbols, parse_feed_streams(streams), nats_url, parse_shard(shard), seconds,
-                          simulator, speed, stream_name, replicas, prefix, burst)
+                          simulator, speed, stream_name, replicas, prefix, burst, max_buffered)
     run(publish_feed(options, click.echo, _note))
     return EXIT_OK
 

@@ -163,6 +163,7 @@ class FeedOptions:
     prefix: str = "rxpro"
     #: with ``simulator``: synthetic trades per symbol on top of the recording; the feed ends once they are stored
     burst: int | None = None
+    max_buffered: int = 100_000
 
 
 #: the simulator's synthetic trade ids start here, far above recorded ones
@@ -176,7 +177,7 @@ async def publish_feed(options: FeedOptions, report: Callable[[str], None],
 
     symbols = shard_symbols(options.symbols, *options.shard)
     publish_options = bus.PublishOptions(
-        prefix=options.prefix,
+        prefix=options.prefix, max_buffered=options.max_buffered,
         stream_settings=bus.StreamSettings(name=options.stream_name, replicas=options.replicas),
     )
     try:
