@@ -18,6 +18,7 @@ from reactivex.subject import Subject
 import rxpro
 import rxpro.nats
 from rxpro.nats import LocalServer, PublishOptions, StreamSettings
+from rxpro.operators import merge_exchanges
 
 RXPRO = [sys.executable, "-m", "rxpro"]
 
@@ -54,17 +55,33 @@ async def _stored(subject: str, url: str) -> list[Any]:
     return values
 
 
-async def test_a_feed_process_publishes_trades_books_and_tickers_that_watch_shows(
-    nats_server: LocalServer, unique: Callable[[], str]
+async def test_feed_processes_publish_trades_books_and_tickers_that_watch_shows_and_merge_exchanges_joins(
+    nats_server: LocalServer, unique: Callable[[], str], collect: Callable[..., Any]
 ) -> None:
     prefix = f"rxpro.{unique()}"
     name = prefix.split(".")[1].upper()
-    done = await asyncio.to_thread(
-        run, "publish", "binance", "BTC/USDT", "ETH/USDT", "--streams", "trades,orderbook:20,ticker", "--nats",
-        nats_server.url, "--simulator", "--speed", "20", "--seconds", "3", "--prefix", prefix, "--stream-name", name,
+    # the stream first, so that a live merge of both venues can start before the feeds
+    async with rxpro.nats.publish(Subject(), nats_server.url, exchange="binance",
+                                  options=PublishOptions(prefix=prefix, stream_settings=StreamSettings(name=name))):
+        pass
+    tickers = {venue: rxpro.nats.stream(f"{prefix}.{venue}.ticker.BTC_USDT", nats_server.url) for venue in
+               ("binance", "okx")}
+    merged = collect(merge_exchanges(*tickers.items()))
+    binance, okx = await asyncio.gather(
+        asyncio.to_thread(run, "publish", "binance", "BTC/USDT", "ETH/USDT", "--streams", "trades,orderbook:20,ticker",
+                          "--nats", nats_server.url, "--simulator", "--speed", "20", "--seconds", "3", "--prefix",
+                          prefix, "--stream-name", name),
+        asyncio.to_thread(run, "publish", "okx", "BTC/USDT", "--streams", "ticker", "--nats", nats_server.url,
+                          "--simulator", "--speed", "20", "--seconds", "3", "--prefix", prefix, "--stream-name", name),
     )
-    assert done.returncode == 0, done.stderr
-    reported = done.stdout.splitlines()
+    assert binance.returncode == 0, binance.stderr
+    assert okx.returncode == 0, okx.stderr
+    await merged.until(lambda: {item.venue for item in merged.items} == {"binance", "okx"})
+    merged.dispose()
+    for bus in tickers.values():
+        await bus.wait_closed()
+    assert all(item.value["symbol"] == "BTC/USDT" for item in merged.items)  # two processes, one merged stream
+    reported = binance.stdout.splitlines()
     assert len(reported) == 6 and all(" stored, 0 duplicates" in line for line in reported), reported
     trades = await _stored(f"{prefix}.binance.trades.BTC_USDT", nats_server.url)
     books = await _stored(f"{prefix}.binance.orderbook_20.*", nats_server.url)

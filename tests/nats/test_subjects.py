@@ -62,3 +62,13 @@ def test_wildcards_only_where_subscribing_and_as_whole_tokens() -> None:
             check_subject(bad, wildcards=bad != "rxpro.*")
     with pytest.raises(InvalidSubject, match="not <prefix>"):
         parse_subject("rxpro.binance.trades")
+
+
+def test_import_rxpro_stays_light_and_rxpro_nats_is_there_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, rxpro; assert 'nats' not in sys.modules and 'rxpro.nats' not in sys.modules; "
+            "assert rxpro.nats.publish and 'nats' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
