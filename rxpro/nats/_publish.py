@@ -158,7 +158,7 @@ class Publisher:
         self._source_error: Exception | None = None
         self._recovering = False
         self._closed = False
-        self._headers_of: dict[tuple[str, str], dict[str, str]] = {}
+        self._routes: dict[tuple[str, str | None], tuple[str, str]] = {}
         self._last_stored_token: dict[str, int] = {}
         self.published = 0
         self.stored = 0
@@ -272,16 +272,22 @@ class Publisher:
 
     # -- values in -------------------------------------------------------------------------
 
-    def _headers(self, channel: str, symbol: str) -> dict[str, str]:
-        key = (channel, symbol)
-        headers = self._headers_of.get(key)
-        if headers is None:
-            headers = {EXCHANGE_HEADER: self.exchange_id or "", CHANNEL_HEADER: channel, SYMBOL_HEADER: symbol}
-            self._headers_of[key] = headers
-        return headers
+    def _route(self, channel: str, symbol: str | None) -> tuple[str, str]:
+        """The subject and the message-id kind of a (channel, symbol), worked out once."""
+        route = self._routes.get((channel, symbol))
+        if route is None:
+            if self._fixed_subject is not None:
+                subject = self._fixed_subject
+            elif symbol is None:
+                raise PublishFailed(f"a {channel} value has no symbol: pass symbol= (e.g. for OHLCV rows)")
+            else:
+                subject = subject_for(self.exchange_id or "", channel, symbol, self.options.prefix)
+            route = self._routes[(channel, symbol)] = (subject, channel.partition("_")[0])
+        return route
 
     def _on_value(self, value: Any) -> None:
-        if self._finished is None or self._finished.done():
+        finished = self._finished
+        if finished is None or finished.done():
             return
         if len(self._waiting) + len(self._in_flight) >= self.options.max_buffered:
             self._fail(PublishFailed(
@@ -293,15 +299,9 @@ class Publisher:
             channel = self.channel or channel_of(value)
             symbol = symbol_of(value) or self.symbol
             body = encode_body(value)
-            if self._fixed_subject is not None:
-                subject = self._fixed_subject
-            else:
-                if symbol is None:
-                    raise PublishFailed(f"a {channel} value has no symbol: pass symbol= (e.g. for OHLCV rows)")
-                subject = subject_for(self.exchange_id or "", channel, symbol, self.options.prefix)
-            kind = channel.partition("_")[0]
-            headers = dict(self._headers(channel, symbol or ""))
-            headers[MSG_ID_HEADER] = f"{subject}:{message_key(kind, value, body)}"
+            subject, kind = self._route(channel, symbol)
+            headers = {EXCHANGE_HEADER: self.exchange_id or "", CHANNEL_HEADER: channel, SYMBOL_HEADER: symbol or "",
+                       MSG_ID_HEADER: f"{subject}:{message_key(kind, value, body)}"}
         except Exception as error:  # noqa: BLE001 - a value we can't publish ends publishing, loudly
             self._fail(error)
             return
@@ -362,26 +362,30 @@ class Publisher:
                     await asyncio.sleep(options.linger)
                 self._wake.clear()
                 sent = 0
-                while self._waiting and not self._recovering and len(self._in_flight) < options.max_in_flight:
-                    if self._finished is not None and self._finished.done():
-                        return
-                    if self._sent_order and loop.time() - self._oldest_sent() > options.ack_timeout / 4:
-                        break  # an old message waits for its ack: hold new ones back, keep the subject in order
-                    if not self._nc.is_connected:  # type: ignore[union-attr]
-                        await self._connected()
-                    message = self._waiting.popleft()
-                    message.token = self._next_token
-                    self._next_token += 1
-                    message.first_sent = message.sent = loop.time()
-                    self._in_flight[message.token] = message
-                    self._sent_order.append(message.token)
+                now = loop.time()
+                in_flight, waiting = self._in_flight, self._waiting
+                while waiting and not self._recovering and len(in_flight) < options.max_in_flight:
+                    if sent % 256 == 0:
+                        if sent:
+                            await asyncio.sleep(0)  # let ccxt's handlers and the acks run
+                            now = loop.time()
+                        if self._finished is not None and self._finished.done():
+                            return
+                        if self._sent_order and now - self._oldest_sent() > options.ack_timeout / 4:
+                            break  # an old message waits for its ack: hold new ones back, keep the subject in order
+                        if not self._nc.is_connected:  # type: ignore[union-attr]
+                            await self._connected()
+                    message = waiting.popleft()
+                    token = message.token = self._next_token
+                    self._next_token = token + 1
+                    message.first_sent = message.sent = now
+                    in_flight[token] = message
+                    self._sent_order.append(token)
                     try:
                         await self._publish(message)
                     except OutboundBufferLimitError:
                         message.sent = 0.0  # nats-py's reconnect buffer is full: the watcher sends it again
                     sent += 1
-                    if sent % 256 == 0:
-                        await asyncio.sleep(0)  # let ccxt's handlers and the acks run
                 self._settle_if_done()
         except NatsUnreachable as error:
             self._fail(error)
