@@ -145,12 +145,12 @@ class _Consumption:
                 raise InvalidArgument(f"durable consumer {self.durable!r} is in use by another subscriber")
             acked = info.ack_floor.stream_seq if info.ack_floor is not None else 0
             if acked:
+                # a fresh consumer right after the last acknowledged value: what a crash left unacknowledged
+                # comes again at once and in order (the old consumer would redeliver it only after ack_wait,
+                # behind newer values)
                 policy, position = DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": acked + 1}
-            else:
-                policy = info.config.deliver_policy or policy
-                position = {"opt_start_seq": info.config.opt_start_seq} if info.config.opt_start_seq else (
-                    {"opt_start_time": info.config.opt_start_time} if info.config.opt_start_time else {})
-            await js.delete_consumer(self.stream, self.durable)
+                await js.delete_consumer(self.stream, self.durable)
+            # else nothing was acknowledged yet: the consumer as it is knows where it started
         config = ConsumerConfig(
             durable_name=self.durable, deliver_policy=policy, ack_policy=AckPolicy.ALL,
             max_ack_pending=-1, filter_subject=self.subject, deliver_subject=self.nc.new_inbox(),  # type: ignore[union-attr]

@@ -183,3 +183,25 @@ async def test_past_its_bound_the_publisher_fails_loudly_instead_of_dropping(opt
             with pytest.raises(PublishFailed, match="1000 values are waiting.*max_buffered"):
                 await publisher.finished()
             assert publisher.summary().published == 1_000  # the 1,001st value was refused, not dropped unseen
+
+
+async def test_a_durable_consumer_that_acknowledged_nothing_gets_what_came_while_it_was_away(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    source: Subject[dict[str, Any]] = Subject()
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        away = rxpro.nats.stream(subject, nats_server.url, durable="late")  # start='new': from its creation on
+        gone = collect(away)
+        await asyncio.sleep(0.5)  # the consumer exists
+        gone.dispose()
+        await away.wait_closed()
+        for i in range(100):
+            source.on_next(trade(i))
+        await publisher.flush(10)
+        back = rxpro.nats.stream(subject, nats_server.url, durable="late")
+        got = collect(back)
+        await got.count(100)
+        got.dispose()
+        await back.wait_closed()
+    assert gone.items == [] and [t["id"] for t in got.items] == [str(i) for i in range(100)]
