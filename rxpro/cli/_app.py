@@ -189,11 +189,15 @@ def watch(exchange: str, symbol: str | None, stream: str, throttle_ms: float, ti
 
         if symbol is not None:
             raise click.UsageError("with --nats, give one SUBJECT (e.g. rxpro.binance.trades.BTC_USDT)")
+        if simulator or replay_file is not None:
+            raise click.UsageError("--nats reads the bus: --simulator and --replay don't go with it")
         bus_options = BusWatchOptions(nats_url, exchange, start, durable, throttle_ms, depth, seconds, output)
         run(watch_bus(bus_options, console, None if output == "live" else _note))
         return EXIT_OK
     if symbol is None:
         raise click.UsageError("Missing argument 'SYMBOL'.")
+    if durable is not None or start != "new":
+        raise click.UsageError("--start and --durable go with --nats URL SUBJECT")
     if simulator and replay_file is not None:
         raise click.UsageError("--simulator and --replay exclude each other")
     options = WatchOptions(exchange, symbol, stream, throttle_ms, timeframe, depth, seconds, simulator, speed, output,

@@ -161,6 +161,8 @@ async def test_a_durable_watch_process_restarted_sees_every_value_once(
     (["watch", "--nats", "{closed}", "rxpro.>", "--seconds", "5"], "can't reach NATS"),
     (["watch", "--nats", "{url}", "rxpro.>", "--start", "yesterday"], "--start takes"),
     (["watch", "--nats", "{url}", "rxpro.a.b.c", "extra"], "give one SUBJECT"),
+    (["watch", "--nats", "{url}", "rxpro.a.b.c", "--simulator"], "--simulator and --replay don't go with it"),
+    (["watch", "binance", "BTC/USDT", "--durable", "desk"], "--start and --durable go with --nats"),
 ])
 def test_bad_input_exits_2_with_one_line_naming_it(nats_server: LocalServer, args: list[str], message: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
