@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     )
 
     from . import exchanges as exchanges  # type: ignore[attr-defined]  # noqa: F401
+    from . import nats as nats  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -137,8 +138,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value  # once imported, a plain attribute
         return value
-    if name == "exchanges":
-        return importlib.import_module(".exchanges", __name__)
+    if name in ("exchanges", "nats"):  # rxpro.nats needs the nats extra; not in __all__ for that reason
+        return importlib.import_module(f".{name}", __name__)
     if name.startswith("__"):
         raise AttributeError(f"module 'rxpro' has no attribute {name!r}")
     # rxpro.binance etc.: the exchange classes, built on first access; an id rxpro cannot build

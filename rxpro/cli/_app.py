@@ -94,7 +94,9 @@ def _stdout() -> Console:
     "  rxpro watch binance BTC/USDT --stream orderbook --depth 10\n"
     "  rxpro watch okx BTC/USDT --simulator --stream trades --seconds 10\n"
     "  rxpro record binance BTC/USDT ETH/USDT --streams ticker,trades -o session.jsonl.gz --seconds 60\n"
-    "  rxpro replay session.jsonl.gz --speed 10 --print",
+    "  rxpro replay session.jsonl.gz --speed 10 --print\n"
+    "  rxpro publish binance BTC/USDT ETH/USDT --streams trades,orderbook:20 --nats nats://127.0.0.1:4222\n"
+    "  rxpro watch --nats nats://127.0.0.1:4222 'rxpro.binance.trades.*'",
 )
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")  # read by main()
 @click.version_option(package_name="rxpro", prog_name="rxpro")
@@ -155,7 +157,7 @@ def _listing(ids: Sequence[str]) -> list[Any]:
 
 @cli.command(short_help="A live view of one stream: ticker, trades, orderbook or ohlcv.")
 @click.argument("exchange")
-@click.argument("symbol")
+@click.argument("symbol", required=False)
 @click.option("--stream", "-s", type=click.Choice(WATCHABLE), default="ticker", show_default=True)
 @click.option("--throttle", "throttle_ms", type=click.FloatRange(min=0), default=100, show_default=True,
               help="At most one screen update per this many ms (0: every update).")
@@ -170,14 +172,37 @@ def _listing(ids: Sequence[str]) -> list[Any]:
               help="Offline: play this recording (rxpro record, hftbacktest, cryptofeed) at --speed.")
 @click.option("--plain", is_flag=True, help="One line per update (the default when stdout is not a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON value per update.")
-def watch(exchange: str, symbol: str, stream: str, throttle_ms: float, timeframe: str, depth: int,
+@click.option("--nats", "nats_url", metavar="URL",
+              help="Watch a NATS subject instead: rxpro watch --nats URL SUBJECT (see rxpro publish).")
+@click.option("--start", default="new", show_default=True,
+              help="With --nats: new, all, a stream sequence or an ISO time.")
+@click.option("--durable", metavar="NAME", help="With --nats: a durable consumer; the next watch resumes after it.")
+def watch(exchange: str, symbol: str | None, stream: str, throttle_ms: float, timeframe: str, depth: int,
           seconds: float | None, simulator: bool, speed: float, replay_file: Path | None, plain: bool,
-          as_json: bool) -> int:
-    """Watch one stream of SYMBOL on EXCHANGE, live (e.g. rxpro watch binance BTC/USDT -s orderbook)."""
+          as_json: bool, nats_url: str | None, start: str, durable: str | None) -> int:
+    """Watch one stream of SYMBOL on EXCHANGE, live (e.g. rxpro watch binance BTC/USDT -s orderbook).
+
+    With --nats URL, watch SUBJECT (wildcards welcome) on a NATS JetStream bus instead:
+    rxpro watch --nats nats://127.0.0.1:4222 rxpro.binance.trades.BTC_USDT
+    """
     from ._watch import Output, WatchOptions, watch as run_watch
 
     console = _stdout()
     output: Output = "json" if as_json else "lines" if plain or not console.is_terminal else "live"
+    if nats_url is not None:
+        from ._bus import BusWatchOptions, watch_bus
+
+        if symbol is not None:
+            raise click.UsageError("with --nats, give one SUBJECT (e.g. rxpro.binance.trades.BTC_USDT)")
+        if simulator or replay_file is not None:
+            raise click.UsageError("--nats reads the bus: --simulator and --replay don't go with it")
+        bus_options = BusWatchOptions(nats_url, exchange, start, durable, throttle_ms, depth, seconds, output)
+        run(watch_bus(bus_options, console, None if output == "live" else _note))
+        return EXIT_OK
+    if symbol is None:
+        raise click.UsageError("Missing argument 'SYMBOL'.")
+    if durable is not None or start != "new":
+        raise click.UsageError("--start and --durable go with --nats URL SUBJECT")
     if simulator and replay_file is not None:
         raise click.UsageError("--simulator and --replay exclude each other")
     options = WatchOptions(exchange, symbol, stream, throttle_ms, timeframe, depth, seconds, simulator, speed, output,
@@ -265,6 +290,46 @@ def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None
 
     outcome = run(run_replay(options, _stderr(), report))
     return EXIT_ERROR if replay_failed(outcome) else EXIT_OK
+
+
+# -- publish ---------------------------------------------------------------------------------
+
+
+@cli.command(short_help="Publish streams to NATS JetStream (a feed process).")
+@click.argument("exchange")
+@click.argument("symbols", nargs=-1, required=True, metavar="SYMBOL...")
+@click.option("--streams", default="trades", show_default=True,
+              help="Comma-separated: trades, ticker, orderbook:<limit>, ohlcv:<timeframe>.")
+@click.option("--nats", "nats_url", required=True, metavar="URL",
+              help="The NATS server(s): nats://127.0.0.1:4222 (comma-separate a cluster's).")
+@click.option("--shard", metavar="K/N", help="Publish only every N-th symbol, starting with the K-th (1/2, 2/2).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--simulator", is_flag=True, help="Offline: the bundled recording on a local simulator.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Playback speed of --simulator, times real time.")
+@click.option("--stream-name", default="RXPRO", show_default=True,
+              help="The JetStream stream, created on <prefix>.> when none stores the subjects.")
+@click.option("--replicas", type=click.IntRange(min=1, max=5), default=1, show_default=True,
+              help="Replicas of a stream this creates (3 on a 3-node cluster).")
+@click.option("--prefix", default="rxpro", show_default=True, help="Subjects are <prefix>.<exchange>.<channel>.<symbol>.")
+@click.option("--burst", type=click.IntRange(min=1), metavar="COUNT",
+              help="With --simulator: COUNT synthetic trades per symbol as fast as possible; ends once they are stored.")
+@click.option("--buffer", "max_buffered", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Updates per stream waiting for JetStream's acknowledgement; one more stops the feed (exit 1).")
+def publish(exchange: str, symbols: tuple[str, ...], streams: str, nats_url: str, shard: str | None,
+            seconds: float | None, simulator: bool, speed: float, stream_name: str, replicas: int,
+            prefix: str, burst: int | None, max_buffered: int) -> int:
+    """Publish SYMBOL... of EXCHANGE to NATS JetStream, one message per update, until --seconds or Ctrl-C.
+
+    Subjects: <prefix>.<exchange>.<channel>.<symbol>, e.g. rxpro.binance.orderbook_20.BTC_USDT.
+    Order books go out only with a limit (orderbook:20): every update carries the top levels.
+    """
+    from ._bus import FeedOptions, parse_feed_streams, parse_shard, publish_feed
+
+    options = FeedOptions(exchange, symbols, parse_feed_streams(streams), nats_url, parse_shard(shard), seconds,
+                          simulator, speed, stream_name, replicas, prefix, burst, max_buffered)
+    run(publish_feed(options, click.echo, _note))
+    return EXIT_OK
 
 
 # -- demo --------------------------------------------------------------------------------------

@@ -1,0 +1,304 @@
+"""``rxpro.nats.stream``: a JetStream subject (or wildcard) as an Observable of the values rxpro published.
+
+Each subscription gets its own JetStream consumer:
+
+- without ``durable``, an *ordered consumer* (nats-py's): ephemeral, unacknowledged,
+  re-created by nats-py from the last sequence it delivered when it misses one, so
+  values arrive in stream order, each once;
+- with ``durable='name'``, a named consumer that remembers what was acknowledged.
+  rxpro acknowledges (AckAll) every 64 values and when a burst has been handed on,
+  and synchronously at dispose; on the next subscribe it resumes after the last
+  acknowledged value. After a clean stop that is exactly where it left off; after
+  a crash, the values delivered since the last acknowledgement come again (at
+  most 64, or one burst).
+
+Values are emitted on the asyncio loop that subscribed, so rxpro's operators and
+RxPY's time operators default to a scheduler on that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Union
+
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable
+
+from rxpro import InvalidArgument
+
+from ._connection import ConnectOptions, close_connection, connect
+from ._errors import NatsUnreachable, NotRxproMessage, StreamNotFound
+from ._jetstream import stream_of
+from ._subjects import check_subject
+from ._wire import CHANNEL_HEADER, decode_body
+
+__all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
+
+#: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
+#: a stream sequence (int >= 1), or a time (an aware ``datetime``)
+Start = Union[Literal["new", "all"], int, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """How :func:`stream` consumes."""
+
+    #: a durable consumer acknowledges after this many values (and at the end of each burst)
+    ack_every: int = 64
+    #: values nats-py may hold for the Observable before it reports a slow consumer
+    pending_messages: int = 1_000_000
+    pending_bytes: int = 1024**3
+    connect: ConnectOptions = field(default_factory=ConnectOptions)
+
+
+def _deliver(start: Start) -> tuple[DeliverPolicy, dict[str, Any]]:
+    if start == "new":
+        return DeliverPolicy.NEW, {}
+    if start == "all":
+        return DeliverPolicy.ALL, {}
+    if isinstance(start, bool):
+        pass
+    elif isinstance(start, int):
+        if start < 1:
+            raise InvalidArgument(f"start sequence must be >= 1, got {start}")
+        return DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": start}
+    elif isinstance(start, datetime):
+        if start.tzinfo is None:
+            raise InvalidArgument(f"start time {start.isoformat()} has no time zone: use an aware datetime (UTC)")
+        return DeliverPolicy.BY_START_TIME, {"opt_start_time": start}
+    raise InvalidArgument(f"start must be 'new', 'all', a sequence (int >= 1) or an aware datetime, got {start!r}")
+
+
+class _Consumption:
+    """One subscription's consumer: connect, bind, emit, acknowledge, release."""
+
+    def __init__(self, observer: abc.ObserverBase[Any], subject: str, nc_or_url: Client | str | Sequence[str],
+                 start: Start, durable: str | None, stream_name: str | None, live: bool,
+                 options: StreamOptions) -> None:
+        self.observer = observer
+        self.subject = subject
+        self.nc_or_url = nc_or_url
+        self.start = start
+        self.durable = durable
+        self.stream_name = stream_name
+        self.live = live
+        self.options = options
+        self.nc: Client | None = None
+        self.owns_nc = False
+        self.subscription: Any = None
+        self.stream = stream_name or ""
+        self.stopped = False
+        self.unacked: Msg | None = None
+        self.since_ack = 0
+
+    async def run(self) -> None:
+        try:
+            if isinstance(self.nc_or_url, Client):
+                self.nc = self.nc_or_url
+            else:
+                self.nc = await connect(self.nc_or_url, self.options.connect)
+                self.owns_nc = True
+            js = self.nc.jetstream()
+            self.stream = await stream_of(js, self.subject, self.stream_name)
+            policy, position = _deliver(self.start)
+            if self.durable is None:
+                self.subscription = await js.subscribe(
+                    self.subject, cb=self._on_message, stream=self.stream, ordered_consumer=True,
+                    config=ConsumerConfig(deliver_policy=policy, **position),
+                    pending_msgs_limit=self.options.pending_messages, pending_bytes_limit=self.options.pending_bytes,
+                )
+            else:
+                self.subscription = await self._bind_durable(js, policy, position)
+            if not self.live:
+                info = await self.subscription.consumer_info()
+                if not info.num_pending and not info.delivered.consumer_seq:
+                    self._complete()  # nothing to replay
+        except asyncio.CancelledError:
+            raise
+        except (StreamNotFound, InvalidArgument, NatsUnreachable) as error:
+            self._error(error)
+        except nats.js.errors.APIError as error:
+            self._error(StreamNotFound(f"can't consume {self.subject!r} from stream {self.stream!r}: "
+                                       f"{error.description}"))
+        except nats.errors.Error as error:
+            self._error(NatsUnreachable(f"NATS failed while consuming {self.subject!r}: {error or type(error).__name__}"))
+
+    async def _bind_durable(self, js: Any, policy: DeliverPolicy, position: dict[str, Any]) -> Any:
+        """Resume ``durable`` after its last acknowledged value (a fresh consumer from there), or create it."""
+        assert self.durable is not None
+        try:
+            info = await js.consumer_info(self.stream, self.durable)
+        except nats.js.errors.NotFoundError:
+            info = None
+        if info is not None:
+            followed = info.config.filter_subject
+            if followed != self.subject:
+                raise InvalidArgument(f"durable consumer {self.durable!r} follows {followed!r}, not {self.subject!r}")
+            if info.push_bound:
+                raise InvalidArgument(f"durable consumer {self.durable!r} is in use by another subscriber")
+            acked = info.ack_floor.stream_seq if info.ack_floor is not None else 0
+            if acked:
+                # a fresh consumer right after the last acknowledged value: what a crash left unacknowledged
+                # comes again at once and in order (the old consumer would redeliver it only after ack_wait,
+                # behind newer values)
+                policy, position = DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": acked + 1}
+                await js.delete_consumer(self.stream, self.durable)
+            # else nothing was acknowledged yet: the consumer as it is knows where it started
+        config = ConsumerConfig(
+            durable_name=self.durable, deliver_policy=policy, ack_policy=AckPolicy.ALL,
+            max_ack_pending=-1, filter_subject=self.subject, deliver_subject=self.nc.new_inbox(),  # type: ignore[union-attr]
+            **position,
+        )
+        return await js.subscribe(
+            self.subject, cb=self._on_message, durable=self.durable, stream=self.stream, manual_ack=True,
+            config=config, pending_msgs_limit=self.options.pending_messages,
+            pending_bytes_limit=self.options.pending_bytes,
+        )
+
+    async def _on_message(self, msg: Msg) -> None:
+        if self.stopped:
+            return
+        headers = msg.headers
+        if not headers or CHANNEL_HEADER not in headers:
+            self._error(NotRxproMessage(
+                f"{msg.subject} (stream {self.stream}, sequence {self._sequence(msg)}) is not an rxpro message: "
+                f"it has no {CHANNEL_HEADER} header"
+            ))
+            return
+        try:
+            value = decode_body(msg.data, f"{msg.subject} (stream {self.stream}, sequence {self._sequence(msg)})")
+        except NotRxproMessage as error:
+            self._error(error)
+            return
+        try:
+            self.observer.on_next(value)
+        except Exception as error:  # noqa: BLE001 - an observer that raises gets its own error
+            self._error(error)
+            return
+        if self.durable is not None:
+            self.unacked = msg
+            self.since_ack += 1
+            if self.since_ack >= self.options.ack_every or not self.subscription.pending_msgs:
+                await self._ack()
+        if not self.live and msg.metadata.num_pending == 0:
+            self._complete()  # the last value the stream held when this one was delivered
+
+    @staticmethod
+    def _sequence(msg: Msg) -> str:
+        try:
+            return str(msg.metadata.sequence.stream)
+        except Exception:  # noqa: BLE001 - not a JetStream reply subject
+            return "?"
+
+    async def _ack(self, sync: bool = False) -> None:
+        msg, self.unacked, self.since_ack = self.unacked, None, 0
+        if msg is None or self.nc is None or self.nc.is_closed:
+            return
+        if sync:
+            await msg.ack_sync(timeout=2.0)
+        else:
+            await msg.ack()
+
+    def _complete(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.observer.on_completed()
+
+    def _error(self, error: Exception) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.observer.on_error(error)
+
+    async def release(self) -> None:
+        self.stopped = True
+        if self.subscription is not None:
+            if self.durable is not None:
+                try:
+                    await self._ack(sync=True)
+                except (nats.errors.Error, asyncio.TimeoutError):
+                    pass  # the unacknowledged values come again next time: never lost
+            try:
+                await self.subscription.unsubscribe()
+            except nats.errors.Error:
+                pass
+        if self.owns_nc and self.nc is not None:
+            await close_connection(self.nc)
+
+
+class NatsObservable(Observable[Any]):
+    """The Observable :func:`stream` returns; ``await obs.wait_closed()`` after disposing releases NATS fully."""
+
+    def __init__(self, subject: str, nc_or_url: Client | str | Sequence[str], start: Start, durable: str | None,
+                 stream_name: str | None, live: bool, options: StreamOptions) -> None:
+        self.subject = subject
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+        def subscribe(observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            consumption = _Consumption(observer, subject, nc_or_url, start, durable, stream_name, live, options)
+            loop = asyncio.get_running_loop()
+            started = loop.create_task(consumption.run(), name=f"rxpro.nats stream {subject}")
+            self._tasks.add(started)
+
+            def dispose() -> None:
+                consumption.stopped = True  # nothing more reaches the observer, or is acknowledged
+                started.cancel()
+
+                async def release() -> None:
+                    try:
+                        await started
+                    except asyncio.CancelledError:
+                        pass
+                    finally:
+                        self._tasks.discard(started)
+                    await consumption.release()
+
+                if loop.is_closed():
+                    return
+                releasing = loop.create_task(release(), name=f"rxpro.nats release {subject}")
+                self._tasks.add(releasing)
+                releasing.add_done_callback(self._tasks.discard)
+
+            return Disposable(dispose)
+
+        super().__init__(subscribe)
+
+    async def wait_closed(self) -> None:
+        """Wait until every disposed subscription has acknowledged, unsubscribed and closed its connection."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def stream(
+    subject: str,
+    nc_or_url: Client | str | Sequence[str],
+    *,
+    start: Start = "new",
+    durable: str | None = None,
+    stream: str | None = None,
+    live: bool = True,
+    options: StreamOptions | None = None,
+) -> NatsObservable:
+    """The values rxpro published on ``subject`` (wildcards welcome) as an Observable.
+
+    >>> rxpro.nats.stream('rxpro.binance.trades.BTC_USDT', 'nats://127.0.0.1:4222', start='all') \\
+    ...     .pipe(ohlcv('1m')).subscribe(print)                                      # doctest: +SKIP
+
+    ``start``: ``'new'`` (default), ``'all'`` retained, a stream sequence, or an aware
+    ``datetime``. ``durable``: a consumer name that remembers what was consumed: the
+    next subscribe with it resumes there (``start`` only counts the first time).
+    ``stream``: the JetStream stream (default: the one that stores ``subject``).
+    ``live=False`` completes once the values the stream held at subscribe are
+    delivered (a replay of the bus). Each value is the dict (or OHLCV row) the
+    publisher's subscriber saw, ``==`` to it. Errors: :class:`StreamNotFound`,
+    :class:`NotRxproMessage`, :class:`NatsUnreachable`, :class:`InvalidSubject`.
+    """
+    check_subject(subject, wildcards=True)
+    _deliver(start)  # bad start values fail here, not on subscribe
+    return NatsObservable(subject, nc_or_url, start, durable, stream, live, options or StreamOptions())

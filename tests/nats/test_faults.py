@@ -1,0 +1,207 @@
+"""Bad input and failures: each error names what is wrong; a server that goes away costs no value."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any, Callable
+
+import nats
+import pytest
+from reactivex.subject import Subject
+
+import rxpro
+import rxpro.nats
+from rxpro.nats import (
+    InvalidSubject,
+    LocalServer,
+    NatsUnreachable,
+    NotRxproMessage,
+    PublishFailed,
+    PublishOptions,
+    StreamNotFound,
+)
+
+
+def trade(i: int, symbol: str = "BTC/USDT") -> dict[str, Any]:
+    """A ccxt-shaped trade (numbers as ccxt gives them)."""
+    return {"info": {"t": i}, "id": str(i), "symbol": symbol, "timestamp": 1_723_161_200_000 + i,
+            "datetime": None, "order": None, "type": None, "side": "buy" if i % 2 else "sell",
+            "takerOrMaker": None, "price": 60_000.1 + i / 100, "amount": 0.001 * (i % 7 + 1), "cost": None,
+            "fee": None, "fees": []}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+async def test_an_unreachable_server_is_named_by_publish_and_by_stream(collect: Callable[..., Any]) -> None:
+    url = f"nats://127.0.0.1:{closed_port()}"
+    publisher = rxpro.nats.publish(Subject(), url, exchange="binance")
+    with pytest.raises(NatsUnreachable, match=url.replace(".", r"\.")):
+        await publisher.start()
+    bus = rxpro.nats.stream("rxpro.binance.trades.BTC_USDT", url)
+    failed = collect(bus)
+    await failed.until(lambda: bool(failed.errors))
+    failed.dispose()
+    await bus.wait_closed()
+    assert isinstance(failed.errors[0], NatsUnreachable) and url in str(failed.errors[0])
+
+
+@pytest.mark.parametrize("subject", ["rxpro.bad subject", "rxpro..x", "rxpro.*.trades", ".rxpro", "rxpro.a>b"])
+def test_a_subject_nats_cannot_carry_is_refused_naming_it(subject: str) -> None:
+    with pytest.raises(InvalidSubject, match="subject"):
+        rxpro.nats.publish(Subject(), "nats://127.0.0.1:4222", subject)
+    assert isinstance(InvalidSubject("x"), rxpro.InvalidArgument)
+
+
+@pytest.mark.parametrize("subject", ["a b.c", "a..b", "a.>.b", "a.b*"])
+def test_a_bad_subscription_subject_is_refused_at_once(subject: str) -> None:
+    with pytest.raises(InvalidSubject, match="subject"):
+        rxpro.nats.stream(subject, "nats://127.0.0.1:4222")
+
+
+def test_exchange_ids_and_channels_must_be_subject_tokens() -> None:
+    with pytest.raises(InvalidSubject, match="'bin.ance'"):
+        rxpro.nats.publish(Subject(), "nats://127.0.0.1:4222", exchange="bin.ance")
+    with pytest.raises(InvalidSubject, match="'order book'"):
+        rxpro.nats.publish(Subject(), "nats://127.0.0.1:4222", exchange="binance", channel="order book")
+    with pytest.raises(rxpro.InvalidArgument, match="time zone"):
+        from datetime import datetime
+
+        rxpro.nats.stream("rxpro.>", "nats://127.0.0.1:4222", start=datetime(2024, 1, 1))
+    with pytest.raises(rxpro.InvalidArgument, match="-3"):
+        rxpro.nats.stream("rxpro.>", "nats://127.0.0.1:4222", start=-3)
+
+
+async def test_a_missing_stream_is_named(nats_server: LocalServer, collect: Callable[..., Any]) -> None:
+    for bus, named in ((rxpro.nats.stream("nobody.home", nats_server.url), "'nobody.home'"),
+                       (rxpro.nats.stream("rxpro.>", nats_server.url, stream="NOPE"), "'NOPE'")):
+        failed = collect(bus)
+        await failed.until(lambda: bool(failed.errors))
+        failed.dispose()
+        await bus.wait_closed()
+        assert isinstance(failed.errors[0], StreamNotFound) and named in str(failed.errors[0])
+    publisher = rxpro.nats.publish(Subject(), nats_server.url, exchange="binance", stream="NOPE")
+    with pytest.raises(StreamNotFound, match="'NOPE'"):
+        await publisher.start()
+
+
+async def test_a_foreign_message_ends_its_stream_naming_it_and_other_streams_go_on(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    source: Subject[dict[str, Any]] = Subject()
+    prefix = options.prefix
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        btc = rxpro.nats.stream(f"{prefix}.binance.trades.BTC_USDT", nats_server.url)
+        eth = rxpro.nats.stream(f"{prefix}.binance.trades.ETH_USDT", nats_server.url)
+        garbage = rxpro.nats.stream(f"{prefix}.binance.trades.XRP_USDT", nats_server.url)
+        got_btc, got_eth, got_garbage = collect(btc), collect(eth), collect(garbage)
+        await asyncio.sleep(0.3)
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().publish(f"{prefix}.binance.trades.BTC_USDT", b"hello")  # no rxpro headers
+            await nc.jetstream().publish(f"{prefix}.binance.trades.XRP_USDT", b"{not json",
+                                         headers={"Rxpro-Channel": "trades"})
+        finally:
+            await nc.close()
+        for i in range(10):
+            source.on_next(trade(i, "ETH/USDT"))
+        await publisher.flush(10)
+        await got_btc.until(lambda: bool(got_btc.errors))
+        await got_garbage.until(lambda: bool(got_garbage.errors))
+        await got_eth.count(10)
+        for collector, bus in ((got_btc, btc), (got_eth, eth), (got_garbage, garbage)):
+            collector.dispose()
+            await bus.wait_closed()
+    (no_headers,), (not_json,) = got_btc.errors, got_garbage.errors
+    assert isinstance(no_headers, NotRxproMessage) and f"{prefix}.binance.trades.BTC_USDT" in str(no_headers)
+    assert "sequence" in str(no_headers) and "Rxpro-Channel" in str(no_headers)
+    assert isinstance(not_json, NotRxproMessage) and "not JSON" in str(not_json) and "XRP_USDT" in str(not_json)
+    assert [t["id"] for t in got_eth.items] == [str(i) for i in range(10)]
+
+
+async def test_a_value_without_a_channel_or_symbol_stops_publishing_loudly(
+    nats_server: LocalServer, options: PublishOptions
+) -> None:
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        source.on_next({"what": "is this"})
+        with pytest.raises(InvalidSubject, match="channel"):
+            await publisher.finished()
+    source = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        source.on_next([1_723_161_200_000, 1.0, 2.0, 0.5, 1.5, 10.0])  # an OHLCV row has no symbol
+        with pytest.raises(PublishFailed, match="symbol="):
+            await publisher.finished()
+
+
+# -- the server goes away --------------------------------------------------------------------
+
+
+async def test_publishing_buffers_while_the_server_restarts_and_loses_nothing(
+    options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    async with LocalServer() as server:
+        source: Subject[dict[str, Any]] = Subject()
+        options = PublishOptions(prefix=options.prefix, stream_settings=options.stream_settings, ack_timeout=0.5)
+        async with rxpro.nats.publish(source, server.url, exchange="binance", options=options) as publisher:
+            for i in range(500):
+                source.on_next(trade(i))
+            await publisher.flush(10)
+            await server.stop()  # SIGTERM: a clean restart (file storage keeps the stream)
+            for i in range(500, 1_000):
+                source.on_next(trade(i))
+            await asyncio.sleep(0.5)
+            await server.start()
+            await publisher.flush(30)
+            source.on_completed()
+            summary = await publisher.finished()
+        bus = rxpro.nats.stream(f"{options.prefix}.binance.trades.BTC_USDT", server.url, start="all", live=False)
+        stored = collect(bus)
+        await stored.ended()
+        stored.dispose()
+        await bus.wait_closed()
+    assert summary.published == 1_000 and summary.stored + summary.duplicates == 1_000
+    assert [t["id"] for t in stored.items] == [str(i) for i in range(1_000)]
+    assert stored.items == [trade(i) for i in range(1_000)]
+
+
+async def test_past_its_bound_the_publisher_fails_loudly_instead_of_dropping(options: PublishOptions) -> None:
+    async with LocalServer() as server:
+        source: Subject[dict[str, Any]] = Subject()
+        options = PublishOptions(prefix=options.prefix, stream_settings=options.stream_settings, max_buffered=1_000)
+        async with rxpro.nats.publish(source, server.url, exchange="binance", options=options) as publisher:
+            await server.stop(kill=True)
+            for i in range(1_500):
+                source.on_next(trade(i))
+            with pytest.raises(PublishFailed, match="1000 values are waiting.*max_buffered"):
+                await publisher.finished()
+            assert publisher.summary().published == 1_000  # the 1,001st value was refused, not dropped unseen
+
+
+async def test_a_durable_consumer_that_acknowledged_nothing_gets_what_came_while_it_was_away(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    source: Subject[dict[str, Any]] = Subject()
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        away = rxpro.nats.stream(subject, nats_server.url, durable="late")  # start='new': from its creation on
+        gone = collect(away)
+        await asyncio.sleep(0.5)  # the consumer exists
+        gone.dispose()
+        await away.wait_closed()
+        for i in range(100):
+            source.on_next(trade(i))
+        await publisher.flush(10)
+        back = rxpro.nats.stream(subject, nats_server.url, durable="late")
+        got = collect(back)
+        await got.count(100)
+        got.dispose()
+        await back.wait_closed()
+    assert gone.items == [] and [t["id"] for t in got.items] == [str(i) for i in range(100)]
