@@ -209,7 +209,10 @@ class CacheDict(dict):  # type: ignore[type-arg]
 def recording_container(value: Any, depth: int = 3) -> Any:
     """``value`` with every ccxt cache in it recorded (a dict becomes a :class:`CacheDict`)."""
     if isinstance(value, BaseCache):
-        recorder_for(value)
+        recorder, installed = recorder_for(value)
+        if installed and len(value):
+            # ccxt stores a new cache after appending this frame's entries to it: they are new
+            recorder.pending.extend(existing_entries(value))
         return value
     if depth and type(value) is dict:
         return CacheDict((k, recording_container(v, depth - 1)) for k, v in value.items())

@@ -158,3 +158,18 @@ async def test_a_trade_frame_that_parses_into_nonsense_is_a_frame_error_not_a_va
     await trades.count(before + 5)
     assert all(t["price"] is not None and t["id"] is not None and t["amount"] is not None for t in trades.items)
     assert not any(t["id"] == "999999999" for t in trades.items)
+
+
+async def test_the_first_trades_of_a_cache_ccxt_creates_are_delivered_too() -> None:
+    # ccxt appends the first trade, then stores the new cache: that trade is new as well
+    async with Simulator(SimulatorConfig(speed=None, load_recordings=False)) as sim:
+        ex = sim.attach(rxpro.binance())
+        try:
+            await ex.load_markets()
+            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+            await sim.wait_for_received(lambda f: isinstance(f.data, dict) and f.data.get("method") == "SUBSCRIBE")
+            sim.burst_trades("binance", "BTC/USDT", count=2_000, start_id=1)
+            await trades.count(2_000)
+            assert [int(t["id"]) for t in trades.items] == list(range(1, 2_001))
+        finally:
+            await ex.close()
