@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
@@ -123,6 +123,10 @@ class Binance(Venue):
     login_methods: tuple[str, ...] = LOGIN_METHODS
     generates_client_order_id: bool = True  # newClientOrderId, up to 36 of [.A-Z:/a-z0-9_-]
     trade_ids: bool = True
+    # depth@100ms, 24hr ticker (1 s) and kline (2 s) streams push on their own clock: 10 s of
+    # silence is a dead stream; bookTicker (bids_asks) and trades come only when something changes
+    silence_ms: Mapping[str, float | None] = field(default_factory=lambda: frozen(
+        {"orderbook": 10_000.0, "ticker": 10_000.0, "ohlcv": 10_000.0, "bidsasks": None, "trades": None}))
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
 

@@ -37,5 +37,8 @@ def okx_checksum(bids: list[list[str]], asks: list[list[str]]) -> int:
 
 VENUES: tuple[Venue, ...] = (
     Venue("okx", offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
-          cryptofeed_names=("OKX",), generates_client_order_id=True, trade_ids=True),  # clOrdId: up to 32 letters and digits
+          cryptofeed_names=("OKX",), generates_client_order_id=True,  # clOrdId: up to 32 letters and digits
+          trade_ids=True,
+          # books/tickers push every 100 ms while something changes; a quiet instrument may not
+          silence_ms=frozen({"orderbook": 30_000.0, "ticker": 120_000.0, "ohlcv": 120_000.0, "trades": None})),
 )

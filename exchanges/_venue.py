@@ -104,6 +104,9 @@ class Venue:
     #: every public trade of this venue carries an id (ccxt's validators allow none: kraken's
     #: WebSocket trades have none): here a trade without one is a frame error, not data
     trade_ids: bool = False
+    #: each stream kind's normal cadence: a subscribed stream silent longer than this (ms) is
+    #: stalled and reconnected (kinds not named: ``rxpro._health.DEFAULT_SILENCE_MS``; None: never)
+    silence_ms: Mapping[str, float | None] = field(default_factory=lambda: frozen({}))
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""

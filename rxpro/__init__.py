@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._registry import exchange_class, exchange_ids, manual_exchange_ids
     from ._record import RecordSummary, Recorder, record
     from ._replay import Replay, ReplaySummary, replay, replay_together
+    from ._health import HealthPolicy
     from ._retry import RetryPolicy
     from ._scheduling import scheduler_for
     from ._sources import (
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConnectionEvent",
     "ExchangeRenamedWarning",
+    "HealthPolicy",
     "InvalidArgument",
     "RecordSummary",
     "Recorder",
@@ -122,7 +124,7 @@ _LAZY: dict[str, str] = {
     "RecordSummary": "._record", "Recorder": "._record", "record": "._record",
     "Replay": "._replay", "ReplaySummary": "._replay",
     "replay": "._replay", "replay_together": "._replay",
-    "RetryPolicy": "._retry",
+    "RetryPolicy": "._retry", "HealthPolicy": "._health",
     "scheduler_for": "._scheduling",
     **{name: "._sources" for name in (
         "balance", "bids_asks", "connection_events", "liquidations", "liquidations_for_symbols", "messages", "my_trades",

@@ -24,6 +24,7 @@ from reactivex.disposable import Disposable
 from rxpro.exchanges._table import venue_for
 
 from ._errors import InvalidArgument
+from ._health import HealthPolicy
 from ._hub import ConnectionEvent, Hub, Subscription
 from ._observable import ExchangeObservable
 from ._retry import RetryPolicy
@@ -192,7 +193,10 @@ class StreamSpec:
         hub = exchange._rx_hub
         stream = Stream(self.key, self.method, self.arguments, self.description, self.symbols, self.book_limit,
                         exchange, hub.stream_emptied, hub.stream_rejected, venue_for(exchange.id).trade_ids)
-        return Subscription(stream, self.call(self.method), unwatch)
+        subscription = Subscription(stream, self.call(self.method), unwatch)
+        if getattr(exchange, "rx_watchdog", True):  # a replay's silences are the recording's
+            subscription.silence_ms = hub.health.silence_for(stream.topic, venue_for(exchange.id).silence_ms)
+        return subscription
 
 
 def _symbols_of(arguments: dict[str, Any]) -> frozenset[str] | None:
@@ -232,6 +236,17 @@ class RxAccessor:
         if not isinstance(policy, RetryPolicy):
             raise InvalidArgument(f"retry_policy must be a RetryPolicy, got {policy!r}")
         self._exchange._rx_hub.retry_policy = policy
+
+    @property
+    def health(self) -> HealthPolicy:
+        """How streams of this exchange tell dead from quiet (silence watchdog, connect and login bounds)."""
+        return self._exchange._rx_hub.health  # type: ignore[no-any-return]
+
+    @health.setter
+    def health(self, policy: HealthPolicy) -> None:
+        if not isinstance(policy, HealthPolicy):
+            raise InvalidArgument(f"health must be a rxpro.HealthPolicy, got {policy!r}")
+        self._exchange._rx_hub.health = policy
 
     # -- the generic mechanism -------------------------------------------------
 

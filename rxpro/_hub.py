@@ -46,6 +46,7 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 from reactivex.subject import Subject
 
+from ._health import HealthPolicy, Watchdog
 from ._retry import RetryPolicy
 from ._router import RESYNC_ERRORS, FrameCount, Router, callbacks_of
 from ._stream import Stream
@@ -66,7 +67,7 @@ UNWATCH_GRACE_MS = 50
 _RESYNC_TOPICS = frozenset({"orderbook"})
 
 EventKind = Literal[
-    "connected", "disconnected", "retrying", "resubscribed", "frame_error", "closed", "unwatched",
+    "connected", "disconnected", "retrying", "resubscribed", "frame_error", "closed", "unwatched", "stalled",
 ]
 
 
@@ -77,9 +78,10 @@ class ConnectionEvent:
     ``kind`` is one of ``connected``, ``disconnected`` (with ``error``; once per lost
     connection), ``retrying`` (a stream will re-subscribe after ``delay_ms``),
     ``resubscribed`` (a stream got data again after a retry), ``frame_error`` (a frame
-    ccxt could not handle; the connection goes on), ``unwatched`` (an ``un_watch_*``
-    call not made by rxpro ended a stream: it completes) and ``closed``
-    (``await ex.close()``).
+    ccxt could not handle, or parsed into nonsense; the connection goes on),
+    ``unwatched`` (an ``un_watch_*`` call not made by rxpro ended a stream: it
+    completes), ``stalled`` (a stream was silent past its cadence: its connection is
+    reconnected; ``error`` says how long) and ``closed`` (``await ex.close()``).
     """
 
     kind: EventKind
@@ -123,6 +125,20 @@ class Subscription:
         self.registrations: list[tuple[RxClient, str]] = []
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[Any] | None = None
+        # the silence watchdog's view (see rxpro._health): the router counts deliveries
+        self.silence_ms: float | None = None
+        self.deliveries = 0
+        self.seen_deliveries = 0
+        self.quiet_since = 0.0
+
+    @property
+    def description(self) -> str:
+        return self.stream.description
+
+    @property
+    def watchable(self) -> bool:
+        """Subscribed and listened to: a silence longer than its cadence means a dead stream."""
+        return self.state is State.SUBSCRIBED and bool(self.stream.observers)
 
     @property
     def key(self) -> Any:
@@ -148,6 +164,9 @@ class Hub:
         self.events: Subject[ConnectionEvent] = Subject()
         self.messages: Subject[Any] = Subject()
         self.retry_policy = RetryPolicy()
+        self.health = HealthPolicy()
+        self.watchdog = Watchdog(self)
+        self.ever_connected = False  # a connection of this exchange has opened once
         self.tap: ClientTap | None = None
         self.closed = False
         self.ended = False  # see end()
@@ -207,6 +226,25 @@ class Hub:
         if not self.closed:
             self.publish("disconnected", url=client.url, error=error)
 
+    def connected(self, url: str) -> None:
+        self.ever_connected = True
+        self.publish("connected", url=url)
+
+    # -- the silence watchdog (rxpro._health) -------------------------------------
+
+    def watched(self) -> list[Subscription]:
+        """The subscriptions with a cadence and subscribers."""
+        return [s for s in self.subscriptions.values() if s.silence_ms is not None and s.stream.observers]
+
+    def stalled(self, subscription: Subscription, error: Exception) -> None:
+        """``subscription`` has been silent past its cadence: say so, and reconnect its connections."""
+        clients = {id(c): c for c, _ in subscription.registrations}
+        self.publish("stalled", stream=subscription.stream.description, error=error,
+                     url=next(iter(clients.values())).url if clients else None)
+        for client in clients.values():
+            # what ccxt does when a keepalive goes unanswered: every stream on it retries
+            client.on_error(error)
+
     # -- tasks -----------------------------------------------------------------
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -248,6 +286,11 @@ class Hub:
             yield
         finally:
             self.logging_in.discard(task)
+
+    def capturing_login(self) -> bool:
+        """Whether the running task is an rxpro stream's call, now inside a login method."""
+        task = asyncio.current_task()
+        return task is not None and task in self.capturing and task in self.logging_in
 
     def register(self, client: RxClient, message_hashes: list[str]) -> None:
         """Route ``message_hashes`` of ``client`` to the subscription whose watch call is running."""
@@ -392,6 +435,8 @@ class Hub:
         if generation == subscription.generation:
             if subscription.state is State.STARTING:
                 subscription.state = State.SUBSCRIBED
+                if subscription.silence_ms is not None:
+                    self.watchdog.watch()
         else:
             self._let_go_after_call(subscription)
 
@@ -543,6 +588,11 @@ class Hub:
             return
         # a book out of sync: drop ccxt's subscription and make it again (fresh snapshot)
         resync = isinstance(error, RESYNC_ERRORS)
+        if _is_transient(error) and not self.ever_connected and subscription.attempt + 1 >= self.health.connect_attempts:
+            # never connected at all (no network, a wrong URL): say so now, not after the whole budget
+            self._end(subscription, ccxt.ExchangeNotAvailable(
+                f"{self.exchange.id}: could not connect ({subscription.attempt + 1} attempts): {error}"))
+            return
         if (_is_transient(error) or resync) and not self.closed and self._retry_later(subscription, error, resync):
             return
         self._end(subscription, error)

@@ -14,9 +14,12 @@ import inspect
 import logging
 from typing import Any, Callable
 
+import ccxt
+
 from ._accessor import RxAccessor
 from ._client import ClientTap, RxClient
 from ._errors import InvalidArgument
+from ._health import HealthPolicy
 from ._hub import Hub
 from ._retry import RetryPolicy
 from ._router import CcxtFuture, callbacks_of, swallow
@@ -53,8 +56,18 @@ def _marked_as_login(method: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(method):
         @functools.wraps(method)
         async def login(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with self._rx_hub.login():
-                return await method(self, *args, **kwargs)
+            hub: Hub = self._rx_hub
+            with hub.login():
+                if not hub.capturing_login():
+                    return await method(self, *args, **kwargs)
+                # inside an rxpro stream's call: a login that never gets an answer must end it
+                timeout = hub.health.login_timeout_ms
+                try:
+                    return await asyncio.wait_for(method(self, *args, **kwargs), timeout / 1000)
+                except asyncio.TimeoutError:
+                    raise ccxt.AuthenticationError(
+                        f"{self.id}: the login ({method.__name__}) got no answer within {timeout / 1000:g} s "
+                        "(rxpro.HealthPolicy.login_timeout_ms)") from None
     else:
         @functools.wraps(method)
         def login(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -75,6 +88,8 @@ class RxExchangeMixin:
     #: the client class of this exchange's connections (replay plugs in its own)
     rx_client_class: type[RxClient] = RxClient
     rx_login_methods: tuple[str, ...] = ("authenticate",)
+    #: whether the silence watchdog looks over this exchange's streams (a replay's: no)
+    rx_watchdog: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -96,6 +111,9 @@ class RxExchangeMixin:
         super().__init__(config)  # type: ignore[call-arg]
         self._rx_hub = Hub(self)
         self._rx_accessor = RxAccessor(self)
+        health = rx_config.get("health")
+        if health is not None:
+            self._rx_accessor.health = health if isinstance(health, HealthPolicy) else HealthPolicy(**health)
         retry = rx_config.get("retry")
         if retry is not None:
             self._rx_accessor.retry_policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy(**retry)
@@ -188,7 +206,7 @@ class RxExchangeMixin:
         if tap is not None:
             tap.connection_opened(client)
         super().on_connected(client, message)  # type: ignore[misc]
-        self._rx_hub.publish("connected", url=client.url)
+        self._rx_hub.connected(client.url)
 
     async def close(self, clean_instance_data: bool = False) -> None:
         """Complete every Observable stream, then close ccxt's connections and session."""

@@ -440,6 +440,7 @@ class ReplayExchange:
     """
 
     rx_client_class = ReplayClient
+    rx_watchdog = False  # a recording's silences are the recording's, not a dead connection
     replay: Replay
 
     def __init__(self, config: dict[str, Any] | None = None, *, replay: Replay) -> None:

@@ -99,6 +99,7 @@ class Routed(Protocol):
     stream: Stream
     generation: int
     flowing: bool
+    deliveries: int
 
     def hashes_on(self, client: Any) -> list[str]: ...
 
@@ -175,6 +176,7 @@ class Router:
         if subscriptions and (batch is not None or isinstance(result, dict)):  # not an ack (True/None)
             frame = frames.number
             for subscription in subscriptions:
+                subscription.deliveries += 1
                 if not subscription.flowing:
                     self.hub.flowing(subscription)
                 try:

@@ -87,6 +87,9 @@ class OkxVenue(SimulatedVenue):
         router.add_get("/api/v5/public/time", self.server_time)
         router.add_get("/ws/v5/public", self.ws)
         router.add_get("/ws/v5/business", self.ws)
+        # the private endpoint accepts a connection and never answers its login: a silent
+        # private login, the fault rxpro's login timeout exists for (no private data is simulated)
+        router.add_get("/ws/v5/private", self.silent_ws)
 
     def attach(self, exchange: Any, http_url: str, ws_url: str) -> None:
         exchange.urls["api"] = rewrite_urls(exchange.urls["api"], http_url, ws_url, host_label=False)
@@ -96,6 +99,14 @@ class OkxVenue(SimulatedVenue):
     # -- WebSocket -----------------------------------------------------------------------
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
         return await self.server.serve(request, self, False, self.on_text)
+
+    async def silent_ws(self, request: web.Request) -> web.WebSocketResponse:
+        return await self.server.serve(request, self, False, self.ignore)
+
+    async def ignore(self, conn: Connection, text: str) -> None:
+        """Recorded (``sim.received``), never answered; pings get their pong."""
+        if text == "ping" and self.server.pings_answered():
+            await conn.ws.send_str("pong")
 
     async def on_text(self, conn: Connection, text: str) -> None:
         """Handle ``{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]}`` and "ping"."""

@@ -1,0 +1,90 @@
+"""Dead or quiet: a stalled connection is noticed, a stream that can't connect or log in says so.
+
+Issue 10 items 5, 9 and 11: with default settings a connection whose server stopped sending
+(pings answered or not) delivered nothing and said nothing for over a minute; with no network
+a stream was silent for 85 s; a login that never got an answer waited forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import ccxt
+import pytest
+
+import rxpro
+from rxpro.testing import Simulator, SimulatorConfig
+
+from ..core.conftest import Collector
+
+pytestmark = pytest.mark.timeout(90)
+
+FAST = rxpro.HealthPolicy(silence_ms={"orderbook": 1_000.0})
+
+
+@pytest.mark.parametrize("pongs", [True, False])
+async def test_a_book_silent_past_its_cadence_is_stalled_and_reconnected(pongs: bool) -> None:
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance({"rxpro": {"health": FAST}}))
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            book = Collector(rxpro.order_book(ex, "BTC/USDT", 5))
+            await book.count(3)
+            sim.stall(3_000, pongs=pongs)  # no data for 3 s; the keepalive answered or not
+            stalled_at = time.monotonic()
+            await events.until(lambda c: any(e.kind == "stalled" for e in c.items), timeout=10)
+            noticed = time.monotonic() - stalled_at
+            assert noticed < 2.5  # the cadence (1 s) and a watchdog tick, not ccxt's keepalive (minutes)
+            stalled = next(e for e in events.items if e.kind == "stalled")
+            assert isinstance(stalled.error, ccxt.RequestTimeout) and "no data" in str(stalled.error)
+            await events.until(lambda c: any(e.kind == "resubscribed" for e in c.items), timeout=30)
+            before = len(book.items)
+            await book.count(before + 3)  # flowing again after the stall
+            assert book.errors == []
+        finally:
+            await ex.close()
+
+
+async def test_quiet_trades_are_not_stalled() -> None:
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance({"rxpro": {"health": FAST}}))
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+            await trades.count(1)
+            sim.stall(2_500, pongs=True)
+            await asyncio.sleep(2.5)
+            assert not [e for e in events.items if e.kind in ("stalled", "disconnected")]
+        finally:
+            await ex.close()
+
+
+async def test_a_stream_that_never_connects_errors_within_the_first_attempts() -> None:
+    async with Simulator() as sim:
+        ex = sim.attach(rxpro.binance())
+    # the simulator is gone: its port refuses every connection (REST and WebSocket)
+    try:
+        started = time.monotonic()
+        error = await Collector(rxpro.trades(ex, "BTC/USDT")).error(timeout=30)
+        elapsed = time.monotonic() - started
+        assert isinstance(error, ccxt.ExchangeNotAvailable) and "3 attempts" in str(error)
+        assert elapsed < 5, elapsed  # was the whole retry budget: 85 s
+    finally:
+        await ex.close()
+
+
+async def test_a_login_that_gets_no_answer_ends_the_private_stream() -> None:
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.okx({"rxpro": {"health": rxpro.HealthPolicy(login_timeout_ms=500)}}))
+        try:
+            await ex.load_markets()  # public markets; the simulated private endpoint never answers a login
+            ex.apiKey, ex.secret, ex.password = "k", "s", "p"
+            error = await Collector(rxpro.balance(ex)).error(timeout=20)
+            assert isinstance(error, ccxt.AuthenticationError) and "no answer within 0.5 s" in str(error)
+            assert any(isinstance(f.data, dict) and f.data.get("op") == "login" for f in sim.received)
+            public = Collector(rxpro.trades(ex, "BTC/USDT"))  # the rest of the exchange goes on
+            await public.count(1)
+        finally:
+            await ex.close()
