@@ -11,7 +11,8 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from ._board import quotes_of
-from ._scheduling import check_depth, check_positive, default_scheduler, seconds, shape_error
+from ._checks import check_depth, check_positive, shape_error
+from ._scheduling import default_scheduler, seconds
 
 __all__ = ["book_snapshots", "imbalance", "mid_price"]
 

@@ -22,7 +22,8 @@ from reactivex.disposable import CompositeDisposable
 
 from ._board import Quote, VenueBoard, book_side, quotes_of
 from ._errors import OperatorArgumentError
-from ._scheduling import check_depth, check_positive, default_scheduler, is_number, seconds, shape_error
+from ._checks import check_depth, check_positive, is_number, shape_error
+from ._scheduling import default_scheduler, seconds
 from ._symbols import SymbolMatcher, check_quote_map
 from ._venues import VenueError, Venued, VenueItem, venue_name
 

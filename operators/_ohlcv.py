@@ -16,7 +16,8 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from ._errors import OperatorArgumentError
-from ._scheduling import TRADE_SHAPE, default_scheduler, is_number, seconds, shape_error, timeframe_ms
+from ._checks import TRADE_SHAPE, is_number, shape_error, timeframe_ms
+from ._scheduling import default_scheduler, seconds
 
 __all__ = ["ohlcv"]
 

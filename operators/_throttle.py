@@ -11,7 +11,8 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
 from ._errors import OperatorArgumentError
-from ._scheduling import check_positive, default_scheduler, describe, seconds, shape_error
+from ._checks import check_positive, describe, shape_error
+from ._scheduling import default_scheduler, seconds
 
 __all__ = ["throttle"]
 

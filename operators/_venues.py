@@ -17,7 +17,8 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable, SingleAssignmentDisposable
 
 from ._errors import OperatorArgumentError
-from ._scheduling import check_positive, default_scheduler, describe, seconds
+from ._checks import check_positive, describe
+from ._scheduling import default_scheduler, seconds
 
 __all__ = ["VenueError", "Venued", "merge_exchanges", "venue_name"]
 

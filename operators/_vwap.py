@@ -8,7 +8,7 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from ._scheduling import TRADE_SHAPE, check_positive, shape_error
+from ._checks import TRADE_SHAPE, check_positive, shape_error
 
 __all__ = ["vwap"]
 
