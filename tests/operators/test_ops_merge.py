@@ -65,6 +65,16 @@ def test_without_isolation_the_first_error_ends_the_merge() -> None:
     assert binance.subscriptions == [subscribe(200, 220)]
 
 
+
+def test_an_input_failing_while_subscribed_ends_the_merge_before_the_next_input() -> None:
+    scheduler = TestScheduler()
+    error = RuntimeError("boom")
+    failing = reactivex.create(lambda observer, _: observer.on_error(error))  # untagged: can't be isolated
+    okx = scheduler.create_hot_observable(on_next(210, "o1"))
+    results = scheduler.start(lambda: merge_exchanges(failing, ("okx", okx)))
+    assert results.messages == [on_error(200, error)]
+    assert okx.subscriptions == []
+
 def test_a_failed_venue_is_resubscribed_after_the_delay() -> None:
     error = ConnectionError("okx down")
     scheduler = TestScheduler()
