@@ -102,12 +102,13 @@ class _BarBuilder:
     """
 
     __slots__ = (
-        "_kind", "_threshold", "_observer", "_emit", "_stopped",
+        "_by_count", "_by_notional", "_threshold", "_observer", "_emit", "_stopped",
         "_is_open", "_first_ts", "_open", "_high", "_low", "_volume", "_count", "_notional",
     )
 
     def __init__(self, kind: str, threshold: float, observer: abc.ObserverBase[Bar]) -> None:
-        self._kind = kind
+        self._by_count = kind == "ticks"
+        self._by_notional = kind == "notional"  # else by volume
         self._threshold = threshold
         self._observer = observer
         self._emit = observer.on_next
@@ -131,7 +132,6 @@ class _BarBuilder:
             if price is None or not (price > 0 or price < 0):
                 return
             amount = amount or 0.0  # None counts as no volume
-            kind = self._kind
             if self._is_open:
                 if price > self._high:
                     self._high = price
@@ -139,17 +139,17 @@ class _BarBuilder:
                     self._low = price
                 self._volume += amount
                 self._count += 1
-                if kind == "notional":
+                if self._by_notional:
                     cost = trade.get("cost")
                     self._notional += cost if cost is not None else price * amount
             elif not self._open_bar(trade, price, amount):
                 return
-            if kind == "volume":
-                reached = self._volume >= self._threshold
-            elif kind == "ticks":
+            if self._by_count:
                 reached = self._count >= self._threshold
-            else:
+            elif self._by_notional:
                 reached = self._notional >= self._threshold
+            else:
+                reached = self._volume >= self._threshold
         except (KeyError, TypeError, AttributeError):
             self._fail(trade)
             return
@@ -163,7 +163,7 @@ class _BarBuilder:
         Checked once per bar: inside a bar a str fails the additions.
         """
         notional = None
-        if self._kind == "notional":
+        if self._by_notional:
             cost = trade.get("cost")
             notional = cost if cost is not None else price * amount
         if (amount.__class__ is not float and not is_number(amount)) or (
