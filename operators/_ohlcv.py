@@ -132,10 +132,10 @@ def ohlcv(
         def subscribe(
             observer: abc.ObserverBase[Candle], scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            _scheduler = (scheduler or scheduler_ or default_scheduler()) if close_on_time else None
+            _scheduler = (scheduler or scheduler_ or default_scheduler()) if rules.close_on_time else None
             builder = _CandleBuilder(rules, observer, _scheduler)
             subscription = source.subscribe(
-                builder.on_next_locked if close_on_time else builder.on_next,
+                builder.on_next_locked if rules.close_on_time else builder.on_next,
                 builder.on_error,
                 builder.on_completed,
                 scheduler=scheduler_,
