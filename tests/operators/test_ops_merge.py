@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import ccxt
@@ -40,6 +41,18 @@ def test_venued_is_frozen_and_keeps_the_value_untouched() -> None:
     with pytest.raises(AttributeError):
         tagged.venue = "okx"  # type: ignore[misc]
 
+
+
+def test_merged_items_are_venued_like_the_constructor_makes() -> None:
+    value = (1, "BTC/USDT")
+    merged: list[Any] = []
+    merge_exchanges(("binance", reactivex.of(value))).subscribe(merged.append)
+    (item,) = merged
+    made = Venued("binance", value)
+    assert type(item) is Venued and item == made and hash(item) == hash(made) and repr(item) == repr(made)
+    assert item.value is value and dataclasses.astuple(item) == ("binance", value)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.venue = "okx"  # type: ignore[misc]
 
 def test_a_venue_error_is_isolated_and_the_others_go_on() -> None:
     error = ConnectionError("okx down")
