@@ -5,6 +5,13 @@ Single-stream operators take ccxt unified structures (plain dicts):
 ``vwap``, ``imbalance``. Cross-exchange ones take the ``Venued`` stream
 ``merge_exchanges`` makes: ``best_bid_offer``, ``consolidated_book``,
 ``spread``. Only operators live here; streams come from ``rxpro``.
+
+Each operator lives in a private module (``_ohlcv.py``, ``_throttle.py``,
+...): a public function that checks its arguments and returns the operator,
+and, where a subscription keeps state, a small class holding it
+(``_CandleBuilder``, ``_Throttler``, ...). Shared pieces: ``_checks``
+(argument and value checks), ``_scheduling`` (which scheduler timers run
+on), ``_errors``, ``_board`` and ``_symbols`` (cross-exchange state).
 """
 
 from ._bars import bars

@@ -1,4 +1,9 @@
-"""``bars``: volume, tick and dollar (notional) bars from trades."""
+"""``bars``: volume, tick and dollar (notional) bars from trades.
+
+``bars`` checks its threshold and, per subscription, hands the trades to a
+``_BarBuilder`` (the open bar and its measure, closed when the measure
+reaches the threshold).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from typing import Any
 
 from reactivex import Observable, abc
 
+from ._checks import TRADE_SHAPE, check_positive, is_number, shape_error
 from ._errors import OperatorArgumentError
-from ._scheduling import TRADE_SHAPE, check_positive, is_number, shape_error
 
 __all__ = ["bars"]
 
@@ -59,6 +64,22 @@ def bars(
     Raises:
         OperatorArgumentError: not exactly one threshold, or a bad one.
     """
+    kind, threshold = _threshold(volume, ticks, notional)
+
+    def _bars(source: Observable[Trade]) -> Observable[Bar]:
+        def subscribe(
+            observer: abc.ObserverBase[Bar], scheduler_: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            builder = _BarBuilder(kind, threshold, observer)
+            return source.subscribe(builder.on_next, observer.on_error, observer.on_completed, scheduler=scheduler_)
+
+        return Observable(subscribe)
+
+    return _bars
+
+
+def _threshold(volume: float | None, ticks: int | None, notional: float | None) -> tuple[str, float]:
+    """The one threshold given, as ``(kind, value)``; ``OperatorArgumentError`` otherwise."""
     given = {name: value for name, value in (("volume", volume), ("ticks", ticks), ("notional", notional)) if value is not None}
     if len(given) != 1:
         raise OperatorArgumentError(
@@ -68,85 +89,96 @@ def bars(
     if kind == "ticks":
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
             raise OperatorArgumentError(f"ticks must be an int >= 1, got {raw!r}")
-    threshold = check_positive(kind, raw)
-    dollar = kind == "notional"
+    return kind, check_positive(kind, raw)
 
-    def _bars(source: Observable[Trade]) -> Observable[Bar]:
-        def subscribe(
-            observer: abc.ObserverBase[Bar], scheduler_: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            emit = observer.on_next
-            open_ = False
-            ts0: Any = None
-            o: Any = None
-            h: Any = None
-            lo: Any = None
-            v: Any = 0.0
-            n = 0
-            measure = 0.0
-            stopped = False
 
-            def fail(trade: Trade) -> None:
-                nonlocal stopped
-                stopped = True
-                observer.on_error(shape_error("bars", TRADE_SHAPE, trade))
+class _BarBuilder:
+    """One subscription's open bar, closed when its measure reaches the threshold.
 
-            def on_next(trade: Trade) -> None:
-                nonlocal open_, ts0, o, h, lo, v, n, measure
-                if stopped:
-                    return
-                try:
-                    price = trade["price"]
-                    amount = trade["amount"]
-                    if price is None or not (price > 0 or price < 0):
-                        return
-                    amount = amount or 0.0  # None counts as no volume
-                    if kind == "volume":
-                        step = amount
-                    elif kind == "ticks":
-                        step = 1
-                    else:
-                        cost = trade.get("cost")
-                        step = cost if cost is not None else price * amount
-                    if not open_:
-                        # checked once per bar (inside a bar a str fails the
-                        # additions); the step is the amount, 1, or for dollar
-                        # bars the cost
-                        if (amount.__class__ is not float and not is_number(amount)) or (
-                            dollar and step.__class__ is not float and not is_number(step)
-                        ):
-                            fail(trade)
-                            return
-                        ts0 = trade["timestamp"]
-                        o = h = lo = price
-                        v = amount
-                        n = 1
-                        measure = step
-                        open_ = True
-                    else:
-                        if price > h:
-                            h = price
-                        elif price < lo:
-                            lo = price
-                        v += amount
-                        n += 1
-                        measure += step
-                    reached = measure >= threshold
-                except (KeyError, TypeError, AttributeError):
-                    fail(trade)
-                    return
-                if reached:
-                    open_ = False
-                    emit([ts0, o, h, lo, price, v, n])
+    The open bar is ``[_first_ts, _open, _high, _low, close, _volume,
+    _count]``, its close the price of the trade that closes it. The measure
+    of volume bars is ``_volume`` and of tick bars ``_count`` (the same sums);
+    dollar bars keep ``_notional``.
+    """
 
-            def on_error(error: Exception) -> None:
-                observer.on_error(error)
+    __slots__ = (
+        "_by_count", "_by_notional", "_threshold", "_observer", "_emit", "_stopped",
+        "_is_open", "_first_ts", "_open", "_high", "_low", "_volume", "_count", "_notional",
+    )
 
-            def on_completed() -> None:
-                observer.on_completed()
+    def __init__(self, kind: str, threshold: float, observer: abc.ObserverBase[Bar]) -> None:
+        self._by_count = kind == "ticks"
+        self._by_notional = kind == "notional"  # else by volume
+        self._threshold = threshold
+        self._observer = observer
+        self._emit = observer.on_next
+        self._stopped = False
+        self._is_open = False
+        self._first_ts: Any = None
+        self._open: Any = None
+        self._high: Any = None
+        self._low: Any = None
+        self._volume: Any = 0.0
+        self._count = 0
+        self._notional: Any = 0.0
 
-            return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
+    def on_next(self, trade: Trade) -> None:
+        """Add one trade to the open bar (or open one); emit the bar when it reaches the threshold."""
+        if self._stopped:
+            return
+        try:
+            price = trade["price"]
+            amount = trade["amount"]
+            if price is None or not (price > 0 or price < 0):
+                return
+            amount = amount or 0.0  # None counts as no volume
+            if self._is_open:
+                if price > self._high:
+                    self._high = price
+                elif price < self._low:
+                    self._low = price
+                self._volume += amount
+                self._count += 1
+                if self._by_notional:
+                    cost = trade.get("cost")
+                    self._notional += cost if cost is not None else price * amount
+            elif not self._open_bar(trade, price, amount):
+                return
+            if self._by_count:
+                reached = self._count >= self._threshold
+            elif self._by_notional:
+                reached = self._notional >= self._threshold
+            else:
+                reached = self._volume >= self._threshold
+        except (KeyError, TypeError, AttributeError):
+            self._fail(trade)
+            return
+        if reached:
+            self._is_open = False
+            self._emit([self._first_ts, self._open, self._high, self._low, price, self._volume, self._count])
 
-        return Observable(subscribe)
+    def _open_bar(self, trade: Trade, price: Any, amount: Any) -> bool:
+        """Open a bar with ``trade``; ``False`` (the stream ended) when its numbers are not numbers.
 
-    return _bars
+        Checked once per bar: inside a bar a str fails the additions.
+        """
+        notional = None
+        if self._by_notional:
+            cost = trade.get("cost")
+            notional = cost if cost is not None else price * amount
+        if (amount.__class__ is not float and not is_number(amount)) or (
+            notional is not None and notional.__class__ is not float and not is_number(notional)
+        ):
+            self._fail(trade)
+            return False
+        self._first_ts = trade["timestamp"]
+        self._open = self._high = self._low = price
+        self._volume = amount
+        self._count = 1
+        self._notional = notional
+        self._is_open = True
+        return True
+
+    def _fail(self, trade: Trade) -> None:
+        self._stopped = True
+        self._observer.on_error(shape_error("bars", TRADE_SHAPE, trade))

@@ -15,7 +15,8 @@ from typing import Any, Generic, TypeVar
 from reactivex import abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
-from ._scheduling import is_number, now_seconds
+from ._checks import is_number
+from ._scheduling import now_seconds
 
 __all__ = ["Quote", "VenueBoard", "book_side", "quotes_of"]
 

@@ -1,17 +1,23 @@
-"""Order-book companions: ``book_snapshots``, ``mid_price``, ``imbalance``."""
+"""Order-book companions: ``book_snapshots``, ``mid_price``, ``imbalance``.
+
+``book_snapshots`` runs a ``_Snapshots`` per subscription (the books updated
+since the last tick and the clock); ``mid_price`` and ``imbalance`` map
+each value to a number.
+"""
 
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from ._board import quotes_of
-from ._scheduling import check_depth, check_positive, default_scheduler, seconds, shape_error
+from ._checks import check_depth, check_positive, shape_error
+from ._scheduling import default_scheduler, seconds
 
 __all__ = ["book_snapshots", "imbalance", "mid_price"]
 
@@ -74,79 +80,106 @@ def book_snapshots(
             observer: abc.ObserverBase[OrderBook], scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             _scheduler = scheduler or scheduler_ or default_scheduler()
-            lock = threading.RLock()
-            updated: dict[Any, Mapping[str, Any]] = {}  # symbol -> latest book since the last tick
-            clock = SerialDisposable()
-            stopped = False
-
-            def fail(error: Exception) -> None:
-                nonlocal stopped
-                if not stopped:
-                    stopped = True
-                    clock.dispose()
-                    updated.clear()
-                    observer.on_error(error)
-
-            def flush() -> bool:
-                books = list(updated.values())
-                updated.clear()
-                try:
-                    snapshots = [_snapshot(book, levels) for book in books]
-                except (KeyError, IndexError, TypeError):
-                    fail(shape_error("book_snapshots", _BOOK_SHAPE, books))
-                    return False
-                for snapshot in snapshots:
-                    observer.on_next(snapshot)
-                return True
-
-            # Ticks at start + k * period on the scheduler's clock (absolute
-            # times, so a slow tick doesn't shift the ones after it).
-            start = _scheduler.now
-            ticks = 0
-
-            def tick(_: abc.SchedulerBase, __: Any = None) -> None:
-                with lock:
-                    if stopped:
-                        return
-                    arm()
-                    if updated:
-                        flush()
-
-            def arm() -> None:
-                nonlocal ticks
-                ticks += 1
-                clock.disposable = _scheduler.schedule_absolute(start + timedelta(seconds=period * ticks), tick)
-
-            def on_next(book: OrderBook) -> None:
-                with lock:
-                    if stopped:
-                        return
-                    if not isinstance(book, Mapping) or "bids" not in book or "asks" not in book:
-                        fail(shape_error("book_snapshots", _BOOK_SHAPE, book))
-                        return
-                    updated[book.get("symbol")] = book
-
-            def on_error(error: Exception) -> None:
-                with lock:
-                    fail(error)
-
-            def on_completed() -> None:
-                nonlocal stopped
-                with lock:
-                    if stopped:
-                        return
-                    clock.dispose()
-                    if flush():
-                        stopped = True
-                        observer.on_completed()
-
-            arm()
-            subscription = source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
-            return CompositeDisposable(subscription, clock)
+            snapshots = _Snapshots(observer, _scheduler, period, levels)
+            snapshots.start_clock()
+            subscription = source.subscribe(
+                snapshots.on_next, snapshots.on_error, snapshots.on_completed, scheduler=scheduler_
+            )
+            return CompositeDisposable(subscription, snapshots.clock)
 
         return Observable(subscribe)
 
     return _book_snapshots
+
+
+class _Snapshots:
+    """One subscription of ``book_snapshots``: the books updated since the last tick, and the clock.
+
+    Ticks fall at start + k * period on the scheduler's clock (absolute
+    times, so a slow tick doesn't shift the ones after it). Ticks may fire
+    on another thread, so every entry point takes ``_lock``.
+    """
+
+    __slots__ = ("clock", "_observer", "_scheduler", "_period", "_depth", "_lock", "_updated", "_start", "_ticks",
+                 "_stopped")
+
+    def __init__(self, observer: abc.ObserverBase[OrderBook], scheduler: abc.SchedulerBase, period: float,
+                 depth: int) -> None:
+        self.clock = SerialDisposable()  # the next tick; released with the subscription
+        self._observer = observer
+        self._scheduler = scheduler
+        self._period = period
+        self._depth = depth
+        self._lock = threading.RLock()
+        self._updated: dict[Any, Mapping[str, Any]] = {}  # symbol -> latest book since the last tick
+        self._start = scheduler.now
+        self._ticks = 0
+        self._stopped = False
+
+    def start_clock(self) -> None:
+        self._arm()
+
+    def on_next(self, book: OrderBook) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            # (a dict, what ccxt gives, is let through without the slower Mapping check)
+            if (
+                (book.__class__ is not dict and not isinstance(book, Mapping))
+                or "bids" not in book
+                or "asks" not in book
+            ):
+                self._fail(shape_error("book_snapshots", _BOOK_SHAPE, book))
+                return
+            self._updated[book.get("symbol")] = book
+
+    def on_error(self, error: Exception) -> None:
+        with self._lock:
+            self._fail(error)
+
+    def on_completed(self) -> None:
+        """Emit the books updated since the last tick, then complete."""
+        with self._lock:
+            if self._stopped:
+                return
+            self.clock.dispose()
+            if self._flush():
+                self._stopped = True
+                self._observer.on_completed()
+
+    def _arm(self) -> None:
+        self._ticks += 1
+        self.clock.disposable = self._scheduler.schedule_absolute(
+            self._start + timedelta(seconds=self._period * self._ticks), self._tick
+        )
+
+    def _tick(self, _: abc.SchedulerBase, __: Any = None) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._arm()
+            if self._updated:
+                self._flush()
+
+    def _flush(self) -> bool:
+        """Emit a snapshot of every updated book; ``False`` when one was not a book (the stream ended)."""
+        books = list(self._updated.values())
+        self._updated.clear()
+        try:
+            snapshots = [_snapshot(book, self._depth) for book in books]
+        except (KeyError, IndexError, TypeError):
+            self._fail(shape_error("book_snapshots", _BOOK_SHAPE, books))
+            return False
+        for snapshot in snapshots:
+            self._observer.on_next(snapshot)
+        return True
+
+    def _fail(self, error: Exception) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.clock.dispose()
+            self._updated.clear()
+            self._observer.on_error(error)
 
 
 def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:

@@ -22,7 +22,8 @@ from reactivex.disposable import CompositeDisposable
 
 from ._board import Quote, VenueBoard, book_side, quotes_of
 from ._errors import OperatorArgumentError
-from ._scheduling import check_depth, check_positive, default_scheduler, is_number, seconds, shape_error
+from ._checks import check_depth, check_positive, is_number, shape_error
+from ._scheduling import default_scheduler, seconds
 from ._symbols import SymbolMatcher, check_quote_map
 from ._venues import VenueError, Venued, VenueItem, venue_name
 
@@ -124,6 +125,7 @@ def _consolidating(
     quote_map: Mapping[str, str] | None,
     scheduler: abc.SchedulerBase | None,
 ) -> Callable[[Observable[VenueItem]], Observable[_R]]:
+    """The operator for ``spec``: checks the common arguments, runs a ``_Consolidator`` per subscription."""
     stale_s = None if stale_ms is None else seconds(check_positive("stale_ms", stale_ms))
     checked_map = check_quote_map(quote_map)
 
@@ -132,71 +134,93 @@ def _consolidating(
             observer: abc.ObserverBase[_R], scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             _scheduler = (scheduler or scheduler_ or default_scheduler()) if stale_s is not None else None
-            lock = threading.RLock()
-            matcher = SymbolMatcher(checked_map, spec.name)
-            last: dict[str, Any] = {}  # symbol -> comparison key of the last output
-            stopped = False
-
-            def changed(symbol: str) -> None:
-                result = spec.result_of(symbol, board.entries.get(symbol, {}))
-                if result is None:
-                    last.pop(symbol, None)
-                    return
-                key, output = result
-                if symbol not in last or last[symbol] != key:
-                    last[symbol] = key
-                    observer.on_next(output)
-
-            board: VenueBoard[_E] = VenueBoard(_scheduler, stale_s, changed, lock)
-
-            def fail(error: Exception) -> None:
-                nonlocal stopped
-                if not stopped:
-                    stopped = True
-                    board.disposable.dispose()
-                    observer.on_error(error)
-
-            def on_next(item: VenueItem) -> None:
-                with lock:
-                    if stopped:
-                        return
-                    if isinstance(item, VenueError):
-                        board.drop_venue(item.venue)
-                        return
-                    if not isinstance(item, Venued):
-                        fail(shape_error(spec.name, "Venued items (see merge_exchanges())", item))
-                        return
-                    entries = spec.entries_of(item.value)
-                    if entries is None:
-                        fail(shape_error(spec.name, f"Venued {spec.expected}", item.value))
-                        return
-                    venue = item.venue
-                    for symbol, entry in entries:
-                        try:
-                            matched = matcher.match(symbol, venue)
-                        except Exception as error:
-                            fail(error)
-                            return
-                        board.put(matched, venue, entry)
-
-            def on_error(error: Exception) -> None:
-                with lock:
-                    fail(error)
-
-            def on_completed() -> None:
-                nonlocal stopped
-                with lock:
-                    if not stopped:
-                        stopped = True
-                        board.disposable.dispose()
-                        observer.on_completed()
-
-            subscription = source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
-            return CompositeDisposable(subscription, board.disposable)
+            consolidator = _Consolidator(spec, observer, SymbolMatcher(checked_map, spec.name), _scheduler, stale_s)
+            subscription = source.subscribe(
+                consolidator.on_next, consolidator.on_error, consolidator.on_completed, scheduler=scheduler_
+            )
+            return CompositeDisposable(subscription, consolidator.board.disposable)
 
         return Observable(subscribe)
 
     return _operator
+
+
+class _Consolidator(Generic[_E, _R]):
+    """One subscription of a consolidating operator: the venue board and the last output per symbol.
+
+    ``board.disposable`` holds the staleness timers, which may fire on
+    another thread, so every entry point takes ``_lock``.
+    """
+
+    def __init__(
+        self,
+        spec: _Consolidation[_E, _R],
+        observer: abc.ObserverBase[_R],
+        matcher: SymbolMatcher,
+        scheduler: abc.SchedulerBase | None,
+        stale_s: float | None,
+    ) -> None:
+        self._spec = spec
+        self._observer = observer
+        self._matcher = matcher
+        self._lock = threading.RLock()
+        self._last: dict[str, Any] = {}  # symbol -> comparison key of the last output
+        self._stopped = False
+        self.board: VenueBoard[_E] = VenueBoard(scheduler, stale_s, self._changed, self._lock)
+
+    def on_next(self, item: VenueItem) -> None:
+        """Put a venue's entries on the board, or take the venue off on ``VenueError``."""
+        spec = self._spec
+        with self._lock:
+            if self._stopped:
+                return
+            if isinstance(item, VenueError):
+                self.board.drop_venue(item.venue)
+                return
+            if not isinstance(item, Venued):
+                self._fail(shape_error(spec.name, "Venued items (see merge_exchanges())", item))
+                return
+            entries = spec.entries_of(item.value)
+            if entries is None:
+                self._fail(shape_error(spec.name, f"Venued {spec.expected}", item.value))
+                return
+            venue = item.venue
+            for symbol, entry in entries:
+                try:
+                    matched = self._matcher.match(symbol, venue)
+                except Exception as error:
+                    self._fail(error)
+                    return
+                self.board.put(matched, venue, entry)
+
+    def on_error(self, error: Exception) -> None:
+        with self._lock:
+            self._fail(error)
+
+    def on_completed(self) -> None:
+        with self._lock:
+            if not self._stopped:
+                self._stopped = True
+                self.board.disposable.dispose()
+                self._observer.on_completed()
+
+    def _changed(self, symbol: str) -> None:
+        """The board changed for ``symbol``: emit the new output if it differs from the last."""
+        result = self._spec.result_of(symbol, self.board.entries.get(symbol, {}))
+        if result is None:
+            self._last.pop(symbol, None)
+            return
+        key, output = result
+        last = self._last
+        if symbol not in last or last[symbol] != key:
+            last[symbol] = key
+            self._observer.on_next(output)
+
+    def _fail(self, error: Exception) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.board.disposable.dispose()
+            self._observer.on_error(error)
 
 
 def _quote_entries(value: Any) -> list[tuple[str, Quote]] | None:

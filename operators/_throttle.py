@@ -1,44 +1,30 @@
-"""``throttle``: at most one value per interval, always the latest one."""
+"""``throttle``: at most one value per interval, always the latest one.
+
+``throttle`` checks its arguments and, per subscription, runs a
+``_Throttler``: one ``_Window`` per key while an interval is open, holding
+back the latest value, and the timers that end the windows.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
 from itertools import count
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
+from ._checks import check_positive, describe, shape_error
 from ._errors import OperatorArgumentError
-from ._scheduling import check_positive, default_scheduler, describe, seconds, shape_error
+from ._scheduling import default_scheduler, seconds
 
 __all__ = ["throttle"]
 
 _T = TypeVar("_T")
 
 _ONE_KEY: Hashable = object()  # the key of every value when throttling the whole stream
-
-
-def _key_function(key: str | Callable[[Any], Hashable] | None) -> Callable[[Any], Hashable] | None:
-    if key is None or callable(key):
-        return key
-    if isinstance(key, str):
-        field = key
-        return lambda value: value[field]
-    raise OperatorArgumentError(f"key must be None, a field name or a function, got {key!r}")
-
-
-class _Window:
-    """One key's open interval: its timer and the latest value held back."""
-
-    __slots__ = ("timer", "pending", "has_pending", "order")
-
-    def __init__(self, timer: SingleAssignmentDisposable) -> None:
-        self.timer = timer
-        self.pending: Any = None
-        self.has_pending = False
-        self.order = 0
 
 
 def throttle(
@@ -93,109 +79,156 @@ def throttle(
     key_of = _key_function(key)
     field = key if isinstance(key, str) else None
 
-    def key_failure(error: Exception, value: Any) -> Exception:
-        """The error for ``on_error`` when no key could be had for ``value``.
-
-        A field name that doesn't fit the value is the stream's shape; what a
-        user function raises is passed as it is.
-        """
-        if field is not None and isinstance(error, (KeyError, IndexError, TypeError)):
-            return shape_error("throttle", f"values with a {field!r} field holding a hashable key", value)
-        return error
-
     def _throttle(source: Observable[_T]) -> Observable[_T]:
         def subscribe(
             observer: abc.ObserverBase[_T], scheduler_: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             _scheduler = scheduler or scheduler_ or default_scheduler()
-            lock = threading.RLock()  # timers may fire on another thread
-            windows: dict[Hashable, _Window] = {}
-            timers = CompositeDisposable()
-            sequence = count()
-            stopped = False
-
-            def open_window(k: Hashable) -> None:
-                timer = SingleAssignmentDisposable()
-                window = _Window(timer)
-                windows[k] = window
-                timers.add(timer)
-
-                def end(_: abc.SchedulerBase, __: Any = None) -> None:
-                    with lock:
-                        timers.remove(timer)
-                        if stopped or windows.get(k) is not window:
-                            return
-                        if window.has_pending:
-                            value = window.pending
-                            window.pending = None
-                            window.has_pending = False
-                            open_window(k)
-                            observer.on_next(value)
-                        else:
-                            del windows[k]
-
-                timer.disposable = _scheduler.schedule_relative(duration, end)
-
-            def on_next(value: _T) -> None:
-                with lock:
-                    if stopped:
-                        return
-                    if key_of is None:
-                        window = windows.get(_ONE_KEY)
-                        k = _ONE_KEY
-                    else:
-                        try:
-                            k = key_of(value)
-                        except Exception as error:  # user function: to on_error
-                            on_error(key_failure(error, value))
-                            return
-                        try:
-                            window = windows.get(k)
-                        except TypeError:  # an unhashable key
-                            unhashable = TypeError(
-                                f"throttle(): the key is an unhashable {describe(k)} for {describe(value)}"
-                            )
-                            on_error(key_failure(unhashable, value))
-                            return
-                    if window is None:
-                        open_window(k)
-                        observer.on_next(value)
-                    else:
-                        window.pending = value
-                        window.has_pending = True
-                        window.order = next(sequence)
-
-            def stop() -> None:
-                nonlocal stopped
-                stopped = True
-                timers.dispose()
-
-            def on_error(error: Exception) -> None:
-                with lock:
-                    if stopped:
-                        return
-                    windows.clear()
-                    stop()
-                    observer.on_error(error)
-
-            def on_completed() -> None:
-                with lock:
-                    if stopped:
-                        return
-                    held = sorted(
-                        (w for w in windows.values() if w.has_pending), key=lambda w: w.order
-                    )
-                    windows.clear()
-                    stop()
-                    for window in held:
-                        observer.on_next(window.pending)
-                    observer.on_completed()
-
+            throttler = _Throttler(observer, _scheduler, duration, key_of, field)
             subscription = source.subscribe(
-                on_next, on_error, on_completed, scheduler=scheduler_
+                throttler.on_next, throttler.on_error, throttler.on_completed, scheduler=scheduler_
             )
-            return CompositeDisposable(subscription, timers)
+            return CompositeDisposable(subscription, throttler.timers)
 
         return Observable(subscribe)
 
     return _throttle
+
+
+def _key_function(key: str | Callable[[Any], Hashable] | None) -> Callable[[Any], Hashable] | None:
+    if key is None or callable(key):
+        return key
+    if isinstance(key, str):
+        return itemgetter(key)  # value[key]
+    raise OperatorArgumentError(f"key must be None, a field name or a function, got {key!r}")
+
+
+class _Window:
+    """One key's open interval: its timer and the latest value held back."""
+
+    __slots__ = ("key", "timer", "pending", "has_pending", "order")
+
+    def __init__(self, key: Hashable, timer: SingleAssignmentDisposable) -> None:
+        self.key = key
+        self.timer = timer
+        self.pending: Any = None
+        self.has_pending = False
+        self.order = 0  # when the held value arrived, for the order of the flush on completion
+
+
+class _Throttler:
+    """One subscription of ``throttle``: the open windows by key and their timers.
+
+    ``timers`` holds every open window's timer; disposing it releases them.
+    Timers may fire on another thread, so every entry point takes ``_lock``.
+    """
+
+    __slots__ = (
+        "timers", "_observer", "_emit", "_scheduler", "_duration", "_key_of", "_field",
+        "_lock", "_windows", "_sequence", "_stopped",
+    )
+
+    def __init__(
+        self,
+        observer: abc.ObserverBase[Any],
+        scheduler: abc.SchedulerBase,
+        duration: float,
+        key_of: Callable[[Any], Hashable] | None,
+        field: str | None,
+    ) -> None:
+        self.timers = CompositeDisposable()
+        self._observer = observer
+        self._emit = observer.on_next
+        self._scheduler = scheduler
+        self._duration = duration
+        self._key_of = key_of
+        self._field = field  # the key's field name, when it is one
+        self._lock = threading.RLock()
+        self._windows: dict[Hashable, _Window] = {}
+        self._sequence = count()
+        self._stopped = False
+
+    def on_next(self, value: Any) -> None:
+        """Pass ``value`` and open its key's window, or hold it back in the open one."""
+        with self._lock:
+            if self._stopped:
+                return
+            if self._key_of is None:
+                key = _ONE_KEY
+                window = self._windows.get(key)
+            else:
+                try:
+                    key = self._key_of(value)
+                except Exception as error:  # user function: to on_error
+                    self._no_key(error, value)
+                    return
+                try:
+                    window = self._windows.get(key)
+                except TypeError:
+                    unhashable = f"throttle(): the key is an unhashable {describe(key)} for {describe(value)}"
+                    self._no_key(TypeError(unhashable), value)
+                    return
+            if window is None:
+                self._open_window(key)
+                self._emit(value)
+            else:
+                window.pending = value
+                window.has_pending = True
+                if key is not _ONE_KEY:  # one window needs no order for the flush
+                    window.order = next(self._sequence)
+
+    def on_error(self, error: Exception) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stop()
+            self._observer.on_error(error)
+
+    def on_completed(self) -> None:
+        """Emit the held values, oldest arrival first, then complete."""
+        with self._lock:
+            if self._stopped:
+                return
+            held = sorted((w for w in self._windows.values() if w.has_pending), key=lambda w: w.order)
+            self._stop()
+            for window in held:
+                self._emit(window.pending)
+            self._observer.on_completed()
+
+    def _no_key(self, error: Exception, value: Any) -> None:
+        """No key could be had for ``value``: end the stream.
+
+        A field name that doesn't fit the value is the stream's shape
+        (``StreamShapeError``); what a user function raises is passed as it is.
+        """
+        if self._field is not None and isinstance(error, (KeyError, IndexError, TypeError)):
+            error = shape_error("throttle", f"values with a {self._field!r} field holding a hashable key", value)
+        self.on_error(error)
+
+    def _open_window(self, key: Hashable) -> None:
+        timer = SingleAssignmentDisposable()
+        window = _Window(key, timer)
+        self._windows[key] = window
+        self.timers.add(timer)
+        timer.disposable = self._scheduler.schedule_relative(self._duration, self._window_ended, window)
+
+    def _window_ended(self, _: abc.SchedulerBase, window: _Window | None = None) -> None:
+        """Emit the value held back and open a new window, or close the key's window."""
+        assert window is not None  # the state it was scheduled with
+        with self._lock:
+            self.timers.remove(window.timer)
+            if self._stopped or self._windows.get(window.key) is not window:
+                return
+            if window.has_pending:
+                value = window.pending
+                window.pending = None
+                window.has_pending = False
+                self._open_window(window.key)
+                self._emit(value)
+            else:
+                del self._windows[window.key]
+
+    def _stop(self) -> None:
+        self._windows.clear()
+        self._stopped = True
+        self.timers.dispose()

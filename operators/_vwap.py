@@ -8,7 +8,7 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from ._scheduling import TRADE_SHAPE, check_positive, shape_error
+from ._checks import TRADE_SHAPE, check_positive, shape_error
 
 __all__ = ["vwap"]
 
@@ -88,12 +88,7 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                             return
                         notional += value
                         volume += amount
-                        # late: behind the newer trades (the deque stays sorted;
-                        # the newest trade never leaves it), scanning from the end
-                        i = len(trades) - 1
-                        while i > 0 and trades[i - 1][0] > ts:
-                            i -= 1
-                        trades.insert(i, (ts, value, amount))
+                        _insert_late(trades, (ts, value, amount))
                 except (KeyError, TypeError):
                     stopped = True
                     observer.on_error(shape_error("vwap", TRADE_SHAPE, trade))
@@ -112,3 +107,15 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
         return Observable(subscribe)
 
     return _vwap
+
+
+def _insert_late(trades: deque[tuple[Any, Any, Any]], trade: tuple[Any, Any, Any]) -> None:
+    """Put a late trade behind the newer ones, scanning from the end.
+
+    The deque stays sorted by timestamp; the newest trade never leaves it.
+    """
+    ts = trade[0]
+    i = len(trades) - 1
+    while i > 0 and trades[i - 1][0] > ts:
+        i -= 1
+    trades.insert(i, trade)

@@ -89,6 +89,35 @@ def test_book_snapshots_wrong_shape() -> None:
     assert xs.subscriptions == [subscribe(200, 210)]
 
 
+
+def test_book_snapshots_pass_an_upstream_error_at_once_and_stop_the_clock() -> None:
+    scheduler = TestScheduler()
+    error = RuntimeError("socket closed")
+    xs = scheduler.create_hot_observable(
+        on_next(210, book("BTC/USDT", [[100, 1]], [[101, 1]])), on_error(220, error)
+    )
+    ticks_left: list[float] = []
+
+    def look_at_the_clock(*_: Any) -> None:  # just after the error; the run ends at 1000
+        ticks_left.extend(scheduler.to_seconds(t.duetime) for t in live_timers(scheduler))
+
+    scheduler.schedule_absolute(221, look_at_the_clock)
+    results = scheduler.start(lambda: xs.pipe(book_snapshots(50 * TICK_MS, 1)))
+    assert results.messages == [on_error(220, error)]  # the book held for the 250 tick is dropped
+    assert xs.subscriptions == [subscribe(200, 220)]
+    assert ticks_left == [1000.0]  # only the test's own disposal: the 250 tick was cancelled
+    assert not live_timers(scheduler)
+
+
+def test_book_snapshots_a_book_with_a_bad_level_ends_the_stream_at_the_tick() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(on_next(210, book("BTC/USDT", [[100]], [[101, 1]])))
+    results = scheduler.start(lambda: xs.pipe(book_snapshots(50 * TICK_MS, 1)))
+    assert [m.time for m in results.messages] == [250]
+    assert isinstance(results.messages[0].value.exception, StreamShapeError)
+    assert xs.subscriptions == [subscribe(200, 250)]
+    assert not live_timers(scheduler)
+
 # --- mid_price ------------------------------------------------------------------
 
 def test_mid_price_of_tickers_and_books_skipping_one_sided_values() -> None:

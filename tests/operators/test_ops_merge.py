@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import ccxt
@@ -41,6 +42,18 @@ def test_venued_is_frozen_and_keeps_the_value_untouched() -> None:
         tagged.venue = "okx"  # type: ignore[misc]
 
 
+
+def test_merged_items_are_venued_like_the_constructor_makes() -> None:
+    value = (1, "BTC/USDT")
+    merged: list[Any] = []
+    merge_exchanges(("binance", reactivex.of(value))).subscribe(merged.append)
+    (item,) = merged
+    made = Venued("binance", value)
+    assert type(item) is Venued and item == made and hash(item) == hash(made) and repr(item) == repr(made)
+    assert item.value is value and dataclasses.astuple(item) == ("binance", value)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.venue = "okx"  # type: ignore[misc]
+
 def test_a_venue_error_is_isolated_and_the_others_go_on() -> None:
     error = ConnectionError("okx down")
     scheduler = TestScheduler()
@@ -64,6 +77,16 @@ def test_without_isolation_the_first_error_ends_the_merge() -> None:
     assert results.messages == [on_error(220, error)]
     assert binance.subscriptions == [subscribe(200, 220)]
 
+
+
+def test_an_input_failing_while_subscribed_ends_the_merge_before_the_next_input() -> None:
+    scheduler = TestScheduler()
+    error = RuntimeError("boom")
+    failing = reactivex.create(lambda observer, _: observer.on_error(error))  # untagged: can't be isolated
+    okx = scheduler.create_hot_observable(on_next(210, "o1"))
+    results = scheduler.start(lambda: merge_exchanges(failing, ("okx", okx)))
+    assert results.messages == [on_error(200, error)]
+    assert okx.subscriptions == []
 
 def test_a_failed_venue_is_resubscribed_after_the_delay() -> None:
     error = ConnectionError("okx down")
