@@ -14,6 +14,8 @@ and, where a subscription keeps state, a small class holding it
 on), ``_errors``, ``_board`` and ``_symbols`` (cross-exchange state).
 """
 
+from rxpro import OperatorArgumentError, QuoteCurrencyError, StreamShapeError
+
 from ._bars import bars
 from ._book import book_snapshots, imbalance, mid_price
 from ._consolidation import (
@@ -25,11 +27,10 @@ from ._consolidation import (
     consolidated_book,
     spread,
 )
-from ._errors import OperatorArgumentError, QuoteCurrencyError, StreamShapeError
 from ._ohlcv import ohlcv
 from ._scheduling import default_scheduler
 from ._throttle import throttle
-from ._venues import VenueError, Venued, merge_exchanges
+from ._venues import Venued, VenueError, merge_exchanges
 from ._vwap import vwap
 
 __all__ = [

@@ -12,8 +12,9 @@ from typing import Any
 
 from reactivex import Observable, abc
 
+from rxpro import OperatorArgumentError
+
 from ._checks import TRADE_SHAPE, check_positive, is_number, shape_error
-from ._errors import OperatorArgumentError
 
 __all__ = ["bars"]
 

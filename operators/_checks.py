@@ -16,7 +16,7 @@ from typing import Any
 
 import ccxt
 
-from ._errors import OperatorArgumentError, StreamShapeError
+from rxpro import OperatorArgumentError, StreamShapeError
 
 __all__ = [
     "TRADE_SHAPE",

@@ -20,12 +20,13 @@ from typing import Any, Generic, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
 
+from rxpro import OperatorArgumentError
+
 from ._board import Quote, VenueBoard, book_side, quotes_of
-from ._errors import OperatorArgumentError
 from ._checks import check_depth, check_positive, is_number, shape_error
 from ._scheduling import default_scheduler, seconds
 from ._symbols import SymbolMatcher, check_quote_map
-from ._venues import VenueError, Venued, VenueItem, venue_name
+from ._venues import Venued, VenueError, VenueItem, venue_name
 
 __all__ = [
     "BestBidOffer",

@@ -21,8 +21,9 @@ from typing import Any, Literal
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
+from rxpro import OperatorArgumentError
+
 from ._checks import TRADE_SHAPE, is_number, shape_error, timeframe_ms
-from ._errors import OperatorArgumentError
 from ._scheduling import default_scheduler, seconds
 
 __all__ = ["ohlcv"]

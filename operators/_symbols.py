@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._errors import OperatorArgumentError, QuoteCurrencyError
+from rxpro import OperatorArgumentError, QuoteCurrencyError
 
 __all__ = ["SymbolMatcher", "check_quote_map"]
 

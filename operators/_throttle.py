@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
+from rxpro import OperatorArgumentError
+
 from ._checks import check_positive, describe, shape_error
-from ._errors import OperatorArgumentError
 from ._scheduling import default_scheduler, seconds
 
 __all__ = ["throttle"]

@@ -19,9 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, Union
 
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, SerialDisposable, SingleAssignmentDisposable
+from reactivex.disposable import (
+    CompositeDisposable,
+    SerialDisposable,
+    SingleAssignmentDisposable,
+)
 
-from ._errors import OperatorArgumentError
+from rxpro import OperatorArgumentError
+
 from ._checks import check_positive, describe
 from ._scheduling import default_scheduler, seconds
 

@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     from ._errors import (
         ExchangeRenamedWarning,
         InvalidArgument,
+        OperatorArgumentError,
+        QuoteCurrencyError,
         ReplayFormatError,
         ReplayMissingResponse,
+        StreamShapeError,
         UnsupportedExchange,
         UnsupportedExchangeAttribute,
     )
@@ -69,6 +72,8 @@ __all__ = [
     "ExchangeRenamedWarning",
     "HealthPolicy",
     "InvalidArgument",
+    "OperatorArgumentError",
+    "QuoteCurrencyError",
     "RecordSummary",
     "Recorder",
     "Replay",
@@ -78,6 +83,7 @@ __all__ = [
     "RetryPolicy",
     "RxAccessor",
     "RxExchangeMixin",
+    "StreamShapeError",
     "UnsupportedExchange",
     "UnsupportedExchangeAttribute",
     "balance",
@@ -115,8 +121,9 @@ __all__ = [
 #: public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
     **{name: "._errors" for name in (
-        "ExchangeRenamedWarning", "InvalidArgument", "ReplayFormatError", "ReplayMissingResponse",
-        "UnsupportedExchange", "UnsupportedExchangeAttribute")},
+        "ExchangeRenamedWarning", "InvalidArgument", "OperatorArgumentError", "QuoteCurrencyError",
+        "ReplayFormatError", "ReplayMissingResponse", "StreamShapeError", "UnsupportedExchange",
+        "UnsupportedExchangeAttribute")},
     "ConnectionEvent": "._hub",
     "RxAccessor": "._accessor", "RxExchangeMixin": "._mixin",
     "exchange": "._exchange", "exchange_class": "._registry", "exchange_ids": "._registry",

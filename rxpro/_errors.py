@@ -12,8 +12,12 @@ ccxt user already catches, so ``except ccxt.BaseError`` keeps catching them)::
     │       ├── [ccxt.BadRequest]
     │       │   └── InvalidArgument ................ a bad argument to an rxpro call, named
     │       └── ReplayMissingResponse .............. a REST call the recording does not hold
-    └── ValueError
-        └── ReplayFormatError ...................... a file that is not a recording rxpro reads
+    ├── ValueError
+    │   ├── ReplayFormatError ...................... a file that is not a recording rxpro reads
+    │   ├── OperatorArgumentError .................. an operator built with a bad argument, named
+    │   └── QuoteCurrencyError ..................... venues quoting a base in different currencies
+    └── TypeError
+        └── StreamShapeError ....................... a value an operator can't work on (at on_error)
 
     Warning
     └── DeprecationWarning
@@ -30,8 +34,11 @@ import ccxt
 __all__ = [
     "ExchangeRenamedWarning",
     "InvalidArgument",
+    "OperatorArgumentError",
+    "QuoteCurrencyError",
     "ReplayFormatError",
     "ReplayMissingResponse",
+    "StreamShapeError",
     "UnsupportedExchange",
     "UnsupportedExchangeAttribute",
 ]
@@ -68,6 +75,27 @@ class ReplayMissingResponse(ccxt.ExchangeError):
 
 class ReplayFormatError(ValueError):
     """A file is not a recording rxpro can read; the message names the file (and line)."""
+
+
+class OperatorArgumentError(ValueError):
+    """An operator (``rxpro.operators``) was built with a bad argument (the message names the value)."""
+
+
+class StreamShapeError(TypeError):
+    """A value reaching an operator is not the ccxt structure it works on.
+
+    Sent to ``on_error`` at the first bad value, with the value's type and a
+    short excerpt in the message.
+    """
+
+
+class QuoteCurrencyError(ValueError):
+    """Streams quote one base asset in different currencies (e.g. USD and USDT).
+
+    Cross-exchange operators never merge them silently: pass ``quote_map`` to
+    say how quote currencies relate (``{"USD": "USDT"}``), or to keep them
+    apart (``{}``).
+    """
 
 
 class ExchangeRenamedWarning(DeprecationWarning):
