@@ -14,7 +14,7 @@ and, where a subscription keeps state, a small class holding it
 on), ``_errors``, ``_board`` and ``_symbols`` (cross-exchange state).
 """
 
-from rxpro import OperatorArgumentError, QuoteCurrencyError, StreamShapeError
+from rxpro._errors import OperatorArgumentError, QuoteCurrencyError, StreamShapeError
 
 from ._bars import bars
 from ._book import book_snapshots, imbalance, mid_price

@@ -12,7 +12,7 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from rxpro import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError
 
 from ._checks import TRADE_SHAPE, check_positive, is_number, shape_error
 

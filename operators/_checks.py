@@ -16,7 +16,7 @@ from typing import Any
 
 import ccxt
 
-from rxpro import OperatorArgumentError, StreamShapeError
+from rxpro._errors import OperatorArgumentError, StreamShapeError
 
 __all__ = [
     "TRADE_SHAPE",

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
 
-from rxpro import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError
 
 from ._board import Quote, VenueBoard, book_side, quotes_of
 from ._checks import check_depth, check_positive, is_number, shape_error

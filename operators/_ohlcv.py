@@ -21,7 +21,7 @@ from typing import Any, Literal
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
-from rxpro import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError
 
 from ._checks import TRADE_SHAPE, is_number, shape_error, timeframe_ms
 from ._scheduling import default_scheduler, seconds

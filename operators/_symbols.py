@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rxpro import OperatorArgumentError, QuoteCurrencyError
+from rxpro._errors import OperatorArgumentError, QuoteCurrencyError
 
 __all__ = ["SymbolMatcher", "check_quote_map"]
 

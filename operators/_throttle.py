@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 
-from rxpro import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError
 
 from ._checks import check_positive, describe, shape_error
 from ._scheduling import default_scheduler, seconds

@@ -25,7 +25,7 @@ from reactivex.disposable import (
     SingleAssignmentDisposable,
 )
 
-from rxpro import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError
 
 from ._checks import check_positive, describe
 from ._scheduling import default_scheduler, seconds
