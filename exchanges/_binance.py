@@ -116,6 +116,35 @@ class BinanceProtocol(ReplayProtocol):
         return None
 
 
+#: pages of 1,000 trades a reconnect gap is filled with at most (a longer gap is filled in part)
+_HISTORY_PAGES = 100
+
+
+async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: int | None) -> list[dict[str, Any]]:
+    """The trades of ``symbol`` with ``after_id < id < before_id``, oldest first, from Binance's REST history.
+
+    The stream's ids are trade ids (``@trade``, ccxt's default) or aggregate ids (``@aggTrade``,
+    ``options['watchTrades']['name']``): ``historicalTrades`` or ``aggTrades`` from ``fromId``,
+    on the market's API (spot, USDⓈ-M ``fapi``, COIN-M ``dapi``), 1,000 a page, read by ccxt's own
+    ``fetch_trades``.  (Binance asks an API key for ``historicalTrades``; ccxt sends it when set.)
+    """
+    market = exchange.market(symbol)
+    names = [exchange.options.get(k) for k in ("watchTradesForSymbols", "watchTrades")]
+    aggregate = any(isinstance(n, dict) and n.get("name") == "aggTrade" for n in names)
+    api = "public" if market["spot"] else ("fapiPublic" if market["linear"] else "dapiPublic")
+    method = api + ("GetAggTrades" if aggregate else "GetHistoricalTrades")
+    trades: list[dict[str, Any]] = []
+    from_id = after_id + 1
+    for _ in range(_HISTORY_PAGES):
+        page = await exchange.fetch_trades(symbol, None, 1000, {"fetchTradesMethod": method, "fromId": from_id})
+        ids = [int(t["id"]) for t in page]
+        trades.extend(t for t, i in zip(page, ids) if i >= from_id and (before_id is None or i < before_id))
+        if len(page) < 1000 or (before_id is not None and max(ids) >= before_id - 1):
+            break
+        from_id = max(ids) + 1
+    return sorted(trades, key=lambda t: int(t["id"]))
+
+
 @dataclass(frozen=True, eq=False)
 class Binance(Venue):
     """A Binance market (spot, USDⓈ-M, COIN-M): its own replay protocol and bundled markets."""
@@ -123,6 +152,7 @@ class Binance(Venue):
     login_methods: tuple[str, ...] = LOGIN_METHODS
     generates_client_order_id: bool = True  # newClientOrderId, up to 36 of [.A-Z:/a-z0-9_-]
     trade_ids: bool = True
+    trade_history: Any = trade_history
     # depth@100ms, 24hr ticker (1 s) and kline (2 s) streams push on their own clock: 10 s of
     # silence is a dead stream; bookTicker (bids_asks) and trades come only when something changes
     silence_ms: Mapping[str, float | None] = field(default_factory=lambda: frozen(

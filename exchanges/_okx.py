@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 from ._venue import Venue, frozen
 
@@ -35,10 +36,38 @@ def okx_checksum(bids: list[list[str]], asks: list[list[str]]) -> int:
     return crc - (1 << 32) if crc >= (1 << 31) else crc
 
 
+#: pages of 100 trades a reconnect gap is filled with at most (a longer gap is filled in part)
+_HISTORY_PAGES = 200
+
+
+async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: int | None) -> list[dict[str, Any]]:
+    """The trades of ``symbol`` with ``after_id < tradeId < before_id``, oldest first, from OKX's REST history.
+
+    ``GET /api/v5/market/history-trades`` paginated by trade id (``type=1``: ``after`` = older than),
+    newest first, 100 a page, read by ccxt's own ``fetch_trades`` (``method:
+    publicGetMarketHistoryTrades``).
+    """
+    trades: dict[int, dict[str, Any]] = {}
+    cursor = before_id
+    for _ in range(_HISTORY_PAGES):
+        params: dict[str, Any] = {"method": "publicGetMarketHistoryTrades", "type": "1"}
+        if cursor is not None:
+            params["after"] = str(cursor)
+        page = await exchange.fetch_trades(symbol, None, 100, params)
+        if not page:
+            break
+        ids = [int(t["id"]) for t in page]
+        trades.update((i, t) for t, i in zip(page, ids) if after_id < i and (before_id is None or i < before_id))
+        if min(ids) <= after_id + 1 or len(page) < 100:
+            break
+        cursor = min(ids)
+    return [trades[i] for i in sorted(trades)]
+
+
 VENUES: tuple[Venue, ...] = (
     Venue("okx", offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
           cryptofeed_names=("OKX",), generates_client_order_id=True,  # clOrdId: up to 32 letters and digits
-          trade_ids=True,
+          trade_ids=True, trade_history=trade_history,
           # books/tickers push every 100 ms while something changes; a quiet instrument may not
           silence_ms=frozen({"orderbook": 30_000.0, "ticker": 120_000.0, "ohlcv": 120_000.0, "trades": None})),
 )

@@ -13,7 +13,7 @@ protocol base classes): the core asks ``exchanges/``, never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -107,6 +107,9 @@ class Venue:
     #: each stream kind's normal cadence: a subscribed stream silent longer than this (ms) is
     #: stalled and reconnected (kinds not named: ``rxpro._health.DEFAULT_SILENCE_MS``; None: never)
     silence_ms: Mapping[str, float | None] = field(default_factory=lambda: frozen({}))
+    #: the REST trade history carrying the stream's trade ids: ``history(exchange, symbol, after_id,
+    #: before_id)`` -> the trades in between, oldest first (rxpro._backfill fills reconnect gaps with it)
+    trade_history: Callable[[Any, str, int, int | None], Awaitable[list[dict[str, Any]]]] | None = None
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""

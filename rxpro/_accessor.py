@@ -23,6 +23,7 @@ from reactivex.disposable import Disposable
 
 from rxpro.exchanges._table import venue_for
 
+from ._backfill import GapFiller
 from ._errors import InvalidArgument
 from ._health import HealthPolicy
 from ._hub import ConnectionEvent, Hub, Subscription
@@ -194,8 +195,12 @@ class StreamSpec:
         stream = Stream(self.key, self.method, self.arguments, self.description, self.symbols, self.book_limit,
                         exchange, hub.stream_emptied, hub.stream_rejected, venue_for(exchange.id).trade_ids)
         subscription = Subscription(stream, self.call(self.method), unwatch)
-        if getattr(exchange, "rx_watchdog", True):  # a replay's silences are the recording's
-            subscription.silence_ms = hub.health.silence_for(stream.topic, venue_for(exchange.id).silence_ms)
+        venue = venue_for(exchange.id)
+        if getattr(exchange, "rx_watchdog", True):  # a replay has no reconnects: its silences are the recording's
+            subscription.silence_ms = hub.health.silence_for(stream.topic, venue.silence_ms)
+            if stream.topic == "trades":
+                history = venue.trade_history if hub.health.backfill else None
+                stream.gaps = GapFiller(stream.emit, history, exchange, hub.publish, hub.spawn, self.description)
         return subscription
 
 

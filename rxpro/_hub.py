@@ -68,6 +68,7 @@ _RESYNC_TOPICS = frozenset({"orderbook"})
 
 EventKind = Literal[
     "connected", "disconnected", "retrying", "resubscribed", "frame_error", "closed", "unwatched", "stalled",
+    "backfilled", "gap",
 ]
 
 
@@ -81,7 +82,9 @@ class ConnectionEvent:
     ccxt could not handle, or parsed into nonsense; the connection goes on),
     ``unwatched`` (an ``un_watch_*`` call not made by rxpro ended a stream: it
     completes), ``stalled`` (a stream was silent past its cadence: its connection is
-    reconnected; ``error`` says how long) and ``closed`` (``await ex.close()``).
+    reconnected; ``error`` says how long), ``backfilled`` (a trades stream's reconnect
+    gap was filled from REST: ``count``, ``source``), ``gap`` (it could not be: ``gap``
+    is the time span, ``error`` why) and ``closed`` (``await ex.close()``).
     """
 
     kind: EventKind
@@ -91,6 +94,11 @@ class ConnectionEvent:
     error: BaseException | None = None
     delay_ms: float | None = None
     timestamp: int = 0
+    #: ``backfilled``: how many trades were filled, and from where
+    count: int | None = None
+    source: str | None = None
+    #: ``gap``: the trades' time span not filled, ms (last delivered, first after the reconnect)
+    gap: tuple[int | None, int | None] | None = None
 
 
 class State(enum.Enum):
@@ -570,6 +578,8 @@ class Hub:
         if not subscription.stream.observers:
             return
         if subscription.retrying:
+            if subscription.stream.gaps is not None:
+                subscription.stream.gaps.reconnected()  # before this first data is delivered
             subscription.retrying = False
             subscription.attempt = 0
             self.publish("resubscribed", stream=subscription.stream.description)

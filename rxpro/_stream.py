@@ -20,6 +20,7 @@ import ccxt
 from ccxt.async_support.base.ws.order_book import OrderBook
 from reactivex import abc
 
+from ._backfill import GapFiller
 from ._values import book_snapshot, frozen_copy
 
 __all__ = ["Stream", "TOPICS", "tell_error", "topic_of"]
@@ -96,6 +97,8 @@ class Stream:
         self._checks_trades = self.topic == "trades" or method.startswith("watch_my_trades")
         self._trade_ids = trade_ids  # the venue's trades always carry an id: one without is nonsense
         self.observers: tuple[abc.ObserverBase[Any], ...] = ()
+        #: a trades stream's reconnect gaps: filled from REST, or announced (set by its maker)
+        self.gaps: GapFiller | None = None
         self._last_frame = -1
         self._last_origin: Any = None  # held, so that its identity can't be reused
 
@@ -115,6 +118,8 @@ class Stream:
 
     def complete(self) -> None:
         """Complete every observer (the exchange closes, or the recording ended)."""
+        if self.gaps is not None:
+            self.gaps.close()
         observers, self.observers = self.observers, ()
         for observer in observers:
             try:
@@ -124,6 +129,8 @@ class Stream:
 
     def fail(self, error: Exception) -> None:
         """End every observer with ``error``."""
+        if self.gaps is not None:
+            self.gaps.close()
         observers, self.observers = self.observers, ()
         for observer in observers:
             tell_error(observer, error, self.description)
@@ -154,7 +161,7 @@ class Stream:
             self._deliver_entries(batch)
         elif isinstance(result, OrderBook):
             if not self._nonsense_book(result):
-                self._emit(book_snapshot(result, self.book_limit))
+                self.emit(book_snapshot(result, self.book_limit))
         elif (
             type(result) is dict
             and "symbol" not in result
@@ -165,10 +172,10 @@ class Stream:
             symbols = self.symbols
             for symbol, value in result.items():
                 if symbols is None or symbol in symbols:
-                    self._emit(frozen_copy(value))
+                    self.emit(frozen_copy(value))
         elif self.topic != "ticker" or result.get("symbol") is not None or not self._refuse(
                 result, "a ticker without a symbol"):
-            self._emit(frozen_copy(result))
+            self.emit(frozen_copy(result))
 
     # -- what ccxt's own structure validators (ccxt.test.exchange.base) would reject ------------
 
@@ -207,15 +214,25 @@ class Stream:
         if self._candles and batch and type(batch[0]) is list and len(batch[0]) == 3:
             for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
                 if since is None or row[0] >= since:
-                    self._emit(row)
+                    self.emit(row)
             return
         if self._checks_trades:
             batch = [item for item in batch if not self._nonsense_trade(item)]
+        gaps = self.gaps
+        if gaps is not None:
+            items = [i for i in batch if symbols is None or i.get("symbol") in symbols] if since is None else [
+                i for i in batch if (symbols is None or i.get("symbol") in symbols)
+                and i.get("timestamp") and i["timestamp"] >= since]
+            if not gaps.hold(items):
+                for item in items:
+                    self.emit(item)
+                    gaps.delivered(item)
+            return
         if since is None:
             for item in batch:
                 if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
                     continue
-                self._emit(item)
+                self.emit(item)
             return
         for item in batch:
             if type(item) is dict:
@@ -230,7 +247,7 @@ class Stream:
                 timestamp = None
             if not timestamp or timestamp < since:
                 continue  # ccxt's filter_by_since_limit: no timestamp, or older than since
-            self._emit(item)
+            self.emit(item)
 
     def _unify_symbols(self) -> None:
         """Filter on unified symbols, however the user spelled them (``'BTCUSDT'`` is ``'BTC/USDT'``).
@@ -254,7 +271,8 @@ class Stream:
                 unified.add(symbol)
         self.symbols = frozenset(unified)
 
-    def _emit(self, value: Any) -> None:
+    def emit(self, value: Any) -> None:
+        """Give ``value`` to every observer (an observer that raises gets its own on_error)."""
         for observer in self.observers:
             try:
                 observer.on_next(value)
