@@ -71,7 +71,10 @@ class GapFiller:
         #: per symbol, the last trade delivered: its id (as ccxt gave it) and timestamp
         self.last: dict[Any, tuple[Any, Any]] = {}
         self.held: list[Any] | None = None  # live trades waiting for the fill (and _RECONNECTED marks)
-        self._announce = False  # no history: the next live trade tells the gap's end
+        # symbols whose first new trade since a reconnect has not come: their live trades are
+        # compared with the last delivered (a venue resending recent trades on subscribe, a
+        # fill that reached past the live trades) and announced where not filled
+        self._window: set[Any] = set()
         self._task: asyncio.Task[Any] | None = None
 
     @property
@@ -91,9 +94,9 @@ class GapFiller:
         """The stream's first data after a reconnect is about to come."""
         if not self.last:
             return  # nothing delivered yet: no gap to speak of
+        self._window = set(self.last)
         if self._history is None:
-            self._announce = True
-            return
+            return  # the first new trade of each symbol will tell the gap
         if self.held is None:
             self.held = []
             self._task = self._spawn(self._fill())
@@ -101,16 +104,35 @@ class GapFiller:
             self.held.append(_RECONNECTED)  # lost again while filling: one more gap, after these
 
     def hold(self, trades: list[Any]) -> bool:
-        """Keep live ``trades`` back while filling (True), or let them through (False)."""
-        if self._announce and trades:
-            self._announce = False
-            self._tell_gap(trades[0], "the venue's REST history does not carry the stream's trade ids")
+        """Keep live ``trades`` back while filling (True), or let them through (False).
+
+        Right after a reconnect, a symbol's trades already delivered are dropped (some
+        venues resend recent ones on subscribe): ``trades`` is then filtered in place.
+        """
+        if self._window:
+            trades[:] = [t for t in trades if self._new_after_reconnect(t)]
         held = self.held
         if held is None:
             return False
         held.extend(trades)
         if len(held) > HELD_LIMIT:
             self._give_up(f"more than {HELD_LIMIT} live trades came while filling")
+        return True
+
+    def _new_after_reconnect(self, trade: Any) -> bool:
+        symbol = trade.get("symbol")
+        if symbol not in self._window:
+            return True
+        last_id, _ = self.last[symbol]
+        new, last = _id(trade), _id({"id": last_id})
+        if new is not None and last is not None:
+            if new <= last:
+                return False  # delivered already
+        elif trade.get("id") == last_id:
+            return False
+        self._window.discard(symbol)
+        if self._history is None and (new is None or last is None or new != last + 1):
+            self._tell_gap(trade, "no REST history of the stream's trade ids to fill it from")
         return True
 
     def close(self) -> None:
