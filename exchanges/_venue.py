@@ -110,6 +110,8 @@ class Venue:
     #: the REST trade history carrying the stream's trade ids: ``history(exchange, symbol, after_id,
     #: before_id)`` -> the trades in between, oldest first (rxpro._backfill fills reconnect gaps with it)
     trade_history: Callable[[Any, str, int, int | None], Awaitable[list[dict[str, Any]]]] | None = None
+    #: mixin classes of native handlers (``exchanges/_native.py``), placed before ccxt's class
+    native: tuple[type, ...] = ()
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""

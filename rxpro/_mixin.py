@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import ccxt
 
+from rxpro.exchanges._native import native_allowed
+
 from ._accessor import RxAccessor
 from ._client import ClientTap, RxClient
 from ._errors import InvalidArgument
@@ -109,6 +111,8 @@ class RxExchangeMixin:
                 f"rxpro.exchange({type(self).__name__!r}, {{'replay': path}}) or rxpro.replay(path)"
             )
         super().__init__(config)  # type: ignore[call-arg]
+        # the venue's native handlers run where they were checked (exchanges/_native.py)
+        self.rx_native = native_allowed(rx_config.get("native", True))
         self._rx_hub = Hub(self)
         self._rx_accessor = RxAccessor(self)
         health = rx_config.get("health")

@@ -80,15 +80,16 @@ def why_unsupported(exchange_id: str) -> str:
 @lru_cache(maxsize=None)
 def _build_class(exchange_id: str) -> type[Any]:
     base = getattr(ccxt.pro, exchange_id)
+    venue = venue_for(exchange_id)
     return type(
         exchange_id,
-        (RxExchangeMixin, base),
+        (RxExchangeMixin, *venue.native, base),
         {
             "__module__": "rxpro.exchanges",
             "__qualname__": exchange_id,
             "__doc__": f"{base.__name__} (ccxt.pro) with rxpro Observables on ``.rx``.",
             # the venue's login methods: what they watch is no data route
-            "rx_login_methods": venue_for(exchange_id).login_methods,
+            "rx_login_methods": venue.login_methods,
         },
     )
 
