@@ -229,6 +229,7 @@ class Simulator:
                                                       name=f"rxpro-sim-tape-{exchange}-{key}")
         self._tape_tasks.add(task)
         task.add_done_callback(self._tape_tasks.discard)
+        task.add_done_callback(lambda _: tape.finish())  # also when cancelled before it ever ran
         return tape
 
     def tape_history(self, exchange: str, key: str) -> Sequence[TapeTrade]:
@@ -248,21 +249,18 @@ class Simulator:
         batch_size = max(self.config.yield_every, 1)
         per_step, step = (1, 1.0 / tape.rate) if tape.rate is not None else (batch_size, TAPE_BATCH_INTERVAL)
         started = loop.time()
-        try:
-            while not tape.done:
-                due = min(tape.count, (int((loop.time() - started) / step) + 1) * per_step)
-                n = min(batch_size, due - tape.produced)
-                if n > 0:
-                    batch = tape.next_trades(n)
-                    history.extend(batch)
-                    for conn in self._open.values():
-                        if conn.exchange == tape.exchange and tape.key in conn.active:
-                            conn.injections.append((venue.tape_frames(conn, tape.key, batch), None))
-                            conn.wake.set()
-                delay = started + (tape.produced // per_step) * step - loop.time()
-                await asyncio.sleep(max(delay, 0.0))
-        finally:
-            tape.finish()
+        while not tape.done:
+            due = min(tape.count, (int((loop.time() - started) / step) + 1) * per_step)
+            n = min(batch_size, due - tape.produced)
+            if n > 0:
+                batch = tape.next_trades(n)
+                history.extend(batch)
+                for conn in self._open.values():
+                    if conn.exchange == tape.exchange and tape.key in conn.active:
+                        conn.injections.append((venue.tape_frames(conn, tape.key, batch), None))
+                        conn.wake.set()
+            delay = started + (tape.produced // per_step) * step - loop.time()
+            await asyncio.sleep(max(delay, 0.0))
 
     # ------------------------------------------------------------------ faults
     async def drop_connections(self, exchange: str | None = None) -> None:
