@@ -126,23 +126,36 @@ async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: in
     The stream's ids are trade ids (``@trade``, ccxt's default) or aggregate ids (``@aggTrade``,
     ``options['watchTrades']['name']``): ``historicalTrades`` or ``aggTrades`` from ``fromId``,
     on the market's API (spot, USDⓈ-M ``fapi``, COIN-M ``dapi``), 1,000 a page, read by ccxt's own
-    ``fetch_trades``.  (Binance asks an API key for ``historicalTrades``; ccxt sends it when set.)
+    ``fetch_trades`` (never with ``since``: Binance refuses ``startTime`` there). Binance asks an
+    API key for ``historicalTrades``: without one, the most recent 1,000 trades (``trades``) are
+    what can be filled (a longer gap is filled in part, and its rest announced).
     """
     market = exchange.market(symbol)
     names = [exchange.options.get(k) for k in ("watchTradesForSymbols", "watchTrades")]
     aggregate = any(isinstance(n, dict) and n.get("name") == "aggTrade" for n in names)
     api = "public" if market["spot"] else ("fapiPublic" if market["linear"] else "dapiPublic")
+    if not aggregate and not exchange.apiKey:
+        recent = await exchange.fetch_trades(symbol, None, 1000, {"fetchTradesMethod": api + "GetTrades"})
+        return _between(recent, after_id, before_id)
     method = api + ("GetAggTrades" if aggregate else "GetHistoricalTrades")
     trades: list[dict[str, Any]] = []
     from_id = after_id + 1
     for _ in range(_HISTORY_PAGES):
         page = await exchange.fetch_trades(symbol, None, 1000, {"fetchTradesMethod": method, "fromId": from_id})
-        ids = [int(t["id"]) for t in page]
-        trades.extend(t for t, i in zip(page, ids) if i >= from_id and (before_id is None or i < before_id))
-        if len(page) < 1000 or (before_id is not None and max(ids) >= before_id - 1):
+        if not page:
             break
-        from_id = max(ids) + 1
+        trades.extend(_between(page, after_id, before_id))
+        last = max(int(t["id"]) for t in page)
+        if len(page) < 1000 or (before_id is not None and last >= before_id - 1):
+            break
+        from_id = last + 1
     return sorted(trades, key=lambda t: int(t["id"]))
+
+
+def _between(trades: list[dict[str, Any]], after_id: int, before_id: int | None) -> list[dict[str, Any]]:
+    """Those of ``trades`` with ``after_id < id < before_id``, by id (ccxt sorts by time, then id as text)."""
+    kept = [t for t in trades if after_id < int(t["id"]) and (before_id is None or int(t["id"]) < before_id)]
+    return sorted(kept, key=lambda t: int(t["id"]))
 
 
 @dataclass(frozen=True, eq=False)
