@@ -21,7 +21,7 @@ import ccxt
 from ccxt.async_support.base.ws import future as _ccxt_future_module
 from ccxt.async_support.base.ws.future import Future as CcxtFuture
 
-from ._values import cache_entries
+from ._values import RECORDING_CLASSES, cache_entries
 
 from ._stream import Stream
 
@@ -171,7 +171,11 @@ class Router:
             frames.number += 1
             frames.open = True
             (self.loop or asyncio.get_running_loop()).call_soon(frames.close)
-        batch, origin = cache_entries(result, frames.number)
+        recorder = result.__dict__.get("_rx_recorder") if type(result) in RECORDING_CLASSES else None
+        if recorder is not None:  # the hot case: a recorded cache (trades...), drained inline
+            batch = origin = recorder.drain(frames.number)
+        else:
+            batch, origin = cache_entries(result, frames.number)
         subscriptions = self.routes.get(message_hash)
         if subscriptions and (batch is not None or isinstance(result, dict)):  # not an ack (True/None)
             frame = frames.number
@@ -183,8 +187,7 @@ class Router:
                     subscription.stream.deliver(result, batch, origin, frame)
                 except Exception:  # noqa: BLE001 - a bug of one stream must not starve the others
                     log.exception("rxpro: %s: delivery failed", subscription.stream.description)
-        futures = self.client.futures
-        future = futures.get(message_hash)
+        future = self.client.futures.get(message_hash)
         if future is not None:
             if type(future) is Placeholder and not future.awaited:
                 return result  # only rxpro holds this hash: leave its placeholder pending

@@ -14,14 +14,13 @@ garbage collector.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
 from typing import Any
 
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp, BaseCache
 from ccxt.async_support.base.ws.order_book import OrderBook
 from ccxt.async_support.base.ws.order_book_side import Asks, Bids
 
-__all__ = ["CACHE_ATTRIBUTES", "CacheDict", "FrozenLevel", "FrozenSide", "CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for",
+__all__ = ["CACHE_ATTRIBUTES", "RECORDING_CLASSES", "CacheDict", "FrozenLevel", "FrozenSide", "CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for",
            "recording_container", "watch_caches"]
 
 #: the exchange attributes where ccxt keeps list-shaped caches (directly, or in dicts by symbol)
@@ -163,25 +162,35 @@ def frozen_copy(value: Any) -> Any:
 class CacheRecorder:
     """The entries appended to one ccxt cache since the last drain."""
 
-    __slots__ = ("pending", "last_batch", "last_frame")
+    __slots__ = ("pending", "last_batch", "last_frame", "bound")
 
     def __init__(self, max_size: int | None) -> None:
-        # a frame may append more entries than the cache keeps (four orders into an
-        # ordersLimit of 2): every one of them is new, so the bound is not the cache's
-        self.pending: deque[Any] = deque(maxlen=max(max_size or 0, _UNDRAINED))
+        self.pending: list[Any] = []
         self.last_batch: list[Any] = []
         self.last_frame = -1
+        # a frame may append more entries than the cache keeps (four orders into an
+        # ordersLimit of 2): every one of them is new, so the bound is not the cache's own;
+        # every ccxt handler resolves what it appended, so only an undrained cache reaches it
+        self.bound = max(max_size or 0, _UNDRAINED)
 
     def drain(self, frame: int) -> list[Any]:
         """The entries of the current frame; the same list again if another hash of the frame asks."""
-        if self.pending:
-            self.last_batch = list(self.pending)
-            self.pending.clear()
+        pending = self.pending
+        if pending:
+            self.pending = []
+            self.last_batch = pending
             self.last_frame = frame
-        elif self.last_frame != frame:
+            return pending
+        if self.last_frame != frame:
             self.last_batch = []
             self.last_frame = frame
         return self.last_batch
+
+    def note(self, entry: Any) -> None:
+        pending = self.pending
+        pending.append(entry)
+        if len(pending) > self.bound:
+            del pending[: len(pending) - self.bound]
 
 
 # -- recording subclasses of ccxt's caches ------------------------------------------------
@@ -192,22 +201,24 @@ class CacheRecorder:
 
 def _append_entry(self: Any, item: Any) -> None:
     self._rx_base_append(item)
-    self._rx_recorder.pending.append(item)
+    self._rx_recorder.note(item)
 
 
 def _append_row(self: Any, item: Any) -> None:
     self._rx_base_append(item)
-    self._rx_recorder.pending.append(list(self.hashmap.get(item[0], item)))
+    self._rx_recorder.note(list(self.hashmap.get(item[0], item)))
 
 
 def _append_merged(self: Any, item: Any) -> None:
     self._rx_base_append(item)
     stored = self._deque[-1] if self._deque else item
     # nested lists such as an order's ``trades`` are mutated later: copy them too
-    self._rx_recorder.pending.append(frozen_copy(stored))
+    self._rx_recorder.note(frozen_copy(stored))
 
 
 _RECORDING: dict[type, type] = {}
+#: the recording subclasses made so far (the router's fast path checks membership)
+RECORDING_CLASSES: set[type] = set()
 
 
 def _recording_class(cls: type) -> type:
@@ -226,6 +237,7 @@ def _recording_class(cls: type) -> type:
             "append": append,
         })
         _RECORDING[recording] = recording
+        RECORDING_CLASSES.add(recording)
     return recording
 
 
@@ -267,7 +279,8 @@ def cache_entries(result: Any, frame: int) -> tuple[list[Any] | None, Any]:
     that a stream resolved under two hashes in one frame can tell the repeat.
     """
     if isinstance(result, BaseCache):
-        batch = _drained(result, frame)
+        recorder = result.__dict__.get("_rx_recorder")
+        batch = recorder.drain(frame) if recorder is not None else _drained(result, frame)
         return batch, batch
     if isinstance(result, list):
         if len(result) == 3 and isinstance(result[2], BaseCache):
@@ -303,7 +316,8 @@ def recording_container(value: Any, depth: int = 3) -> Any:
         recorder, installed = recorder_for(value)
         if installed and len(value):
             # ccxt stores a new cache after appending this frame's entries to it: they are new
-            recorder.pending.extend(existing_entries(value))
+            for entry in existing_entries(value):
+                recorder.note(entry)
         return value
     if depth and type(value) is dict:
         return CacheDict((k, recording_container(v, depth - 1)) for k, v in value.items())
