@@ -26,6 +26,25 @@ idle — every subscription made in the same tick, with its markets, connection 
 subscribe frame, is in place before the first frame.  After each frame the loop is
 let run until idle again, so awaitables see every frame as they would live.
 
+Pace, and nobody listening.  A replay never runs ahead of its listeners:
+
+* paced (``speed=10``): every frame waits for its recorded time at that speed, fed
+  or not — frames nobody is subscribed to are passed over *at their recorded pace*,
+  so the clock keeps wall pace whether anyone listens or not, as a live market does;
+* unpaced (``speed=None``, the default): the feed *pauses* before the next frame
+  while nobody listens — no rxpro stream has an observer, no awaitable ``watch_*``
+  (or un-watch) waits for its answer, no REST call waits for its recorded time and
+  no timed work waits on the virtual clock — and resumes, with that frame, on the
+  next subscription (any ``watch`` call wakes it).  So a first pass
+  (``to_dataframe(obs, n=100)``) followed by another subscription goes on where the
+  first stopped, with nothing skipped meanwhile.  ``await ex.replay.run()`` is the
+  explicit "play it all": it feeds to the end whether anyone listens or not.
+
+A request the recording has no answer to (our own recordings keep the server's
+answers; the recorder never un-watched) is answered by the venue's replay protocol
+as the server would (Binance's ``{"result":null,"id":N}``), so an un-watch during a
+replay completes.
+
 The end of the recording: once the last frame is fed (and the REST answers still
 waiting are released and the loop is idle), the replay *completes every rxpro
 Observable stream* of its exchange(s) — ``on_completed``, as at ``close()`` — so
@@ -46,7 +65,7 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +75,8 @@ from urllib.parse import parse_qsl, urlsplit
 import ccxt
 import orjson
 from aiohttp import WSMessage, WSMsgType
+from reactivex import abc
+from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import HistoricalScheduler
 
 from rxpro.exchanges._table import venue_for
@@ -66,6 +87,7 @@ from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
 from ._replay_formats import FORMAT, load_recording
 from ._replay_protocols import ReplayProtocol
+from ._router import callbacks_of
 from ._scheduling import use_virtual_scheduler
 from ._scrub import scrub_sent, scrub_url
 
@@ -180,6 +202,13 @@ class ReplayClient(RxClient):
     def receive_loop(self) -> None:  # frames come from the replay, not a socket
         return None
 
+    def awaited(self) -> bool:
+        """Whether someone waits on one of this connection's futures (rxpro's own
+        placeholders under its routes don't count: they are nobody waiting)."""
+        if self._replay_closed:
+            return False
+        return any(not future.done() and callbacks_of(future) for future in self.futures.values())
+
 
 class Replay:
     """Controls one replay: ``ex.replay``.
@@ -259,8 +288,14 @@ class Replay:
             self.timeline.start(getattr(self.exchange, "asyncio_loop", None) or asyncio.get_running_loop())
 
     async def run(self) -> ReplaySummary:
-        """Feed the whole recording (or wait for the feed already running) and return the summary."""
+        """Feed the whole recording to its end and return the summary.
+
+        Unlike the feed that starts by itself, this one does not pause while nobody
+        listens: ``run()`` is the explicit "play it all" (a backtest, the command line).
+        """
+        self.timeline.draining = True
         self.start()
+        self.wake()
         return await asyncio.shield(self.finished)
 
     def summary(self) -> ReplaySummary:
@@ -292,6 +327,10 @@ class Replay:
             await self._wait_until(record.ts_ns)  # the response arrives when it was received
         return record
 
+    def wake(self) -> None:
+        """Someone may listen now (a watch call, a REST call): a paused feed looks again."""
+        self.timeline.wake()
+
     def _answer(self, url: str, method: str) -> HttpRecord:
         key = _url_key(url)
         candidates = self._http.get(key)
@@ -314,6 +353,7 @@ class Replay:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((ns, len(self._waiting), future))
         self._waiting.sort(key=lambda w: (w[0], w[1]))
+        self.wake()
         await future
 
     def _release(self, ns: int | None) -> bool:
@@ -381,13 +421,16 @@ class Replay:
 
     def _on_send(self, client: ReplayClient, text: str) -> None:
         if self.own_format:
+            key = _sent_key(text)
             if not client.recorded:
-                key = _sent_key(text)
                 for conn, sends in self._recorded_sends.items():
                     if not self._bound.get(conn) and key in sends:
                         self._bind(conn, client)
                         break
-            return  # the server's answers are in the recording
+            if any(key in self._recorded_sends.get(conn, ()) for conn in client.recorded):
+                return  # the server's answer is in the recording
+            # a request the recorder never made (an un-watch, mostly): answered as the server
+            # would, else ccxt waits for that answer for ever
         for reply in self.protocol.replies(client, text):
             self._feed_text(client, reply)
 
@@ -395,6 +438,20 @@ class Replay:
         for bound in self._bound.values():
             if client in bound:
                 bound.remove(client)
+
+    # -- who listens ---------------------------------------------------------------
+
+    def listened(self) -> bool:
+        """Whether anyone waits on this replay: an rxpro stream with an observer, an awaitable
+        ``watch_*`` (or un-watch) waiting for its answer, or a REST call waiting for its time."""
+        if self._closed:
+            return False
+        if self._waiting:
+            return True
+        hub = getattr(self.exchange, "_rx_hub", None)
+        if hub is not None and hub.streams:
+            return True
+        return any(client.awaited() for client in self._clients)
 
     # -- feeding -----------------------------------------------------------------
 
@@ -447,6 +504,19 @@ class ReplayExchange:
         replay.attach(self)
         super().__init__(config)  # type: ignore[call-arg]
 
+    def watch(self, url: str, message_hash: str, message: Any = None, subscribe_hash: Any = None,
+              subscription: Any = None) -> Any:
+        future = super().watch(url, message_hash, message, subscribe_hash, subscription)  # type: ignore[misc]
+        self.replay.wake()  # someone waits now: a feed paused for want of listeners goes on
+        return future
+
+    def watch_multiple(self, url: str, message_hashes: list[str], message: Any = None,
+                       subscribe_hashes: Any = None, subscription: Any = None) -> Any:
+        future = super().watch_multiple(url, message_hashes, message, subscribe_hashes,  # type: ignore[misc]
+                                        subscription)
+        self.replay.wake()
+        return future
+
     def milliseconds(self) -> int:
         return self.replay.now_ns // 1_000_000
 
@@ -485,6 +555,38 @@ def replay_class(exchange_id: str) -> type[Any]:
     })
 
 
+class _ReplayClock(HistoricalScheduler):
+    """A replay's virtual clock: it counts the timed work waiting on it, and says when more comes.
+
+    Work waiting on the replay's time (``to_dataframe(duration_ms=...)``, a cold source
+    subscribed on this clock) is someone listening: an unpaced feed does not pause
+    while there is any (see ``_Timeline``).
+    """
+
+    def __init__(self, initial: datetime, on_schedule: Callable[[], None]) -> None:
+        super().__init__(initial)
+        self.pending = 0
+        self._on_schedule = on_schedule
+
+    def schedule_absolute(self, duetime: Any, action: Any, state: Any = None) -> abc.DisposableBase:
+        counted = True
+
+        def uncount() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                self.pending -= 1
+
+        def run(scheduler: Any, state_: Any) -> Any:
+            uncount()
+            return action(scheduler, state_)
+
+        self.pending += 1
+        item = super().schedule_absolute(duetime, run, state)
+        self._on_schedule()
+        return CompositeDisposable(item, Disposable(uncount))
+
+
 class _Timeline:
     """One virtual clock and one feed for the replays played on it.
 
@@ -498,17 +600,36 @@ class _Timeline:
         if speed is not None and not speed > 0:
             raise ValueError(f"speed must be a number > 0 or None, got {speed!r}")
         self.speed = speed
-        self.scheduler = HistoricalScheduler(_datetime(start_ns))
+        self.scheduler = _ReplayClock(_datetime(start_ns), self.wake)
         self.now_ns = start_ns
         self.members: list[Replay] = []
         self.task: asyncio.Task[None] | None = None
         self.ended = False
         self.end_future: asyncio.Future[None] | None = None
+        self.draining = False  # run() was called: feed to the end, listened to or not
+        self._wake: asyncio.Event | None = None
         _TIMELINES[self.scheduler] = self
 
     @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _listened(self) -> bool:
+        return self.draining or self.scheduler.pending > 0 or any(member.listened() for member in self.members)
+
+    async def _until_listened(self) -> None:
+        """An unpaced feed with nobody listening waits here (a paced one never does)."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        while not self._listened():
+            self._wake.clear()
+            await self._wake.wait()
+            # look once the loop is idle: an un-watch's request is answered meanwhile
+            await _settle()
 
     def advance(self, ns: int) -> None:
         if ns > self.now_ns:
@@ -583,6 +704,14 @@ class _Timeline:
                 waiting = self._next_waiting()
                 if waiting is not None and waiting <= frame.ts_ns and self._release(frame.ts_ns):
                     await _settle()
+                if speed is None:
+                    if not self._listened():
+                        await self._until_listened()
+                else:
+                    # every frame at its time, fed or not: the clock keeps wall pace
+                    delay = wall0 + (frame.ts_ns - ns0) / 1e9 / speed - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                 member.position += 1
                 client = None if member._closed else member.protocol.route(frame, member._bound.get(frame.conn, ()))
                 if client is None or client.closed():
@@ -593,10 +722,6 @@ class _Timeline:
                         since_yield = 0
                         await asyncio.sleep(0)
                     continue
-                if speed is not None:
-                    delay = wall0 + (frame.ts_ns - ns0) / 1e9 / speed - loop.time()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
                 self.advance(frame.ts_ns)
                 member._feed_frame(client, member.protocol.adapt(frame, client))
                 member.frames += 1

@@ -42,6 +42,9 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "buy spot, sell perp: mean",
         "perp mid - spot mid (basis)",
         "<LiveView table stopped:",
+        # the live board is fed by both replays (neither ran to its end during the first pass)
+        "quotes on the board from: binance ",
+        ", binanceusdm ",
     ],
     "order_book.ipynb": ["book updates from 2024-08-09 00:0", "corr(imbalance_10", "<LiveView line stopped:"],
 }
