@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -128,6 +128,15 @@ class Binance(Venue):
     def replay_protocol(self, source: str) -> ReplayProtocol:
         return BinanceProtocol(self)
 
+    def streams_of(self, channels: Iterable[str]) -> list[str]:
+        """``btcusdt@depth@100ms`` -> ``orderbook``, ``@bookTicker`` -> ``bids_asks``, ``@kline_1m`` -> ``ohlcv:1m``..."""
+        streams: list[str] = []
+        for name in channels:
+            stream = _stream_of_channel(name.split("@")[1] if "@" in name else name)
+            if stream is not None and stream not in streams:
+                streams.append(stream)
+        return streams
+
     def markets(self) -> str | None:
         """The bundled exchangeInfo body (``GET .../exchangeInfo``), or None."""
         records = self._markets_records()
@@ -144,6 +153,22 @@ class Binance(Venue):
         recorded = {r.url.split("?", 1)[0].split("/", 3)[-1] for r in recording.http}
         markets = [r for r in self._markets_records() if r.url.split("/", 3)[-1] not in recorded]
         return markets + super().stub_http(recording)
+
+
+def _stream_of_channel(channel: str) -> str | None:
+    """rxpro's stream name of a Binance market-stream channel (``trade``, ``depth20``, ``kline_1m``), or None."""
+    lower = channel.lower()
+    if lower.startswith("kline_"):
+        return "ohlcv:" + channel[len("kline_"):]
+    if lower.startswith("depth"):
+        return "orderbook"
+    if lower in ("trade", "aggtrade"):
+        return "trades"
+    if lower == "bookticker":
+        return "bids_asks"
+    if lower in ("ticker", "miniticker") or lower.startswith("ticker_"):
+        return "ticker"
+    return None  # markPrice, forceOrder, ...: no stream rxpro records
 
 
 def _offline_options(market_type: str) -> Any:

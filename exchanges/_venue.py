@@ -13,7 +13,7 @@ protocol base classes): the core asks ``exchanges/``, never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -107,6 +107,11 @@ class Venue:
         if source in THIRD_PARTY_SOURCES or self.offline_options is not None:
             return RecordedMarketsProtocol(self)
         return ReplayProtocol(self)
+
+    def streams_of(self, channels: Iterable[str]) -> list[str]:
+        """rxpro's stream names (``trades``, ``orderbook``, ``ohlcv:1m``) of the channels a recording's
+        frames carry, for recordings that don't name their streams (hftbacktest); empty: not known here."""
+        return []
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]:
         """REST answers a replay serves besides the recorded ones: kept stubs, then fixed answers."""

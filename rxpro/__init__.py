@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         InvalidArgument,
         ReplayFormatError,
         ReplayMissingResponse,
+        StreamNotRecorded,
         UnsupportedExchange,
         UnsupportedExchangeAttribute,
     )
@@ -75,6 +76,7 @@ __all__ = [
     "RetryPolicy",
     "RxAccessor",
     "RxExchangeMixin",
+    "StreamNotRecorded",
     "UnsupportedExchange",
     "UnsupportedExchangeAttribute",
     "balance",
@@ -113,7 +115,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     **{name: "._errors" for name in (
         "ExchangeRenamedWarning", "InvalidArgument", "ReplayFormatError", "ReplayMissingResponse",
-        "UnsupportedExchange", "UnsupportedExchangeAttribute")},
+        "StreamNotRecorded", "UnsupportedExchange", "UnsupportedExchangeAttribute")},
     "ConnectionEvent": "._hub",
     "RxAccessor": "._accessor", "RxExchangeMixin": "._mixin",
     "exchange": "._exchange", "exchange_class": "._registry", "exchange_ids": "._registry",

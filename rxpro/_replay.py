@@ -11,7 +11,14 @@ in which three things come from the recording instead of the network:
   client with the recording as its transport: ``connect()`` resolves at once,
   ``transmit()`` keeps what ccxt sends (and answers it where the recording lacks the
   answer, see ``_replay_protocols``), nothing touches a socket;
-* ``milliseconds``/``seconds``/``microseconds`` — ccxt's clock reads the replay clock.
+* ``milliseconds``/``seconds``/``microseconds`` — ccxt's clock reads the replay clock;
+* the ``watch_*`` methods of rxpro's stream kinds — they first refuse, with
+  :class:`~rxpro._errors.StreamNotRecorded`, a stream, candle timeframe or symbol the
+  recording does not hold (``ex.replay.check_recorded``), before ccxt subscribes
+  anything: the awaitable raises it, an Observable's ``on_error`` gets it on subscribe,
+  and the replay goes on untouched for what it does hold.  What a recording holds is
+  the replay's to tell (``ex.replay.recorded_streams``, ``recorded_symbols()``); the
+  command line asks it too.
 
 Recorded frames are fed, in recorded time order across connections, through
 ``client.handle_message`` — rxpro's client hook, as live — so ccxt's own parsers and
@@ -63,6 +70,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -75,6 +83,7 @@ from urllib.parse import parse_qsl, urlsplit
 import ccxt
 import orjson
 from aiohttp import WSMessage, WSMsgType
+from ccxt.async_support.base.exchange import Exchange as CcxtExchange
 from reactivex import abc
 from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import HistoricalScheduler
@@ -82,14 +91,15 @@ from reactivex.scheduler import HistoricalScheduler
 from rxpro.exchanges._table import venue_for
 
 from ._client import RxClient
-from ._errors import ReplayMissingResponse
+from ._errors import ReplayMissingResponse, StreamNotRecorded
 from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
-from ._replay_formats import FORMAT, load_recording
+from ._replay_formats import FORMAT, load_recording, recorded_symbols
 from ._replay_protocols import ReplayProtocol
 from ._router import callbacks_of
 from ._scheduling import use_virtual_scheduler
 from ._scrub import scrub_sent, scrub_url
+from ._stream_kinds import STREAM_KINDS, StreamKind, kind_of_method, stream_kind_name, stream_order
 
 __all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_end",
            "replay_together"]
@@ -245,6 +255,7 @@ class Replay:
         self._finished: asyncio.Future[ReplaySummary] | None = None
         self._closed = False
         self._scheduler_token: Any = None
+        self._symbols: list[str] | None = None  # recorded_symbols(), once the markets are loaded
 
     # -- public --------------------------------------------------------------
 
@@ -312,6 +323,53 @@ class Replay:
             self._finished.set_result(self.summary())
         use_virtual_scheduler(None, self._scheduler_token)
         self._scheduler_token = None
+
+    # -- what the recording holds ----------------------------------------------------
+
+    @property
+    def recorded_streams(self) -> tuple[str, ...]:
+        """The recording's streams as rxpro names (``l2_book`` -> ``orderbook``), in rxpro's order;
+        empty when the recording does not say (any stream is then tried)."""
+        names = dict.fromkeys(stream_kind_name(name) for name in self.recording.streams)
+        return tuple(sorted(names, key=stream_order))
+
+    def recorded_timeframes(self) -> tuple[str, ...]:
+        """The candle timeframes the recording names (``ohlcv:1m``); empty when it names none."""
+        return tuple(dict.fromkeys(argument for name, _, argument in
+                                   (n.partition(":") for n in self.recording.streams)
+                                   if argument and stream_kind_name(name) == "ohlcv"))
+
+    def recorded_symbols(self) -> list[str]:
+        """The ccxt symbols the recording names (its own names mapped to the loaded markets);
+        empty when it names none.  Call once the exchange has loaded its markets."""
+        if self._symbols is None:
+            self._symbols = recorded_symbols(self.exchange)[0]
+        return self._symbols
+
+    def check_recorded(self, streams: Sequence[str] = (), symbols: Sequence[str] = (),
+                       timeframe: str | None = None) -> None:
+        """Raise :class:`StreamNotRecorded` for a stream (rxpro's names: ``ticker``, ``orderbook``...),
+        candle ``timeframe`` or ccxt symbol the recording does not hold.
+
+        What the recording does not name (an hftbacktest file names no timeframe, some
+        no symbols) is not refused.  Symbols need the exchange's markets loaded.
+        """
+        known = self.recorded_symbols() if symbols else []
+        for symbol in symbols:
+            if known and symbol not in known:
+                raise StreamNotRecorded(f"the recording has no {symbol}; it has {', '.join(known)}",
+                                        symbol=symbol, recorded=tuple(known))
+        recorded = self.recorded_streams
+        for stream in streams:
+            kind = stream_kind_name(stream)
+            if recorded and kind not in recorded:
+                raise StreamNotRecorded(f"the recording has no {kind} stream; it has {', '.join(recorded)}",
+                                        stream=kind, recorded=recorded)
+        timeframes = self.recorded_timeframes()
+        if timeframe is not None and timeframes and timeframe not in timeframes:
+            has = ", ".join(f"ohlcv {t}" for t in timeframes)
+            raise StreamNotRecorded(f"the recording has no ohlcv {timeframe} stream; it has {has}",
+                                    stream=f"ohlcv:{timeframe}", recorded=tuple(f"ohlcv:{t}" for t in timeframes))
 
     # -- the replayed exchange's calls ---------------------------------------------
 
@@ -543,16 +601,89 @@ class ReplayExchange:
         await self.replay.close()
         await super().close(clean_instance_data)  # type: ignore[misc]
 
+    async def refuse_unrecorded(self, method: str, kind: StreamKind, arguments: Mapping[str, Any]) -> None:
+        """Raise :class:`StreamNotRecorded` when ``method(**arguments)`` asks for what the recording lacks.
+
+        Called by the ``watch_*`` methods of the replayed class (see :func:`replay_class`)
+        before ccxt subscribes anything.  A method ccxt emulates from another stream
+        (``has`` says ``'emulated'``) is left to the method it calls.
+        """
+        if _has(self, method) == "emulated":
+            return
+        timeframes = [arguments["timeframe"]] if isinstance(arguments.get("timeframe"), str) else []
+        symbols = [arguments["symbol"]] if isinstance(arguments.get("symbol"), str) else []
+        if isinstance(arguments.get("symbols"), (list, tuple)):
+            symbols += [s for s in arguments["symbols"] if isinstance(s, str)]
+        pairs = arguments.get("symbolsAndTimeframes")
+        if isinstance(pairs, (list, tuple)):
+            for pair in pairs:
+                if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                    symbols.append(pair[0])
+                    timeframes.append(pair[1])
+        listed: list[str] = []
+        if symbols and self.replay.recording.symbols:
+            await self.load_markets()  # type: ignore[attr-defined]
+            # a symbol the exchange does not list is ccxt's BadSymbol, as live: not refused here
+            listed = [market["symbol"] for market in map(self._listed_market, symbols) if market is not None]
+        self.replay.check_recorded([kind.name], listed)
+        for timeframe in timeframes:
+            self.replay.check_recorded(timeframe=timeframe)
+
+    def _listed_market(self, symbol: Any) -> Any:
+        try:
+            return self.market(symbol)  # type: ignore[attr-defined]  # a market id works as its symbol
+        except ccxt.BaseError:
+            return None
+
+
+def _has(exchange: Any, method: str) -> Any:
+    """``exchange.has`` of a snake_case method name (``watch_ohlcv`` -> ``has['watchOHLCV']``)."""
+    wanted = method.replace("_", "").lower()
+    for key, value in exchange.has.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def _recorded_only(method: str, kind: StreamKind, implementation: Callable[..., Any]) -> Callable[..., Any]:
+    """``implementation`` (a ``watch_*`` coroutine) that first refuses what the recording lacks."""
+    signature = inspect.signature(implementation)
+
+    @functools.wraps(implementation)
+    async def watch(self: ReplayExchange, *args: Any, **kwargs: Any) -> Any:
+        try:
+            arguments = signature.bind(self, *args, **kwargs).arguments
+        except TypeError:  # ccxt's own error says what is wrong with the call
+            arguments = {}
+        await self.refuse_unrecorded(method, kind, arguments)
+        return await implementation(self, *args, **kwargs)
+
+    return watch
+
 
 @functools.lru_cache(maxsize=None)
 def replay_class(exchange_id: str) -> type[Any]:
-    """The replayed-exchange class of ``exchange_id`` (a subclass of ``rxpro.exchanges.<id>``)."""
+    """The replayed-exchange class of ``exchange_id`` (a subclass of ``rxpro.exchanges.<id>``).
+
+    Its ``watch_*`` methods of rxpro's stream kinds (``_stream_kinds``: ticker, trades,
+    order book, candles, ... ) refuse, with :class:`StreamNotRecorded`, a stream, candle
+    timeframe or symbol the recording does not hold, before ccxt subscribes anything:
+    the awaitable raises it and an Observable's ``on_error`` gets it on subscribe.
+    Other ``watch_*`` methods (mark prices, funding rates, ...) are not checked.
+    """
     base = exchange_class(exchange_id)
-    return type(exchange_id, (ReplayExchange, base), {
+    namespace: dict[str, Any] = {
         "__module__": "rxpro.exchanges",
         "__qualname__": exchange_id,
         "__doc__": f"{exchange_id}, replayed from a recording (see rxpro.replay).",
-    })
+    }
+    for kind in STREAM_KINDS:
+        for method in kind.methods:
+            implementation = getattr(base, method, None)
+            # ccxt's base stubs (NotSupported) stay as they are: the exchange has no such method
+            if callable(implementation) and implementation is not getattr(CcxtExchange, method, None):
+                namespace[method] = _recorded_only(method, kind, implementation)
+    return type(exchange_id, (ReplayExchange, base), namespace)
 
 
 class _ReplayClock(HistoricalScheduler):

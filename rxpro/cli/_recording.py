@@ -39,7 +39,6 @@ from ._views import View, view_for
 __all__ = [
     "RecordOptions",
     "check_recorded",
-    "recorded_streams",
     "ReplayOptions",
     "ReplayReport",
     "StreamTally",
@@ -230,41 +229,22 @@ def _open_replay(options: ReplayOptions) -> Any:
     return load_replay(options.paths, options.exchange_id, speed=options.speed, autostart=False)
 
 
-#: what an hftbacktest file holds (depth, trade and bookTicker streams) as rxpro stream names
-_HFTBACKTEST_STREAMS = ("trades", "orderbook")
-
-
-def recorded_streams(recording: Any) -> tuple[str, ...]:
-    """The recording's streams as rxpro names (``l2_book`` -> ``orderbook``); empty if it does not say."""
-    if recording.streams:
-        return tuple(dict.fromkeys(stream_kind(name) for name in recording.streams))
-    if recording.source == "hftbacktest":
-        return _HFTBACKTEST_STREAMS
-    return ()
-
-
 def check_recorded(exchange: Any, symbols: Sequence[str], streams: Sequence[str],
-                   recorded: Sequence[str] | None = None) -> tuple[str, ...]:
-    """A ``UserError`` for a symbol or stream the replayed recording does not hold; returns its symbols.
+                   timeframe: str | None = None) -> tuple[str, ...]:
+    """A ``UserError`` for a symbol, stream or timeframe the replayed recording does not hold
+    (the library's ``StreamNotRecorded``, word for word); returns the recording's symbols.
 
     Call after ``load_markets()``; a recording that does not name its symbols/streams accepts any.
-    ``recorded``: the recording's ccxt symbols, when the caller already has them (``recorded_symbols``).
     """
-    recording = exchange.replay.recording
-    if recorded is None:
-        recorded, _ = recorded_symbols(exchange)
-    unknown = [s for s in symbols if recorded and s not in recorded]
-    if unknown:
-        raise UserError(f"the recording has no {', '.join(unknown)}; it has {', '.join(recorded)}")
-    kinds = recorded_streams(recording)
-    for stream in streams:
-        if kinds and stream not in kinds:
-            raise UserError(f"the recording has no {stream} stream; it has {', '.join(kinds)}")
-    return tuple(recorded)
+    try:
+        exchange.replay.check_recorded(streams, symbols, timeframe)
+    except rxpro.StreamNotRecorded as error:
+        raise UserError(str(error)) from None
+    return tuple(exchange.replay.recorded_symbols())
 
 
-def _replay_streams(options: ReplayOptions, recording: Any) -> tuple[str, ...]:
-    kinds = recorded_streams(recording)
+def _replay_streams(options: ReplayOptions, exchange: Any) -> tuple[str, ...]:
+    kinds = exchange.replay.recorded_streams
     if not options.streams:
         found = tuple(kind for kind in WATCHABLE if kind in kinds)
         return found or ("trades", "orderbook")  # the streams every recording format holds
@@ -278,18 +258,17 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
     try:
         recording = exchange.replay.recording
         await exchange.load_markets()  # answered from the recording
-        matched, unmatched = recorded_symbols(exchange)
+        _, unmatched = recorded_symbols(exchange)
         if unmatched:
             status.print(f"note: skipping recorded {', '.join(unmatched)}: not in the recorded markets",
                          highlight=False, markup=False)
         await validate_symbols(exchange, options.symbols)
-        recorded = check_recorded(exchange, options.symbols, options.streams, matched)
+        recorded = check_recorded(exchange, options.symbols, options.streams)
         symbols = options.symbols or recorded
         if not symbols:
             raise UserError(f"{options.paths[0]} does not name its symbols; pass --symbol")
-        streams = _replay_streams(options, recording)
-        timeframes = {stream_kind(n): n.partition(":")[2] for n in recording.streams if ":" in n}
-        timeframe = timeframes.get("ohlcv") or options.timeframe
+        streams = _replay_streams(options, exchange)
+        timeframe = next(iter(exchange.replay.recorded_timeframes()), options.timeframe)
         if "ohlcv" in streams:
             validate_timeframe(exchange, timeframe)
         tallies: dict[str, StreamTally] = {}

@@ -74,7 +74,8 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
         if options.stream == "ohlcv":
             validate_timeframe(exchange, options.timeframe)
         if options.replay is not None:
-            check_recorded(exchange, [options.symbol], [options.stream])
+            check_recorded(exchange, [options.symbol], [options.stream],
+                           options.timeframe if options.stream == "ohlcv" else None)
         if announce is not None:
             where = f"a replay of {options.replay}" if options.replay else (
                 "the simulator" if options.simulator else exchange.id)
