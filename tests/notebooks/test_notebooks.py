@@ -29,6 +29,7 @@ KEY_OUTPUTS: dict[str, list[str]] = {
         "observable:    BadSymbol",
         "to_dataframe:  BadSymbol",
         "<LiveView table stopped:",
+        "every row has a bid and an ask: True",
     ],
     "candles.ipynb": [
         "10 candles; 10 exchange klines",
