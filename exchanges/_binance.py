@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
@@ -77,6 +77,14 @@ def acknowledgement(request_id: Any, result: Any = None) -> str:
 
 _Connection = TypeVar("_Connection", bound=ReplayConnection)
 
+#: Binance's two 24 h ticker channels: ``ticker`` (statistics with the best bid/ask) and ``miniTicker``
+#: (without: ccxt's default). ccxt 4.5.90's ``watch_ticker`` reads the ``watchTickers`` option (its own
+#: ``watchTicker`` option is lost on the way to ``watch_tickers``), so both are set.
+TICKER_CHANNELS = frozen({
+    channel: {"watchTicker": {"name": channel}, "watchTickers": {"name": channel}}
+    for channel in ("ticker", "miniTicker")
+})
+
 
 class BinanceProtocol(ReplayProtocol):
     """Replaying Binance: acknowledge SUBSCRIBE, route by stream name.
@@ -90,6 +98,22 @@ class BinanceProtocol(ReplayProtocol):
 
     def configure(self, config: dict[str, Any]) -> dict[str, Any]:
         return merge_under(super().configure(config), {"options": self.venue.offline_options or {}})
+
+    def prepare(self, exchange: Any, recording: Recording) -> None:
+        """Subscribe tickers on the channel the recording has (``ticker`` or ``miniTicker``).
+
+        A plain ``watch_ticker`` then replays what was recorded, whichever channel the
+        recorder chose; a channel the caller chose that was recorded too is kept.
+        """
+        channels = self.venue.ticker_channels
+        recorded = [c for c in dict.fromkeys(_channels_subscribed(recording)) if c in channels]
+        if not recorded:
+            return
+        chosen = (exchange.options.get("watchTickers") or {}).get("name")
+        if chosen in recorded:
+            return
+        for method, choice in channels[recorded[0]].items():
+            exchange.options[method] = {**dict(exchange.options.get(method) or {}), **choice}
 
     def replies(self, client: ReplayConnection, text: str) -> list[str]:
         request = parse_request(text)
@@ -122,6 +146,7 @@ class Binance(Venue):
 
     login_methods: tuple[str, ...] = LOGIN_METHODS
     generates_client_order_id: bool = True  # newClientOrderId, up to 36 of [.A-Z:/a-z0-9_-]
+    ticker_channels: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: TICKER_CHANNELS)
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
 
@@ -153,6 +178,19 @@ class Binance(Venue):
         recorded = {r.url.split("?", 1)[0].split("/", 3)[-1] for r in recording.http}
         markets = [r for r in self._markets_records() if r.url.split("/", 3)[-1] not in recorded]
         return markets + super().stub_http(recording)
+
+
+def _channels_subscribed(recording: Recording) -> list[str]:
+    """The channel of every stream the recorded client frames subscribed (``btcusdt@miniTicker`` -> ``miniTicker``)."""
+    channels = []
+    for _, _, text in recording.sent:
+        request = parse_request(text)
+        if request is None or request.method != "SUBSCRIBE":
+            continue
+        for name in request.streams:
+            parts = name.split("@")
+            channels.append(parts[0][1:] if name.startswith("!") else parts[1] if len(parts) > 1 else name)
+    return channels
 
 
 def _stream_of_channel(channel: str) -> str | None:
@@ -190,7 +228,7 @@ VENUES: tuple[Venue, ...] = (
             depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
     # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
     Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
-          generates_client_order_id=True),
+          generates_client_order_id=True, ticker_channels=TICKER_CHANNELS),
 )
 
 

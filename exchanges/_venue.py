@@ -101,6 +101,10 @@ class Venue:
     #: ccxt's ``create_order_ws`` takes ``params['clientOrderId']`` here (checked in ccxt's
     #: ``create_order_request``): rxpro generates one per call the user gave none
     generates_client_order_id: bool = False
+    #: the ticker channels ccxt can subscribe here, by the venue's name, each with the ccxt
+    #: ``options`` that choose it; the first is the one whose tickers carry the best bid/ask.
+    #: Empty: ccxt offers one ticker channel
+    ticker_channels: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: frozen({}))
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""

@@ -152,6 +152,9 @@ def _listing(ids: Sequence[str]) -> list[Any]:
 
 # -- watch -------------------------------------------------------------------------------------
 
+_TICKER_CHANNEL_HELP = ("The venue's ticker channel, where ccxt offers a choice (Binance: ticker, with the best "
+                        "bid/ask, the default here; or miniTicker, ccxt's default, without).")
+
 
 @cli.command(short_help="A live view of one stream: ticker, trades, orderbook or ohlcv.")
 @click.argument("exchange")
@@ -170,18 +173,24 @@ def _listing(ids: Sequence[str]) -> list[Any]:
               help="Offline: play this recording (rxpro record, hftbacktest, cryptofeed) at --speed.")
 @click.option("--plain", is_flag=True, help="One line per update (the default when stdout is not a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON value per update.")
+@click.option("--ticker-channel", metavar="NAME", help=_TICKER_CHANNEL_HELP)
 def watch(exchange: str, symbol: str, stream: str, throttle_ms: float, timeframe: str, depth: int,
           seconds: float | None, simulator: bool, speed: float, replay_file: Path | None, plain: bool,
-          as_json: bool) -> int:
-    """Watch one stream of SYMBOL on EXCHANGE, live (e.g. rxpro watch binance BTC/USDT -s orderbook)."""
+          as_json: bool, ticker_channel: str | None) -> int:
+    """Watch one stream of SYMBOL on EXCHANGE, live (e.g. rxpro watch binance BTC/USDT -s orderbook).
+
+    SYMBOL is a unified symbol (BTC/USDT) or the exchange's market id (BTCUSDT).
+    """
     from ._watch import Output, WatchOptions, watch as run_watch
 
     console = _stdout()
     output: Output = "json" if as_json else "lines" if plain or not console.is_terminal else "live"
     if simulator and replay_file is not None:
         raise click.UsageError("--simulator and --replay exclude each other")
+    if ticker_channel is not None and replay_file is not None:
+        raise click.UsageError("--ticker-channel and --replay exclude each other: a replay plays the recorded channel")
     options = WatchOptions(exchange, symbol, stream, throttle_ms, timeframe, depth, seconds, simulator, speed, output,
-                           replay_file)
+                           replay_file, ticker_channel)
     announce = None if output == "live" else _note
     run(run_watch(options, console, announce))
     return EXIT_OK
@@ -209,8 +218,10 @@ def _stderr() -> Console:
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Playback speed of --simulator, times real time.")
 @click.option("--force", is_flag=True, help="Overwrite the output file.")
+@click.option("--ticker-channel", metavar="NAME", help=_TICKER_CHANNEL_HELP)
 def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, rotate_mb: float | None,
-           rotate_minutes: float | None, seconds: float | None, simulator: bool, speed: float, force: bool) -> int:
+           rotate_minutes: float | None, seconds: float | None, simulator: bool, speed: float, force: bool,
+           ticker_channel: str | None) -> int:
     """Record raw frames and REST answers of SYMBOL... on EXCHANGE to a file that `rxpro replay` plays.
 
     Ends after --seconds or at Ctrl-C (exit 130); the file is closed and the summary printed either way.
@@ -224,7 +235,7 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
         exchange, symbols, names, path,
         rotate_bytes=int(rotate_mb * 1024 * 1024) if rotate_mb else None,
         rotate_seconds=rotate_minutes * 60 if rotate_minutes else None,
-        seconds=seconds, simulator=simulator, speed=speed, force=force,
+        seconds=seconds, simulator=simulator, speed=speed, force=force, ticker_channel=ticker_channel,
     )
 
     def report(summary: Any) -> None:

@@ -31,7 +31,16 @@ from rxpro.operators import throttle
 
 from ._errors import UserError
 from ._output import PipeSafe
-from ._session import exchange_class, load_replay, simulator, validate_stream, validate_symbols, validate_timeframe
+from ._session import (
+    check_simulated,
+    exchange_class,
+    load_replay,
+    simulator,
+    ticker_config,
+    validate_stream,
+    validate_symbols,
+    validate_timeframe,
+)
 from ._streams import WATCHABLE
 from ._streams import source as stream_source
 from ._views import View, view_for
@@ -90,6 +99,7 @@ class RecordOptions:
     simulator: bool = False
     speed: float | None = 1.0
     force: bool = False
+    ticker_channel: str | None = None  # the venue's name; None: the one with bid/ask (see ticker_config)
 
 
 def _rotated_parts(path: Path) -> list[Path]:
@@ -127,13 +137,16 @@ async def record(
     """
     exchange_class(options.exchange_id)
     _check_output(options.path, options.force, rotates=bool(options.rotate_bytes or options.rotate_seconds))
+    config = ticker_config(options.exchange_id, options.ticker_channel)
     try:
         recorder = rxpro.Recorder(
             options.exchange_id, list(options.symbols), list(options.streams), options.path,
-            rotate_bytes=options.rotate_bytes, rotate_seconds=options.rotate_seconds,
+            config=config, rotate_bytes=options.rotate_bytes, rotate_seconds=options.rotate_seconds,
         )
     except rxpro.InvalidArgument as error:
         raise UserError(str(error)) from None
+    if options.simulator:
+        check_simulated(options.exchange_id, options.symbols)
     async with AsyncExitStack() as stack:
         if options.simulator:
             sim = await stack.enter_async_context(simulator(options.exchange_id, options.symbols, options.speed))

@@ -198,3 +198,20 @@ async def test_record_whose_websocket_never_connects_fails_and_leaves_no_file(tm
     summary = recorder.summary()
     assert summary.messages == 0 and summary.files == ()
     assert summary.errors and summary.errors[-1].startswith("connection: ")
+
+
+@pytest.mark.parametrize(("channel", "event"), [("ticker", "24hrTicker"), ("miniTicker", "24hrMiniTicker")])
+async def test_a_replay_subscribes_the_ticker_channel_that_was_recorded(channel: str, event: str,
+                                                                        tmp_path: Path) -> None:
+    # ccxt's default Binance channel is miniTicker; a recording of the other must replay to a plain watch_ticker
+    async with Simulator(SimulatorConfig(speed=20.0)) as sim:
+        summary = await rxpro.record("binance", ["BTC/USDT"], ("ticker",), tmp_path / f"{channel}.jsonl.gz",
+                                     config={"options": {"watchTickers": {"name": channel}}}, duration=1.5,
+                                     prepare=sim.attach)
+    ex = rxpro.replay(summary.files)
+    try:
+        ticker = await asyncio.wait_for(ex.watch_ticker("BTC/USDT"), 10)
+        assert ticker["info"]["e"] == event
+        assert (ticker["bid"] is not None) == (channel == "ticker")
+    finally:
+        await ex.close()
