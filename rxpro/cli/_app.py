@@ -246,7 +246,7 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
     return EXIT_ERROR if summary.errors and not summary.messages else EXIT_OK
 
 
-@cli.command(short_help="Play a recording through ccxt's parsers, offline.")
+@cli.command(short_help="Play a recording offline, then summarize it (watch --replay: a live view).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("--exchange", "exchange_id", help="The ccxt id, for files that don't record it.")
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True),
@@ -263,7 +263,12 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
 def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None, streams: tuple[str, ...],
            symbols: tuple[str, ...], timeframe: str, depth: int, throttle_ms: float, print_lines: bool,
            as_json: bool) -> int:
-    """Play FILE... (rxpro, hftbacktest or cryptofeed recordings) through ccxt's parsers, offline."""
+    """Play FILE... (rxpro, hftbacktest or cryptofeed recordings) through ccxt's parsers, offline.
+
+    Shows progress, then what each stream emitted (a summary, also after Ctrl-C); --print or --json
+    print the values as they come. For a live view of one stream, use
+    `rxpro watch EXCHANGE SYMBOL --replay FILE [-s STREAM] [--speed N]`.
+    """
     from ._recording import ReplayOptions, ReplayOutput, replay as run_replay, replay_failed, replay_report
 
     output: ReplayOutput = "json" if as_json else "lines" if print_lines else "summary"
@@ -274,7 +279,7 @@ def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None
         for line in replay_report(outcome):
             echo(line)
 
-    outcome = run(run_replay(options, _stderr(), report))
+    outcome = run(run_replay(options, _stderr(), report, _note))
     return EXIT_ERROR if replay_failed(outcome) else EXIT_OK
 
 

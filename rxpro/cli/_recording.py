@@ -236,6 +236,8 @@ class ReplayReport:
     exchange_id: str
     summary: Any
     tallies: dict[str, StreamTally]
+    #: the share of the recording played when Ctrl-C (or SIGTERM) stopped it; None: played to its end
+    stopped_at: float | None = None
 
 
 def _open_replay(options: ReplayOptions) -> Any:
@@ -264,8 +266,10 @@ def _replay_streams(options: ReplayOptions, exchange: Any) -> tuple[str, ...]:
     return options.streams
 
 
-async def replay(options: ReplayOptions, status: Console, report: Callable[[ReplayReport], None]) -> ReplayReport:
-    """Play the recording through ccxt's parsers into the chosen streams; ``report`` gets the result."""
+async def replay(options: ReplayOptions, status: Console, report: Callable[[ReplayReport], None],
+                 announce: Callable[[str], None] | None = None) -> ReplayReport:
+    """Play the recording through ccxt's parsers into the chosen streams; ``report`` gets the result,
+    also when Ctrl-C stops it half-way (what was played until then, as ``record`` does)."""
     exchange = _open_replay(options)
     subscriptions = CompositeDisposable()
     try:
@@ -291,7 +295,18 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
                 view = view_for(stream, exchange.id, symbol, options.depth, timeframe)
                 tallies[f"{stream} {symbol}"] = tally = StreamTally(view)
                 subscriptions.add(_subscribe(exchange, stream, symbol, timeframe, tally, options, out))
-        result = await _show_replay(exchange, status, out)
+        if announce is not None:
+            live = f"; `rxpro watch {exchange.id} {symbols[0]} --replay {options.paths[0]}` shows it live" \
+                if options.output == "summary" else ""
+            announce(f"replaying {exchange.id} {' '.join(symbols)} ({', '.join(streams)}) from "
+                     f"{', '.join(map(str, options.paths))}; Ctrl-C to stop{live}")
+        try:
+            result = await _show_replay(exchange, status, out)
+        except asyncio.CancelledError:
+            # stopped (Ctrl-C, SIGTERM): say what was played until then, then stop
+            report(ReplayReport(tuple(recording.paths), exchange.id, exchange.replay.summary(), tallies,
+                                stopped_at=exchange.replay.progress))
+            raise
         outcome = ReplayReport(tuple(recording.paths), exchange.id, result, tallies)
     finally:
         subscriptions.dispose()
@@ -351,6 +366,8 @@ def replay_report(outcome: ReplayReport) -> list[str]:
              f"exchange  {outcome.exchange_id}",
              f"frames    {summary.frames:,} fed, {summary.skipped:,} not subscribed, {summary.http:,} REST answers",
              f"span      {summary.span_seconds:.3f} s of recorded time"]
+    if outcome.stopped_at is not None:
+        lines.append(f"stopped   at {outcome.stopped_at:.1%} of the recording")
     for name, tally in outcome.tallies.items():
         last = tally.view.line(tally.last) if tally.last is not None else "-"
         lines.append(f"{name:<22}{tally.count:>8,}  last: {last}")

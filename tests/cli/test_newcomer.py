@@ -1,13 +1,19 @@
-"""What a newcomer hit on the command line (issue 10, "smaller things"): the ticker channel, market ids."""
+"""What a newcomer hit on the command line (issue 10, "smaller things"): the ticker channel, market ids,
+``rxpro replay``'s help and its Ctrl-C."""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import main_in_process
+from rxpro.testing._data import DATA_DIR
+
+from .conftest import main_in_process, reap, start
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -73,3 +79,33 @@ def test_a_recorded_ticker_channel_is_the_one_replayed(tmp_path: Path, capsys: p
     assert replayed.returncode == 0, replayed.stderr
     tickers = _json_lines(replayed.stdout)
     assert tickers and all(t["bid"] is not None for t in tickers)
+
+
+def test_ctrl_c_during_a_replay_prints_what_was_played_so_far() -> None:
+    # rxpro record prints its summary when stopped; rxpro replay printed nothing
+    process = start("replay", str(DATA_DIR / "btcusdt_20240808.gz"), "--speed", "1")
+    try:
+        assert process.stderr is not None
+        announced = ""
+        for line in process.stderr:
+            if "replaying" in line:
+                announced = line
+                break
+        assert "`rxpro watch binance BTC/USDT --replay" in announced  # where the live view is
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        reap(process)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stdout + stderr
+    assert re.search(r"^stopped\s+at \d+\.\d% of the recording$", stdout, re.MULTILINE), stdout
+    played = re.search(r"^trades BTC/USDT\s+([\d,]+)", stdout, re.MULTILINE)
+    assert played and int(played.group(1).replace(",", "")) > 0, stdout
+
+
+def test_replay_help_points_at_the_live_view(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    result = main_in_process(["replay", "--help"], capsys, monkeypatch)
+    assert result.returncode == 0
+    assert "rxpro watch EXCHANGE SYMBOL --replay FILE" in " ".join(result.stdout.split())
