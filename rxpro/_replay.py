@@ -99,7 +99,7 @@ from ._replay_protocols import ReplayProtocol
 from ._router import callbacks_of
 from ._scheduling import use_virtual_scheduler
 from ._scrub import scrub_sent, scrub_url
-from ._stream_kinds import STREAM_KINDS, StreamKind, kind_of_method, stream_kind_name, stream_order
+from ._stream_kinds import STREAM_KINDS, StreamKind, stream_kind_name, stream_order
 
 __all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_end",
            "replay_together"]

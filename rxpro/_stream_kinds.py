@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RECORDER_USAGE", "STREAM_KINDS", "StreamKind", "kind_of_method", "recorder_kind", "stream_kind_name",
-           "stream_order"]
+__all__ = ["RECORDER_USAGE", "STREAM_KINDS", "StreamKind", "recorder_kind", "stream_kind_name", "stream_order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,6 @@ STREAM_KINDS: tuple[StreamKind, ...] = (
 RECORDER_USAGE = "ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks"
 
 _BY_RECORDER_NAME = {name: kind for kind in STREAM_KINDS for name in kind.recorder_names}
-_BY_METHOD = {method: kind for kind in STREAM_KINDS for method in kind.methods}
 _ORDER = {kind.name: index for index, kind in enumerate(STREAM_KINDS)}
 _BY_ANY_NAME = {name: kind for kind in STREAM_KINDS for name in (kind.name, *kind.recorder_names, *kind.recorded_as)}
 
@@ -69,11 +67,6 @@ def stream_kind_name(name: str) -> str:
     kind = name.partition(":")[0]
     known = _BY_ANY_NAME.get(kind)
     return known.name if known is not None else kind
-
-
-def kind_of_method(method: str) -> StreamKind | None:
-    """The kind of stream a ccxt ``watch_*`` method reads (``watch_tickers`` -> ticker), or None."""
-    return _BY_METHOD.get(method)
 
 
 def stream_order(name: str) -> int:
