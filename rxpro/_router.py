@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from typing import Any, Protocol
 
 import ccxt
 from ccxt.async_support.base.ws import future as _ccxt_future_module
 from ccxt.async_support.base.ws.future import Future as CcxtFuture
+from ccxt.async_support.base.ws.order_book import OrderBook
 
 from ._values import RECORDING_CLASSES, cache_entries
 
@@ -147,6 +149,23 @@ class RouterOwner(Protocol):
     def publish(self, kind: Any, **fields: Any) -> None: ...
 
 
+def _trim(book: Any, subscriptions: tuple[Routed, ...]) -> None:
+    """ccxt's ``limit()`` on a book, as its awaitable does on every return, when every stream sees less.
+
+    A book ccxt made with a depth (``watch_order_book(symbol, 20)``) grows past it unless
+    someone calls ``limit()``: rxpro does, where every stream routed on it is cut to at most
+    that depth (a stream without ``limit``, or with a larger one, keeps the whole book).
+    """
+    depth = book["bids"]._depth
+    if depth >= sys.maxsize:
+        return
+    for subscription in subscriptions:
+        limit = subscription.stream.book_limit
+        if limit is None or limit > depth:
+            return
+    book.limit()
+
+
 class Router:
     """Routes one connection's resolves and rejects to the subscriptions listening on them."""
 
@@ -187,6 +206,8 @@ class Router:
                     subscription.stream.deliver(result, batch, origin, frame)
                 except Exception:  # noqa: BLE001 - a bug of one stream must not starve the others
                     log.exception("rxpro: %s: delivery failed", subscription.stream.description)
+            if batch is None and type(result) is not dict and isinstance(result, OrderBook):
+                _trim(result, subscriptions)
         future = self.client.futures.get(message_hash)
         if future is not None:
             if type(future) is Placeholder and not future.awaited:
