@@ -80,6 +80,10 @@ class PublishOptions:
 class PublishSummary:
     """What a publisher did: values published, of which JetStream already had ``duplicates``.
 
+    ``stored`` counts a message JetStream has from this publisher, including one sent
+    again whose earlier attempt was stored but not acknowledged (JetStream answers the
+    new attempt "duplicate"); ``duplicates`` are messages JetStream had from elsewhere
+    (a redundant publisher) when first sent.
     ``resent``: messages sent again after no acknowledgement came in time.
     ``reordered``: messages JetStream stored after a later message of their
     subject (possible only when a leader died with messages in flight; 0 in
@@ -426,7 +430,12 @@ class Publisher:
             return
         del self._in_flight[token]
         if answer.get("duplicate"):
-            self.duplicates += 1
+            if message.sent != message.first_sent:
+                # sent again after its acknowledgement was lost (a leader died): JetStream
+                # has it from this publisher's earlier attempt
+                self.stored += 1
+            else:
+                self.duplicates += 1
         else:
             self.stored += 1
             last = self._last_stored_token.get(message.subject, 0)
