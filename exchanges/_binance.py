@@ -8,7 +8,9 @@
   markets (``exchanges/data/BINANCE.0`` spot, ``BINANCE_FUTURES.0`` USDⓈ-M);
 * hftbacktest recordings: its folder names and the endpoints it did not record;
 * the login: ``authenticate`` fetches a listen key by REST, or (spot, margin)
-  subscribes the user-data stream on the WebSocket API and awaits that answer.
+  subscribes the user-data stream on the WebSocket API and awaits that answer;
+* the native handlers of the public streams (:class:`~._binance_native.BinanceNative`,
+  spot, USDⓈ-M and COIN-M alike).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import orjson
 from rxpro._recorded import HttpRecord, Recording, WsFrame, read_rest_log
 from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, merge_under
 
+from ._binance_native import BinanceNative
 from ._venue import VENUE_DATA, Venue, frozen
 
 __all__ = ["LOGIN_METHODS", "VENUES", "Binance", "BinanceProtocol", "StreamRequest", "acknowledgement",
@@ -159,6 +162,8 @@ class Binance(Venue):
         {"orderbook": 10_000.0, "ticker": 10_000.0, "ohlcv": 10_000.0, "bidsasks": None, "trades": None}))
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
+    #: trades, bookTicker, depth diffs, klines and 24hr tickers parsed natively (``_binance_native.py``)
+    native: tuple[type, ...] = (BinanceNative,)
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         return BinanceProtocol(self)
