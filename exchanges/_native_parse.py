@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
-__all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
-           "number", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "string", "sub", "ticker", "to_float", "trade_cost"]
+__all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
+           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "string", "sub", "ticker", "to_float", "trade_cost"]
 
 
 class NotNative(Exception):
@@ -41,7 +42,7 @@ class NotNative(Exception):
 
 
 #: what a native handler catches to give a frame to ccxt's handler
-NOT_NATIVE = (NotNative, KeyError, IndexError, TypeError, ValueError, AttributeError)
+NOT_NATIVE = (NotNative, KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError)
 
 #: a decimal as ``Precise`` holds it: ``integer * 10 ** -decimals``
 Pair = tuple[int, int]
@@ -63,12 +64,21 @@ _ABSENT = object()
 
 
 def string(value: Any) -> str | None:
-    """``safe_string`` of a value the venue sends as a string (or leaves out): ``''`` is None."""
-    if type(value) is str:
+    """``safe_string`` of a field's value: a non-empty string as is, an int or float as text, else None."""
+    kind = type(value)
+    if kind is str:
         return value or None
-    if value is None:
-        return None
-    raise NotNative(f"a string was expected, not {value!r}")
+    if kind is float or kind is int:
+        return str(value)
+    return None
+
+
+def number_field(value: Any) -> float:
+    """``safe_number`` of a field that must hold a number; raises where ccxt would give None."""
+    kind = type(value)
+    if kind is str or kind is float or kind is int:
+        return float(value)  # a bad string raises ValueError (ccxt: None) and the frame goes to ccxt
+    raise NotNative(f"a number was expected, not {value!r}")
 
 
 def number(text: str | None) -> float | None:
@@ -393,9 +403,9 @@ def iso8601(timestamp: int) -> str | None:
     return f"{text}.{millis:03d}Z"
 
 
-def parse8601(text: str) -> int | None:
+def parse8601(text: str | None) -> int | None:
     """``Exchange.parse8601(text)`` for ``2021-04-17T16:43:37.089723Z``; other shapes go to ccxt's."""
-    if len(text) > 21 and text[19] == "." and text[-1] == "Z":
+    if type(text) is str and len(text) > 21 and text[19] == "." and text[-1] == "Z":
         fraction = text[20:-1]
         if fraction.isdigit() and fraction.isascii():
             prefix = text[:19]
@@ -413,6 +423,38 @@ def parse8601(text: str) -> int | None:
             if base >= 0:
                 return base + int((fraction + "00")[:3])
     return Exchange.parse8601(text)  # type: ignore[no-any-return]
+
+
+# -- order books -------------------------------------------------------------------------------------
+
+_by_price = itemgetter(0)
+
+
+def bid_ask(level: Any) -> list[Any]:
+    """``parse_order_book_bid_ask(level)``: ``[price, size]``, and the third column as an int if it reads as one.
+
+    A new list each time: ``storeArray`` keeps the list it is given.
+    """
+    row: list[Any] = [float(level[0]), float(level[1])]  # safe_float's own float(); a bad one raises here
+    if len(level) > 2:
+        try:
+            row.append(int(float(level[2])))
+        except Exception:  # noqa: BLE001 - safe_integer's catch-all: the column is left out
+            pass
+    return row
+
+
+def book_snapshot(bids: Any, asks: Any, symbol: str, timestamp: int | None) -> dict[str, Any]:
+    """``parse_order_book`` of two lists of levels: what ccxt's ``OrderBook.reset`` is given."""
+    if type(bids) is not list or type(asks) is not list:
+        raise NotNative("book sides")
+    return {
+        "symbol": symbol,
+        "bids": sorted(map(bid_ask, bids), key=_by_price, reverse=True),
+        "asks": sorted(map(bid_ask, asks), key=_by_price),
+        "timestamp": timestamp,
+        "nonce": None,
+    }
 
 
 # -- markets -------------------------------------------------------------------------------------

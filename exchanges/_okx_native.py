@@ -21,7 +21,6 @@ the native handler finds out before it changes anything and calls ccxt's handler
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any
 
 import ccxt.pro
@@ -33,10 +32,12 @@ from ._native import NativeHandlers
 from ._native_parse import (
     NOT_NATIVE,
     NotNative,
+    book_snapshot,
     iso8601,
     market_by_id,
     milliseconds,
     number,
+    number_field,
     optional_milliseconds,
     overridden,
     string,
@@ -70,7 +71,6 @@ _CCXT_STEPS = (
 #: fields of a private fill (``fetchMyTrades``-shaped): ccxt's trade parser reads them
 _FILL_FIELDS = ("fillPx", "fillSz", "ordId", "fee", "execType")
 _NO_LEVELS: list[Any] = []
-_by_price = itemgetter(0)
 
 
 def _levels(levels: Any) -> list[list[float]]:
@@ -83,21 +83,12 @@ def _levels(levels: Any) -> list[list[float]]:
     return [[float(level[0]), float(level[1])] for level in levels]
 
 
-def _counted_level(level: Any) -> list[Any]:
-    """A row as ``parse_order_book_bid_ask`` reads it: ``[price, size]``, plus the third column as an int."""
-    bid_ask: list[Any] = [float(level[0]), float(level[1])]
-    try:
-        bid_ask.append(int(float(level[2])))  # ccxt's safe_integer: a missing or odd column is left out
-    except Exception:  # noqa: BLE001 - safe_integer's own catch-all
-        pass
-    return bid_ask
-
-
 def _candle(row: Any, volume: int) -> list[Any]:
     """``okx.parse_ohlcv``: ``[ts, open, high, low, close, volume]`` (volume in the base currency)."""
     if type(row) is not list:
         raise NotNative(f"candle {row!r}")
-    return [milliseconds(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[volume])]
+    return [milliseconds(row[0]), number_field(row[1]), number_field(row[2]), number_field(row[3]),
+            number_field(row[4]), number_field(row[volume])]
 
 
 def _sequence(update: dict[str, Any], key: str) -> int | None:
@@ -433,18 +424,8 @@ class OkxNative(NativeHandlers):
         """``parse_order_book`` of a ``books5``/``bbo-tbt`` entry: what ccxt resets the book to."""
         if type(update) is not dict:
             raise NotNative("book top")
-        bids = update.get("bids", _NO_LEVELS)
-        asks = update.get("asks", _NO_LEVELS)
-        if type(bids) is not list or type(asks) is not list:
-            raise NotNative("levels")
-        timestamp = optional_milliseconds(update.get("ts"))
-        return {
-            "symbol": market["symbol"],
-            "bids": sorted(map(_counted_level, bids), key=_by_price, reverse=True),
-            "asks": sorted(map(_counted_level, asks), key=_by_price),
-            "timestamp": timestamp,
-            "nonce": None,
-        }
+        return book_snapshot(update.get("bids", _NO_LEVELS), update.get("asks", _NO_LEVELS), market["symbol"],
+                             optional_milliseconds(update.get("ts")))
 
     # -- candles -------------------------------------------------------------------------------
 
