@@ -34,7 +34,8 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
 __all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
-           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "string", "sub", "ticker", "to_float", "trade_cost"]
+           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "string", "sub", "ticker", "to_float", "to_text",
+           "trade_cost"]
 
 
 class NotNative(Exception):
@@ -136,6 +137,26 @@ def _reduced(integer: int, decimals: int) -> Pair:
 def to_float(value: Pair) -> float:
     """``float(str(Precise))``: the correctly rounded float of the decimal."""
     return float(f"{value[0]}e{-value[1]}")
+
+
+def to_text(value: Pair) -> str:
+    """``str(Precise)``: the reduced decimal text ccxt hands to the next step (``'12.5'``, ``'-0.001'``)."""
+    integer, decimals = value
+    digits = str(integer)
+    if digits == "0":
+        return "0"
+    stripped = digits.rstrip("0")
+    decimals -= len(digits) - len(stripped)
+    sign = ""
+    if stripped[0] == "-":
+        sign = "-"
+        stripped = stripped[1:]
+    if decimals <= 0:
+        return sign + stripped + "0" * -decimals
+    length = len(stripped)
+    if length > decimals:
+        return sign + stripped[:length - decimals] + "." + stripped[length - decimals:]
+    return sign + "0." + "0" * (decimals - length) + stripped
 
 
 def mul(a: Pair, b: Pair) -> Pair:
