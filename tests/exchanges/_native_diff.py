@@ -153,3 +153,38 @@ def _handle(exchange: Any, client: RecordingClient, text: str | bytes) -> Any:
     except Exception as error:  # noqa: BLE001 - the two must fail alike
         return canon(error)
     return None
+
+
+async def replay_emissions(paths: Any, native: bool, streams: Iterable[tuple[str, str, Any]],
+                           config: dict[str, Any] | None = None) -> dict[tuple[str, str], list[Any]]:
+    """What rxpro's Observables emit over a replay of ``paths``, the natives on or off (``canon`` form).
+
+    ``streams``: ``(kind, symbol, argument)`` with kind ``trades`` (argument unused), ``book``
+    (the depth) or ``ticker`` (its params).  The whole path is rxpro's: the replayed socket,
+    ccxt's client, the handler (native or ccxt's), the hub, the Observable.
+    """
+    import asyncio
+
+    import rxpro
+
+    ex = rxpro.replay(paths, autostart=False, config={**(config or {}), "rxpro": {"native": native}})
+    try:
+        assert ex.rx_native is native
+        await ex.load_markets()
+        items: dict[tuple[str, str], list[Any]] = {}
+        errors: list[Any] = []
+        for kind, symbol, argument in streams:
+            if kind == "trades":
+                source = rxpro.trades(ex, symbol)
+            elif kind == "book":
+                source = rxpro.order_book(ex, symbol, argument)
+            else:
+                source = rxpro.ticker(ex, symbol, argument)
+            got = items[(kind, symbol)] = []
+            source.subscribe(lambda value, got=got: got.append(canon(value)), errors.append)
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        assert errors == []
+        return items
+    finally:
+        await ex.close()

@@ -22,13 +22,15 @@ import ccxt
 import ccxt.pro
 import orjson
 import pytest
+from aiohttp import WSMsgType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rxpro
 from rxpro._replay_formats import load_recording
 
-from ._native_diff import Differential
+from ..core.conftest import route
+from ._native_diff import Differential, canon
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -286,3 +288,42 @@ def test_natives_off_by_config() -> None:
     ex = rxpro.bybit({"rxpro": {"native": False}})
     assert not ex.rx_native
     close(ex)
+
+
+class _Frame:
+    """A received text frame as aiohttp hands it to ccxt's client."""
+
+    def __init__(self, data: str) -> None:
+        self.type, self.data = WSMsgType.TEXT, data
+
+
+async def _emissions(native: bool) -> dict[str, list[Any]]:
+    """The v3 recording through rxpro's clients (decode, handler, resolve, router) into routed streams."""
+    ex = rxpro.bybit({"rxpro": {"native": native}})
+    try:
+        assert ex.rx_native is native
+        ex.set_markets(recorded_markets())
+        got: dict[str, list[Any]] = {}
+        clients = {}
+        for url, market_type, symbols in ((LINEAR, "linear", ("BTC/USDT:USDT", "SOL/USDT:USDT")),
+                                          (SPOT, "spot", ("BTC/USDT", "ETH/USDT"))):
+            clients[url] = client = ex.client(url)
+            for symbol in symbols:
+                for method, message_hash in (("watch_trades", "trade:" + symbol), ("watch_order_book", "orderbook:" + symbol),
+                                             ("watch_ticker", "ticker:" + symbol)):
+                    got[message_hash] = route(ex, client, method, [message_hash], {"symbol": symbol})
+        for url, text in v3_frames():
+            clients[url].handle_message(_Frame(text))
+        return {key: [canon(value) for value in values] for key, values in got.items()}
+    finally:
+        await ex.close()
+
+
+async def test_observables_emit_the_same_with_the_natives_on_and_off() -> None:
+    # rxpro's path from the client on (decode, handler, resolve, router, stream) over the v3 re-recording
+    if not V3.is_file():
+        pytest.skip(f"cryptofeed v3 data (AGPL, read in place, never copied) is not at {V3}")
+    on = await _emissions(True)
+    off = await _emissions(False)
+    assert on == off
+    assert all(on.values()), {key: len(values) for key, values in on.items()}

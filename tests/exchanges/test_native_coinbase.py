@@ -27,7 +27,7 @@ import rxpro
 from rxpro._replay_formats import load_recording
 from rxpro.testing import data_path
 
-from ._native_diff import Differential
+from ._native_diff import Differential, replay_emissions
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -200,3 +200,15 @@ def test_natives_off_by_config() -> None:
     ex = rxpro.coinbaseexchange({"rxpro": {"native": False}})
     assert not ex.rx_native
     close(ex)
+
+
+async def test_observables_emit_the_same_with_the_natives_on_and_off() -> None:
+    # the whole path (replayed socket, ccxt's client, handler, hub, Observable) over the bundled recording
+    symbols = {market["id"]: market["symbol"] for market in markets()}
+    streams = [(kind, symbols[product], argument) for product in PRODUCTS
+               for kind, argument in (("trades", None), ("book", 10), ("ticker", None))]
+    path = data_path("cryptofeed/COINBASE.ws.28.0")
+    on = await replay_emissions(path, True, streams)
+    off = await replay_emissions(path, False, streams)
+    assert on == off
+    assert sum(len(items) for items in on.values()) > 9000

@@ -33,7 +33,7 @@ from rxpro.exchanges import _native
 from rxpro.testing import data_path
 from rxpro.testing._okx import load_okx_recording
 
-from ._native_diff import Differential
+from ._native_diff import Differential, replay_emissions
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -391,3 +391,13 @@ def test_a_user_override_of_a_ccxt_step_turns_the_natives_off_for_that_class() -
         assert ex.trades["BTC/USDT"][-1]["mine"] is True
     finally:
         close(ex)
+
+
+async def test_observables_emit_the_same_with_the_natives_on_and_off() -> None:
+    # the whole path (replayed socket, ccxt's client, handler, hub, Observable) over the bundled recording
+    streams = [(kind, symbol, argument) for symbol in INSTRUMENTS.values()
+               for kind, argument in (("trades", None), ("book", 10), ("ticker", None))]
+    on = await replay_emissions(data_path("OKX.ws.1.0"), True, streams)
+    off = await replay_emissions(data_path("OKX.ws.1.0"), False, streams)
+    assert on == off
+    assert all(on[key] for key in on), {key: len(items) for key, items in on.items()}
