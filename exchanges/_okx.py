@@ -53,7 +53,8 @@ async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: in
     trades: dict[int, dict[str, Any]] = {}
     cursor = before_id
     for _ in range(_HISTORY_PAGES):
-        params: dict[str, Any] = {"method": "publicGetMarketHistoryTrades", "type": "1"}
+        # newer than the last delivered, older than the cursor (ccxt's paginate steps by one here)
+        params: dict[str, Any] = {"method": "publicGetMarketHistoryTrades", "type": "1", "before": str(after_id)}
         if cursor is not None:
             params["after"] = str(cursor)
         page = await exchange.fetch_trades(symbol, None, 100, params)
