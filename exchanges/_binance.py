@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -80,6 +80,14 @@ def acknowledgement(request_id: Any, result: Any = None) -> str:
 
 _Connection = TypeVar("_Connection", bound=ReplayConnection)
 
+#: Binance's two 24 h ticker channels: ``ticker`` (statistics with the best bid/ask) and ``miniTicker``
+#: (without: ccxt's default). ccxt 4.5.90's ``watch_ticker`` reads the ``watchTickers`` option (its own
+#: ``watchTicker`` option is lost on the way to ``watch_tickers``), so both are set.
+TICKER_CHANNELS = frozen({
+    channel: {"watchTicker": {"name": channel}, "watchTickers": {"name": channel}}
+    for channel in ("ticker", "miniTicker")
+})
+
 
 class BinanceProtocol(ReplayProtocol):
     """Replaying Binance: acknowledge SUBSCRIBE, route by stream name.
@@ -93,6 +101,22 @@ class BinanceProtocol(ReplayProtocol):
 
     def configure(self, config: dict[str, Any]) -> dict[str, Any]:
         return merge_under(super().configure(config), {"options": self.venue.offline_options or {}})
+
+    def prepare(self, exchange: Any, recording: Recording) -> None:
+        """Subscribe tickers on the channel the recording has (``ticker`` or ``miniTicker``).
+
+        A plain ``watch_ticker`` then replays what was recorded, whichever channel the
+        recorder chose; a channel the caller chose that was recorded too is kept.
+        """
+        channels = self.venue.ticker_channels
+        recorded = [c for c in dict.fromkeys(_channels_subscribed(recording)) if c in channels]
+        if not recorded:
+            return
+        chosen = (exchange.options.get("watchTickers") or {}).get("name")
+        if chosen in recorded:
+            return
+        for method, choice in channels[recorded[0]].items():
+            exchange.options[method] = {**dict(exchange.options.get(method) or {}), **choice}
 
     def replies(self, client: ReplayConnection, text: str) -> list[str]:
         request = parse_request(text)
@@ -129,23 +153,36 @@ async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: in
     The stream's ids are trade ids (``@trade``, ccxt's default) or aggregate ids (``@aggTrade``,
     ``options['watchTrades']['name']``): ``historicalTrades`` or ``aggTrades`` from ``fromId``,
     on the market's API (spot, USDⓈ-M ``fapi``, COIN-M ``dapi``), 1,000 a page, read by ccxt's own
-    ``fetch_trades``.  (Binance asks an API key for ``historicalTrades``; ccxt sends it when set.)
+    ``fetch_trades`` (never with ``since``: Binance refuses ``startTime`` there). Binance asks an
+    API key for ``historicalTrades``: without one, the most recent 1,000 trades (``trades``) are
+    what can be filled (a longer gap is filled in part, and its rest announced).
     """
     market = exchange.market(symbol)
     names = [exchange.options.get(k) for k in ("watchTradesForSymbols", "watchTrades")]
     aggregate = any(isinstance(n, dict) and n.get("name") == "aggTrade" for n in names)
     api = "public" if market["spot"] else ("fapiPublic" if market["linear"] else "dapiPublic")
+    if not aggregate and not exchange.apiKey:
+        recent = await exchange.fetch_trades(symbol, None, 1000, {"fetchTradesMethod": api + "GetTrades"})
+        return _between(recent, after_id, before_id)
     method = api + ("GetAggTrades" if aggregate else "GetHistoricalTrades")
     trades: list[dict[str, Any]] = []
     from_id = after_id + 1
     for _ in range(_HISTORY_PAGES):
         page = await exchange.fetch_trades(symbol, None, 1000, {"fetchTradesMethod": method, "fromId": from_id})
-        ids = [int(t["id"]) for t in page]
-        trades.extend(t for t, i in zip(page, ids) if i >= from_id and (before_id is None or i < before_id))
-        if len(page) < 1000 or (before_id is not None and max(ids) >= before_id - 1):
+        if not page:
             break
-        from_id = max(ids) + 1
+        trades.extend(_between(page, after_id, before_id))
+        last = max(int(t["id"]) for t in page)
+        if len(page) < 1000 or (before_id is not None and last >= before_id - 1):
+            break
+        from_id = last + 1
     return sorted(trades, key=lambda t: int(t["id"]))
+
+
+def _between(trades: list[dict[str, Any]], after_id: int, before_id: int | None) -> list[dict[str, Any]]:
+    """Those of ``trades`` with ``after_id < id < before_id``, by id (ccxt sorts by time, then id as text)."""
+    kept = [t for t in trades if after_id < int(t["id"]) and (before_id is None or int(t["id"]) < before_id)]
+    return sorted(kept, key=lambda t: int(t["id"]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,6 +197,7 @@ class Binance(Venue):
     # silence is a dead stream; bookTicker (bids_asks) and trades come only when something changes
     silence_ms: Mapping[str, float | None] = field(default_factory=lambda: frozen(
         {"orderbook": 10_000.0, "ticker": 10_000.0, "ohlcv": 10_000.0, "bidsasks": None, "trades": None}))
+    ticker_channels: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: TICKER_CHANNELS)
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
     #: trades, bookTicker, depth diffs, klines and 24hr tickers parsed natively (``_binance_native.py``)
@@ -167,6 +205,15 @@ class Binance(Venue):
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         return BinanceProtocol(self)
+
+    def streams_of(self, channels: Iterable[str]) -> list[str]:
+        """``btcusdt@depth@100ms`` -> ``orderbook``, ``@bookTicker`` -> ``bids_asks``, ``@kline_1m`` -> ``ohlcv:1m``..."""
+        streams: list[str] = []
+        for name in channels:
+            stream = _stream_of_channel(name.split("@")[1] if "@" in name else name)
+            if stream is not None and stream not in streams:
+                streams.append(stream)
+        return streams
 
     def markets(self) -> str | None:
         """The bundled exchangeInfo body (``GET .../exchangeInfo``), or None."""
@@ -184,6 +231,35 @@ class Binance(Venue):
         recorded = {r.url.split("?", 1)[0].split("/", 3)[-1] for r in recording.http}
         markets = [r for r in self._markets_records() if r.url.split("/", 3)[-1] not in recorded]
         return markets + super().stub_http(recording)
+
+
+def _channels_subscribed(recording: Recording) -> list[str]:
+    """The channel of every stream the recorded client frames subscribed (``btcusdt@miniTicker`` -> ``miniTicker``)."""
+    channels = []
+    for _, _, text in recording.sent:
+        request = parse_request(text)
+        if request is None or request.method != "SUBSCRIBE":
+            continue
+        for name in request.streams:
+            parts = name.split("@")
+            channels.append(parts[0][1:] if name.startswith("!") else parts[1] if len(parts) > 1 else name)
+    return channels
+
+
+def _stream_of_channel(channel: str) -> str | None:
+    """rxpro's stream name of a Binance market-stream channel (``trade``, ``depth20``, ``kline_1m``), or None."""
+    lower = channel.lower()
+    if lower.startswith("kline_"):
+        return "ohlcv:" + channel[len("kline_"):]
+    if lower.startswith("depth"):
+        return "orderbook"
+    if lower in ("trade", "aggtrade"):
+        return "trades"
+    if lower == "bookticker":
+        return "bids_asks"
+    if lower in ("ticker", "miniticker") or lower.startswith("ticker_"):
+        return "ticker"
+    return None  # markPrice, forceOrder, ...: no stream rxpro records
 
 
 def _offline_options(market_type: str) -> Any:
@@ -205,7 +281,7 @@ VENUES: tuple[Venue, ...] = (
             depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
     # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
     Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
-          generates_client_order_id=True, trade_ids=True),
+          generates_client_order_id=True, trade_ids=True, ticker_channels=TICKER_CHANNELS),
 )
 
 

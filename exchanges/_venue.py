@@ -13,7 +13,7 @@ protocol base classes): the core asks ``exchanges/``, never the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -112,12 +112,21 @@ class Venue:
     trade_history: Callable[[Any, str, int, int | None], Awaitable[list[dict[str, Any]]]] | None = None
     #: mixin classes of native handlers (``exchanges/_native.py``), placed before ccxt's class
     native: tuple[type, ...] = ()
+    #: the ticker channels ccxt can subscribe here, by the venue's name, each with the ccxt
+    #: ``options`` that choose it; the first is the one whose tickers carry the best bid/ask.
+    #: Empty: ccxt offers one ticker channel
+    ticker_channels: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: frozen({}))
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""
         if source in THIRD_PARTY_SOURCES or self.offline_options is not None:
             return RecordedMarketsProtocol(self)
         return ReplayProtocol(self)
+
+    def streams_of(self, channels: Iterable[str]) -> list[str]:
+        """rxpro's stream names (``trades``, ``orderbook``, ``ohlcv:1m``) of the channels a recording's
+        frames carry, for recordings that don't name their streams (hftbacktest); empty: not known here."""
+        return []
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]:
         """REST answers a replay serves besides the recorded ones: kept stubs, then fixed answers."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         QuoteCurrencyError,
         ReplayFormatError,
         ReplayMissingResponse,
+        StreamNotRecorded,
         StreamShapeError,
         UnsupportedExchange,
         UnsupportedExchangeAttribute,
@@ -83,6 +84,7 @@ __all__ = [
     "RetryPolicy",
     "RxAccessor",
     "RxExchangeMixin",
+    "StreamNotRecorded",
     "StreamShapeError",
     "UnsupportedExchange",
     "UnsupportedExchangeAttribute",
@@ -122,8 +124,8 @@ __all__ = [
 _LAZY: dict[str, str] = {
     **{name: "._errors" for name in (
         "ExchangeRenamedWarning", "InvalidArgument", "OperatorArgumentError", "QuoteCurrencyError",
-        "ReplayFormatError", "ReplayMissingResponse", "StreamShapeError", "UnsupportedExchange",
-        "UnsupportedExchangeAttribute")},
+        "ReplayFormatError", "ReplayMissingResponse", "StreamNotRecorded", "StreamShapeError",
+        "UnsupportedExchange", "UnsupportedExchangeAttribute")},
     "ConnectionEvent": "._hub",
     "RxAccessor": "._accessor", "RxExchangeMixin": "._mixin",
     "exchange": "._exchange", "exchange_class": "._registry", "exchange_ids": "._registry",

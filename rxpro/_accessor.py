@@ -32,7 +32,7 @@ from ._retry import RetryPolicy
 from ._stream import Stream
 from ._trading import OrderCall, new_client_order_id
 
-__all__ = ["RxAccessor", "StreamSpec"]
+__all__ = ["RxAccessor", "StreamSpec", "has"]
 
 
 #: watch methods whose stream is a list of entries: each entry is emitted once, so ccxt's
@@ -56,7 +56,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _has(exchange: Any, method: str) -> Any:
+def has(exchange: Any, method: str) -> Any:
     """``exchange.has`` for a snake_case method name (``watch_ohlcv`` -> ``has['watchOHLCV']``)."""
     wanted = method.replace("_", "").lower()
     for key, value in exchange.has.items():
@@ -155,7 +155,7 @@ class StreamSpec:
         """Bind and check ``exchange.<method>(*args, **kwargs)``; a ccxt error names what is wrong."""
         if not method.startswith("watch_") or not callable(getattr(exchange, method, None)):
             raise ccxt.NotSupported(f"{exchange.id} has no method {method}()")
-        if not _has(exchange, method) and not _implemented(exchange, method):
+        if not has(exchange, method) and not _implemented(exchange, method):
             raise ccxt.NotSupported(f"{exchange.id} does not support {method}() (per exchange.has)")
         try:
             bound = _signature(type(exchange), method).bind(exchange, *args, **kwargs)
@@ -189,7 +189,7 @@ class StreamSpec:
         exchange = self.exchange
         unwatch_name = "un_" + self.method
         unwatch = None
-        if _has(exchange, unwatch_name) and callable(getattr(exchange, unwatch_name, None)):
+        if has(exchange, unwatch_name) and callable(getattr(exchange, unwatch_name, None)):
             unwatch = self.call(unwatch_name)
         hub = exchange._rx_hub
         stream = Stream(self.key, self.method, self.arguments, self.description, self.symbols, self.book_limit,

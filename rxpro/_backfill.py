@@ -68,13 +68,13 @@ class GapFiller:
         self._publish = publish
         self._spawn = spawn
         self._description = description
-        #: per symbol, the last trade delivered: its id (as ccxt gave it) and timestamp
-        self.last: dict[Any, tuple[Any, Any]] = {}
+        #: per symbol, the last trade delivered (the stream writes it as it emits)
+        self.last: dict[Any, Any] = {}
         self.held: list[Any] | None = None  # live trades waiting for the fill (and _RECONNECTED marks)
         # symbols whose first new trade since a reconnect has not come: their live trades are
         # compared with the last delivered (a venue resending recent trades on subscribe, a
         # fill that reached past the live trades) and announced where not filled
-        self._window: set[Any] = set()
+        self.window: set[Any] = set()
         self._task: asyncio.Task[Any] | None = None
 
     @property
@@ -88,13 +88,13 @@ class GapFiller:
 
     def delivered(self, trade: Any) -> None:
         """``trade`` went out (live or filled): remember it as the symbol's last."""
-        self.last[trade.get("symbol")] = (trade.get("id"), trade.get("timestamp"))
+        self.last[trade.get("symbol")] = trade
 
     def reconnected(self) -> None:
         """The stream's first data after a reconnect is about to come."""
         if not self.last:
             return  # nothing delivered yet: no gap to speak of
-        self._window = set(self.last)
+        self.window = set(self.last)
         if self._history is None:
             return  # the first new trade of each symbol will tell the gap
         if self.held is None:
@@ -109,7 +109,7 @@ class GapFiller:
         Right after a reconnect, a symbol's trades already delivered are dropped (some
         venues resend recent ones on subscribe): ``trades`` is then filtered in place.
         """
-        if self._window:
+        if self.window:
             trades[:] = [t for t in trades if self._new_after_reconnect(t)]
         held = self.held
         if held is None:
@@ -121,16 +121,16 @@ class GapFiller:
 
     def _new_after_reconnect(self, trade: Any) -> bool:
         symbol = trade.get("symbol")
-        if symbol not in self._window:
+        if symbol not in self.window:
             return True
-        last_id, _ = self.last[symbol]
-        new, last = _id(trade), _id({"id": last_id})
+        last_id = self.last[symbol].get("id")
+        new, last = _id(trade), _id(self.last[symbol])
         if new is not None and last is not None:
             if new <= last:
                 return False  # delivered already
         elif trade.get("id") == last_id:
             return False
-        self._window.discard(symbol)
+        self.window.discard(symbol)
         if self._history is None and (new is None or last is None or new != last + 1):
             self._tell_gap(trade, "no REST history of the stream's trade ids to fill it from")
         return True
@@ -166,8 +166,8 @@ class GapFiller:
         """Fetch and emit, per symbol, the trades between the last delivered and the first held."""
         assert self.held is not None and self._history is not None
         count = 0
-        for symbol, (last_id, _) in list(self.last.items()):
-            after = _id({"id": last_id})
+        for symbol, last_trade in list(self.last.items()):
+            after = _id(last_trade)
             if after is None or symbol is None:
                 continue
             first_live = next((t for t in self.held if t is not _RECONNECTED and t.get("symbol") == symbol), None)
@@ -177,7 +177,7 @@ class GapFiller:
             missed = await self._history(self._exchange, symbol, after, before)
             for trade in missed:
                 trade_id = _id(trade)
-                last = _id({"id": self.last.get(symbol, (None, None))[0]})
+                last = _id(self.last.get(symbol))
                 if trade_id is None or (last is not None and trade_id <= last) or (before is not None and trade_id >= before):
                     continue
                 self._emit(trade)
@@ -204,7 +204,7 @@ class GapFiller:
     def _emit_new(self, trades: list[Any]) -> None:
         for trade in trades:
             symbol = trade.get("symbol")
-            last = _id({"id": self.last.get(symbol, (None, None))[0]})
+            last = _id(self.last.get(symbol))
             trade_id = _id(trade)
             if last is not None and trade_id is not None and trade_id <= last:
                 continue  # filled already: exactly once
@@ -221,8 +221,8 @@ class GapFiller:
 
     def _tell_gap(self, first_live: Any, why: str) -> None:
         symbol = first_live.get("symbol") if isinstance(first_live, dict) else None
-        last_ts = self.last.get(symbol, (None, None))[1] if symbol in self.last else max(
-            (ts for _, ts in self.last.values() if ts is not None), default=None)
+        last_ts = self.last[symbol].get("timestamp") if symbol in self.last else max(
+            (t.get("timestamp") for t in self.last.values() if t.get("timestamp") is not None), default=None)
         self._publish("gap", stream=self._description, gap=(last_ts, first_live.get("timestamp")
                                                             if isinstance(first_live, dict) else None),
                       error=RuntimeError(f"{self._description}: trades between the last delivered and the "

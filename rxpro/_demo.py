@@ -3,6 +3,12 @@
 Starts the simulator on the bundled, recorded Binance BTCUSDT session and prints
 a throttled live ticker and the top of the book for a few seconds — the same
 pipeline a user would run live, minus ``sim.attach``.
+
+The ticker is Binance's ``ticker`` channel (ccxt's ``params={'name': 'ticker'}``):
+24-hour statistics *with* the best bid/ask.  ccxt's default, ``miniTicker``, has no
+bid/ask.  The simulator derives both channels from the recorded trades and
+bookTicker (see ``rxpro/testing/data/README.md``: its "24 h" is "since the start of
+the recording").
 """
 
 from __future__ import annotations
@@ -16,14 +22,22 @@ import rxpro
 from rxpro.operators import throttle
 from rxpro.testing import Simulator, SimulatorConfig
 
-__all__ = ["demo", "run_demo"]
+__all__ = ["TICKER_WITH_BID_ASK", "demo", "run_demo"]
+
+
+#: Binance's ticker channel with the best bid/ask (ccxt's default, miniTicker, has none)
+TICKER_WITH_BID_ASK: dict[str, Any] = {"name": "ticker"}
 
 
 def _line(ticker: dict[str, Any], book: dict[str, Any] | None) -> str:
-    bid, ask = (book["bids"][0], book["asks"][0]) if book and book["bids"] and book["asks"] else ([None, None], [None, None])
+    if book and book["bids"] and book["asks"]:
+        (bid, bid_size), (ask, ask_size) = book["bids"][0][:2], book["asks"][0][:2]
+        top = f"book {bid} x {bid_size} / {ask} x {ask_size}"
+    else:
+        top = "book: waiting for its first snapshot"
     return (
         f"{ticker['datetime']}  {ticker['symbol']}  last {ticker['last']:>10.2f}"
-        f"  |  book bid {bid[0]} x {bid[1]}  ask {ask[0]} x {ask[1]}"
+        f"  bid {ticker['bid']:.2f}  ask {ticker['ask']:.2f}  |  {top}"
     )
 
 
@@ -54,7 +68,7 @@ async def demo(seconds: float = 5.0, symbol: str = "BTC/USDT", speed: float = 20
             write(f"rxpro demo: recorded Binance {symbol} from {sim.url}, {speed:g}x real time, ticker throttled to 250 ms")
             book_subscription = rxpro.order_book(exchange, symbol, limit=5).subscribe(keep_book)
             ticker_subscription = (
-                rxpro.ticker(exchange, symbol)
+                rxpro.ticker(exchange, symbol, TICKER_WITH_BID_ASK)
                 .pipe(throttle(250), ops.map(format_line))
                 .subscribe(write, lambda e: write(f"error: {e!r}"))
             )

@@ -10,7 +10,8 @@ ccxt user already catches, so ``except ccxt.BaseError`` keeps catching them)::
     │       │   └── UnsupportedExchange ............ an id rxpro can't build (with the reason)
     │       │       └── UnsupportedExchangeAttribute  (also AttributeError: hasattr() is False)
     │       ├── [ccxt.BadRequest]
-    │       │   └── InvalidArgument ................ a bad argument to an rxpro call, named
+    │       │   ├── InvalidArgument ................ a bad argument to an rxpro call, named
+    │       │   └── StreamNotRecorded .............. a replay asked for a stream/symbol its recording lacks
     │       └── ReplayMissingResponse .............. a REST call the recording does not hold
     ├── ValueError
     │   ├── ReplayFormatError ...................... a file that is not a recording rxpro reads
@@ -38,6 +39,7 @@ __all__ = [
     "QuoteCurrencyError",
     "ReplayFormatError",
     "ReplayMissingResponse",
+    "StreamNotRecorded",
     "StreamShapeError",
     "UnsupportedExchange",
     "UnsupportedExchangeAttribute",
@@ -67,6 +69,28 @@ class UnsupportedExchangeAttribute(UnsupportedExchange, AttributeError):
 
 class InvalidArgument(ccxt.BadRequest):
     """An argument of the wrong type or value was passed to an rxpro call; the message names it."""
+
+
+class StreamNotRecorded(ccxt.BadRequest):
+    """A replayed exchange was asked for a stream, timeframe or symbol its recording does not hold.
+
+    Raised by the replay's ``watch_*`` (so an Observable's ``on_error`` gets it on
+    subscribe) before ccxt subscribes anything: the replay goes on for what it holds.
+    The message names what the recording has (``the recording has no ticker stream;
+    it has trades, orderbook``); ``stream`` / ``symbol`` is what was asked for,
+    ``recorded`` what the recording holds of that kind.
+
+    A ``ccxt.BadRequest``, not ``NotSupported``: the exchange supports the stream (live,
+    or on a recording that has it); this request cannot be served from this file, and
+    asking again will not change that.
+    """
+
+    def __init__(self, message: str, *, stream: str | None = None, symbol: str | None = None,
+                 recorded: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.stream = stream
+        self.symbol = symbol
+        self.recorded = recorded
 
 
 class ReplayMissingResponse(ccxt.ExchangeError):

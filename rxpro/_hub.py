@@ -206,6 +206,10 @@ class Hub:
         """The streams that have subscribers now, by key."""
         return {key: s.stream for key, s in self.subscriptions.items() if s.stream.observers}
 
+    def has_observers(self) -> bool:
+        """Whether any stream of the exchange has a subscriber now."""
+        return any(s.stream.observers for s in self.subscriptions.values())
+
     @property
     def unwatching(self) -> dict[Any, asyncio.Task[Any]]:
         """rxpro's un-watch calls in flight, by stream key."""

@@ -213,6 +213,13 @@ class Recorder:
 
     ``prepare(exchange)`` (optional, may be async) runs right after the exchange is
     built, before anything connects — e.g. ``prepare=simulator.attach``.
+
+    A recording that cannot start fails instead of writing a file: ``start()`` loads
+    the exchange's markets before the file is opened and raises what that raised
+    (``ExchangeNotAvailable`` with no network).  A recording that received nothing
+    and failed (every connection refused, every stream rejected) is removed at
+    ``close()``; its summary lists no file and says why (``errors``), ``failure`` is
+    the error, and ``async with`` / :func:`record` raise it.
     """
 
     def __init__(
@@ -259,6 +266,10 @@ class Recorder:
         self._started = False
         self._closed = False
         self._summary: RecordSummary | None = None
+        self._stream_errors: list[Exception] = []
+        self._connection_error: BaseException | None = None  # the latest connection failure
+        #: why nothing was recorded (see the class docstring), once closed
+        self.failure: BaseException | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -266,10 +277,16 @@ class Recorder:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         await self.close()
+        if exc_type is None and self.failure is not None:
+            raise self.failure
 
     async def start(self) -> None:
+        """Build the exchange, load its markets, open the file and subscribe the streams.
+
+        Raises what loading the markets raised (the file is then never opened).
+        """
         if self._started:
             return
         self._started = True
@@ -280,10 +297,19 @@ class Recorder:
             if inspect.isawaitable(result):
                 await result
         exchange.rx_tap(self)
+        self._subscriptions.add(exchange.rx.connection_events().subscribe(self._connection_event))
         self._writer.write({
             "t": "header", "format": FORMAT, "exchange": exchange.id, "streams": self.streams,
             "symbols": self.symbols, "recorded_ns": time.time_ns(), "ccxt": ccxt.__version__,
         }, preamble=True)
+        try:
+            # the exchange answers before anything is written: no network, no file
+            await exchange.load_markets()
+        except BaseException:
+            self._subscriptions.dispose()
+            self._closed = True
+            await exchange.close()
+            raise
         self._writer.open()
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rxpro-record-flush")
         for symbol in self.symbols:
@@ -293,9 +319,14 @@ class Recorder:
 
     def _error_handler(self, name: str, symbol: str) -> Callable[[Exception], None]:
         def on_error(error: Exception) -> None:
+            self._stream_errors.append(error)
             self.errors.append(f"{name} {symbol}: {error!r}")
 
         return on_error
+
+    def _connection_event(self, event: Any) -> None:
+        if event.kind in ("disconnected", "retrying") and event.error is not None:
+            self._connection_error = event.error
 
     async def close(self) -> RecordSummary:
         """Unsubscribe, close the exchange, flush and close the file; idempotent."""
@@ -313,8 +344,22 @@ class Recorder:
         finally:
             self._closed = True
             self._writer.close()
+        if not self.messages:
+            self._fail_if_broken()
         self._summary = self.summary()
         return self._summary
+
+    def _fail_if_broken(self) -> None:
+        """Nothing was received: if something failed, that is the outcome, and no file stays behind."""
+        failure = self._stream_errors[0] if self._stream_errors else self._connection_error
+        if failure is None:
+            return  # a quiet market (or a short recording): an honest empty recording
+        if self._connection_error is not None:
+            self.errors.append(f"connection: {self._connection_error!r}")
+        for file in self._writer.files:
+            Path(file).unlink(missing_ok=True)
+        self._writer.files.clear()
+        self.failure = failure
 
     def summary(self) -> RecordSummary:
         return RecordSummary(tuple(self._writer.files), self.messages, self.sent, self.http,
@@ -392,6 +437,9 @@ async def record(
     """Record ``streams`` of ``symbols`` on ``exchange_id`` to ``path`` for ``duration`` seconds.
 
     Without ``duration`` it records until cancelled (the file is closed either way).
+    Fails, leaving no file, when nothing could be recorded: the exchange's error
+    (``ExchangeNotAvailable`` with no network, the last connection error when the
+    WebSocket never connected, a stream's error when every stream was refused).
 
     >>> summary = await rxpro.record("binance", ["BTC/USDT"], duration=60)   # doctest: +SKIP
     >>> ex = rxpro.replay(summary.files)                                      # doctest: +SKIP
@@ -406,5 +454,7 @@ async def record(
             await asyncio.sleep(duration)
     finally:
         summary = await recorder.close()
+    if recorder.failure is not None:
+        raise recorder.failure
     return summary
 

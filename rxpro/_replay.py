@@ -11,7 +11,14 @@ in which three things come from the recording instead of the network:
   client with the recording as its transport: ``connect()`` resolves at once,
   ``transmit()`` keeps what ccxt sends (and answers it where the recording lacks the
   answer, see ``_replay_protocols``), nothing touches a socket;
-* ``milliseconds``/``seconds``/``microseconds`` — ccxt's clock reads the replay clock.
+* ``milliseconds``/``seconds``/``microseconds`` — ccxt's clock reads the replay clock;
+* the ``watch_*`` methods of rxpro's stream kinds — they first refuse, with
+  :class:`~rxpro._errors.StreamNotRecorded`, a stream, candle timeframe or symbol the
+  recording does not hold (``ex.replay.check_recorded``), before ccxt subscribes
+  anything: the awaitable raises it, an Observable's ``on_error`` gets it on subscribe,
+  and the replay goes on untouched for what it does hold.  What a recording holds is
+  the replay's to tell (``ex.replay.recorded_streams``, ``recorded_symbols()``); the
+  command line asks it too.
 
 Recorded frames are fed, in recorded time order across connections, through
 ``client.handle_message`` — rxpro's client hook, as live — so ccxt's own parsers and
@@ -25,6 +32,25 @@ the default) once ccxt opens the first connection *and* the event loop has gone
 idle — every subscription made in the same tick, with its markets, connection and
 subscribe frame, is in place before the first frame.  After each frame the loop is
 let run until idle again, so awaitables see every frame as they would live.
+
+Pace, and nobody listening.  A replay never runs ahead of its listeners:
+
+* paced (``speed=10``): every frame waits for its recorded time at that speed, fed
+  or not — frames nobody is subscribed to are passed over *at their recorded pace*,
+  so the clock keeps wall pace whether anyone listens or not, as a live market does;
+* unpaced (``speed=None``, the default): the feed *pauses* before the next frame
+  while nobody listens — no rxpro stream has an observer, no awaitable ``watch_*``
+  (or un-watch) waits for its answer, no REST call waits for its recorded time and
+  no timed work waits on the virtual clock — and resumes, with that frame, on the
+  next subscription (any ``watch`` call wakes it).  So a first pass
+  (``to_dataframe(obs, n=100)``) followed by another subscription goes on where the
+  first stopped, with nothing skipped meanwhile.  ``await ex.replay.run()`` is the
+  explicit "play it all": it feeds to the end whether anyone listens or not.
+
+A request the recording has no answer to (our own recordings keep the server's
+answers; the recorder never un-watched) is answered by the venue's replay protocol
+as the server would (Binance's ``{"result":null,"id":N}``), so an un-watch during a
+replay completes.
 
 The end of the recording: once the last frame is fed (and the REST answers still
 waiting are released and the loop is idle), the replay *completes every rxpro
@@ -44,9 +70,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,18 +83,24 @@ from urllib.parse import parse_qsl, urlsplit
 import ccxt
 import orjson
 from aiohttp import WSMessage, WSMsgType
+from ccxt.async_support.base.exchange import Exchange as CcxtExchange
+from reactivex import abc
+from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import HistoricalScheduler
 
 from rxpro.exchanges._table import venue_for
 
+from ._accessor import has
 from ._client import RxClient
-from ._errors import ReplayMissingResponse
+from ._errors import ReplayMissingResponse, StreamNotRecorded
 from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
-from ._replay_formats import FORMAT, load_recording
+from ._replay_formats import FORMAT, load_recording, recorded_symbols
 from ._replay_protocols import ReplayProtocol
+from ._router import callbacks_of
 from ._scheduling import use_virtual_scheduler
 from ._scrub import scrub_sent, scrub_url
+from ._stream_kinds import STREAM_KINDS, StreamKind, stream_kind_name, stream_order
 
 __all__ = ["Replay", "ReplayClient", "ReplayMissingResponse", "ReplaySummary", "replay", "replay_end",
            "replay_together"]
@@ -180,6 +213,13 @@ class ReplayClient(RxClient):
     def receive_loop(self) -> None:  # frames come from the replay, not a socket
         return None
 
+    def awaited(self) -> bool:
+        """Whether someone waits on one of this connection's futures (rxpro's own
+        placeholders under its routes don't count: they are nobody waiting)."""
+        if self._replay_closed:
+            return False
+        return any(not future.done() and callbacks_of(future) for future in self.futures.values())
+
 
 class Replay:
     """Controls one replay: ``ex.replay``.
@@ -216,6 +256,7 @@ class Replay:
         self._finished: asyncio.Future[ReplaySummary] | None = None
         self._closed = False
         self._scheduler_token: Any = None
+        self._symbols: list[str] | None = None  # recorded_symbols(), once the markets are loaded
 
     # -- public --------------------------------------------------------------
 
@@ -259,8 +300,14 @@ class Replay:
             self.timeline.start(getattr(self.exchange, "asyncio_loop", None) or asyncio.get_running_loop())
 
     async def run(self) -> ReplaySummary:
-        """Feed the whole recording (or wait for the feed already running) and return the summary."""
+        """Feed the whole recording to its end and return the summary.
+
+        Unlike the feed that starts by itself, this one does not pause while nobody
+        listens: ``run()`` is the explicit "play it all" (a backtest, the command line).
+        """
+        self.timeline.draining = True
         self.start()
+        self.wake()
         return await asyncio.shield(self.finished)
 
     def summary(self) -> ReplaySummary:
@@ -278,6 +325,53 @@ class Replay:
         use_virtual_scheduler(None, self._scheduler_token)
         self._scheduler_token = None
 
+    # -- what the recording holds ----------------------------------------------------
+
+    @property
+    def recorded_streams(self) -> tuple[str, ...]:
+        """The recording's streams as rxpro names (``l2_book`` -> ``orderbook``), in rxpro's order;
+        empty when the recording does not say (any stream is then tried)."""
+        names = dict.fromkeys(stream_kind_name(name) for name in self.recording.streams)
+        return tuple(sorted(names, key=stream_order))
+
+    def recorded_timeframes(self) -> tuple[str, ...]:
+        """The candle timeframes the recording names (``ohlcv:1m``); empty when it names none."""
+        return tuple(dict.fromkeys(argument for name, _, argument in
+                                   (n.partition(":") for n in self.recording.streams)
+                                   if argument and stream_kind_name(name) == "ohlcv"))
+
+    def recorded_symbols(self) -> list[str]:
+        """The ccxt symbols the recording names (its own names mapped to the loaded markets);
+        empty when it names none.  Call once the exchange has loaded its markets."""
+        if self._symbols is None:
+            self._symbols = recorded_symbols(self.exchange)[0]
+        return self._symbols
+
+    def check_recorded(self, streams: Sequence[str] = (), symbols: Sequence[str] = (),
+                       timeframe: str | None = None) -> None:
+        """Raise :class:`StreamNotRecorded` for a stream (rxpro's names: ``ticker``, ``orderbook``...),
+        candle ``timeframe`` or ccxt symbol the recording does not hold.
+
+        What the recording does not name (an hftbacktest file names no timeframe, some
+        no symbols) is not refused.  Symbols need the exchange's markets loaded.
+        """
+        known = self.recorded_symbols() if symbols else []
+        for symbol in symbols:
+            if known and symbol not in known:
+                raise StreamNotRecorded(f"the recording has no {symbol}; it has {', '.join(known)}",
+                                        symbol=symbol, recorded=tuple(known))
+        recorded = self.recorded_streams
+        for stream in streams:
+            kind = stream_kind_name(stream)
+            if recorded and kind not in recorded:
+                raise StreamNotRecorded(f"the recording has no {kind} stream; it has {', '.join(recorded)}",
+                                        stream=kind, recorded=recorded)
+        timeframes = self.recorded_timeframes()
+        if timeframe is not None and timeframes and timeframe not in timeframes:
+            has = ", ".join(f"ohlcv {t}" for t in timeframes)
+            raise StreamNotRecorded(f"the recording has no ohlcv {timeframe} stream; it has {has}",
+                                    stream=f"ohlcv:{timeframe}", recorded=tuple(f"ohlcv:{t}" for t in timeframes))
+
     # -- the replayed exchange's calls ---------------------------------------------
 
     def attach(self, exchange: Any) -> None:
@@ -291,6 +385,10 @@ class Replay:
         if self.running and self.now_ns < record.ts_ns <= self.recording.end_ns:
             await self._wait_until(record.ts_ns)  # the response arrives when it was received
         return record
+
+    def wake(self) -> None:
+        """Someone may listen now (a watch call, a REST call): a paused feed looks again."""
+        self.timeline.wake()
 
     def _answer(self, url: str, method: str) -> HttpRecord:
         key = _url_key(url)
@@ -314,6 +412,7 @@ class Replay:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((ns, len(self._waiting), future))
         self._waiting.sort(key=lambda w: (w[0], w[1]))
+        self.wake()
         await future
 
     def _release(self, ns: int | None) -> bool:
@@ -381,13 +480,16 @@ class Replay:
 
     def _on_send(self, client: ReplayClient, text: str) -> None:
         if self.own_format:
+            key = _sent_key(text)
             if not client.recorded:
-                key = _sent_key(text)
                 for conn, sends in self._recorded_sends.items():
                     if not self._bound.get(conn) and key in sends:
                         self._bind(conn, client)
                         break
-            return  # the server's answers are in the recording
+            if any(key in self._recorded_sends.get(conn, ()) for conn in client.recorded):
+                return  # the server's answer is in the recording
+            # a request the recorder never made (an un-watch, mostly): answered as the server
+            # would, else ccxt waits for that answer for ever
         for reply in self.protocol.replies(client, text):
             self._feed_text(client, reply)
 
@@ -395,6 +497,20 @@ class Replay:
         for bound in self._bound.values():
             if client in bound:
                 bound.remove(client)
+
+    # -- who listens ---------------------------------------------------------------
+
+    def listened(self) -> bool:
+        """Whether anyone waits on this replay: an rxpro stream with an observer, an awaitable
+        ``watch_*`` (or un-watch) waiting for its answer, or a REST call waiting for its time."""
+        if self._closed:
+            return False
+        if self._waiting:
+            return True
+        hub = getattr(self.exchange, "_rx_hub", None)
+        if hub is not None and hub.has_observers():
+            return True
+        return any(client.awaited() for client in self._clients)
 
     # -- feeding -----------------------------------------------------------------
 
@@ -448,6 +564,19 @@ class ReplayExchange:
         replay.attach(self)
         super().__init__(config)  # type: ignore[call-arg]
 
+    def watch(self, url: str, message_hash: str, message: Any = None, subscribe_hash: Any = None,
+              subscription: Any = None) -> Any:
+        future = super().watch(url, message_hash, message, subscribe_hash, subscription)  # type: ignore[misc]
+        self.replay.wake()  # someone waits now: a feed paused for want of listeners goes on
+        return future
+
+    def watch_multiple(self, url: str, message_hashes: list[str], message: Any = None,
+                       subscribe_hashes: Any = None, subscription: Any = None) -> Any:
+        future = super().watch_multiple(url, message_hashes, message, subscribe_hashes,  # type: ignore[misc]
+                                        subscription)
+        self.replay.wake()
+        return future
+
     def milliseconds(self) -> int:
         return self.replay.now_ns // 1_000_000
 
@@ -474,16 +603,112 @@ class ReplayExchange:
         await self.replay.close()
         await super().close(clean_instance_data)  # type: ignore[misc]
 
+    async def refuse_unrecorded(self, method: str, kind: StreamKind, arguments: Mapping[str, Any]) -> None:
+        """Raise :class:`StreamNotRecorded` when ``method(**arguments)`` asks for what the recording lacks.
+
+        Called by the ``watch_*`` methods of the replayed class (see :func:`replay_class`)
+        before ccxt subscribes anything.  A method ccxt emulates from another stream
+        (``has`` says ``'emulated'``) is left to the method it calls.
+        """
+        if has(self, method) == "emulated":
+            return
+        timeframes = [arguments["timeframe"]] if isinstance(arguments.get("timeframe"), str) else []
+        symbols = [arguments["symbol"]] if isinstance(arguments.get("symbol"), str) else []
+        if isinstance(arguments.get("symbols"), (list, tuple)):
+            symbols += [s for s in arguments["symbols"] if isinstance(s, str)]
+        pairs = arguments.get("symbolsAndTimeframes")
+        if isinstance(pairs, (list, tuple)):
+            for pair in pairs:
+                if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                    symbols.append(pair[0])
+                    timeframes.append(pair[1])
+        listed: list[str] = []
+        if symbols and self.replay.recording.symbols:
+            await self.load_markets()  # type: ignore[attr-defined]
+            # a symbol the exchange does not list is ccxt's BadSymbol, as live: not refused here
+            listed = [market["symbol"] for market in map(self._listed_market, symbols) if market is not None]
+        self.replay.check_recorded([kind.name], listed)
+        for timeframe in timeframes:
+            self.replay.check_recorded(timeframe=timeframe)
+
+    def _listed_market(self, symbol: Any) -> Any:
+        try:
+            return self.market(symbol)  # type: ignore[attr-defined]  # a market id works as its symbol
+        except ccxt.BaseError:
+            return None
+
+
+def _recorded_only(method: str, kind: StreamKind, implementation: Callable[..., Any]) -> Callable[..., Any]:
+    """``implementation`` (a ``watch_*`` coroutine) that first refuses what the recording lacks."""
+    signature = inspect.signature(implementation)
+
+    @functools.wraps(implementation)
+    async def watch(self: ReplayExchange, *args: Any, **kwargs: Any) -> Any:
+        try:
+            arguments = signature.bind(self, *args, **kwargs).arguments
+        except TypeError:  # ccxt's own error says what is wrong with the call
+            arguments = {}
+        await self.refuse_unrecorded(method, kind, arguments)
+        return await implementation(self, *args, **kwargs)
+
+    return watch
+
 
 @functools.lru_cache(maxsize=None)
 def replay_class(exchange_id: str) -> type[Any]:
-    """The replayed-exchange class of ``exchange_id`` (a subclass of ``rxpro.exchanges.<id>``)."""
+    """The replayed-exchange class of ``exchange_id`` (a subclass of ``rxpro.exchanges.<id>``).
+
+    Its ``watch_*`` methods of rxpro's stream kinds (``_stream_kinds``: ticker, trades,
+    order book, candles, ... ) refuse, with :class:`StreamNotRecorded`, a stream, candle
+    timeframe or symbol the recording does not hold, before ccxt subscribes anything:
+    the awaitable raises it and an Observable's ``on_error`` gets it on subscribe.
+    Other ``watch_*`` methods (mark prices, funding rates, ...) are not checked.
+    """
     base = exchange_class(exchange_id)
-    return type(exchange_id, (ReplayExchange, base), {
+    namespace: dict[str, Any] = {
         "__module__": "rxpro.exchanges",
         "__qualname__": exchange_id,
         "__doc__": f"{exchange_id}, replayed from a recording (see rxpro.replay).",
-    })
+    }
+    for kind in STREAM_KINDS:
+        for method in kind.methods:
+            implementation = getattr(base, method, None)
+            # ccxt's base stubs (NotSupported) stay as they are: the exchange has no such method
+            if callable(implementation) and implementation is not getattr(CcxtExchange, method, None):
+                namespace[method] = _recorded_only(method, kind, implementation)
+    return type(exchange_id, (ReplayExchange, base), namespace)
+
+
+class _ReplayClock(HistoricalScheduler):
+    """A replay's virtual clock: it counts the timed work waiting on it, and says when more comes.
+
+    Work waiting on the replay's time (``to_dataframe(duration_ms=...)``, a cold source
+    subscribed on this clock) is someone listening: an unpaced feed does not pause
+    while there is any (see ``_Timeline``).
+    """
+
+    def __init__(self, initial: datetime, on_schedule: Callable[[], None]) -> None:
+        super().__init__(initial)
+        self.pending = 0
+        self._on_schedule = on_schedule
+
+    def schedule_absolute(self, duetime: Any, action: Any, state: Any = None) -> abc.DisposableBase:
+        counted = True
+
+        def uncount() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                self.pending -= 1
+
+        def run(scheduler: Any, state_: Any) -> Any:
+            uncount()
+            return action(scheduler, state_)
+
+        self.pending += 1
+        item = super().schedule_absolute(duetime, run, state)
+        self._on_schedule()
+        return CompositeDisposable(item, Disposable(uncount))
 
 
 class _Timeline:
@@ -499,17 +724,36 @@ class _Timeline:
         if speed is not None and not speed > 0:
             raise ValueError(f"speed must be a number > 0 or None, got {speed!r}")
         self.speed = speed
-        self.scheduler = HistoricalScheduler(_datetime(start_ns))
+        self.scheduler = _ReplayClock(_datetime(start_ns), self.wake)
         self.now_ns = start_ns
         self.members: list[Replay] = []
         self.task: asyncio.Task[None] | None = None
         self.ended = False
         self.end_future: asyncio.Future[None] | None = None
+        self.draining = False  # run() was called: feed to the end, listened to or not
+        self._wake: asyncio.Event | None = None
         _TIMELINES[self.scheduler] = self
 
     @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _listened(self) -> bool:
+        return self.draining or self.scheduler.pending > 0 or any(member.listened() for member in self.members)
+
+    async def _until_listened(self) -> None:
+        """An unpaced feed with nobody listening waits here (a paced one never does)."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        while not self._listened():
+            self._wake.clear()
+            await self._wake.wait()
+            # look once the loop is idle: an un-watch's request is answered meanwhile
+            await _settle()
 
     def advance(self, ns: int) -> None:
         if ns > self.now_ns:
@@ -584,6 +828,14 @@ class _Timeline:
                 waiting = self._next_waiting()
                 if waiting is not None and waiting <= frame.ts_ns and self._release(frame.ts_ns):
                     await _settle()
+                if speed is None:
+                    if not self._listened():
+                        await self._until_listened()
+                else:
+                    # every frame at its time, fed or not: the clock keeps wall pace
+                    delay = wall0 + (frame.ts_ns - ns0) / 1e9 / speed - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                 member.position += 1
                 client = None if member._closed else member.protocol.route(frame, member._bound.get(frame.conn, ()))
                 if client is None or client.closed():
@@ -594,10 +846,6 @@ class _Timeline:
                         since_yield = 0
                         await asyncio.sleep(0)
                     continue
-                if speed is not None:
-                    delay = wall0 + (frame.ts_ns - ns0) / 1e9 / speed - loop.time()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
                 self.advance(frame.ts_ns)
                 member._feed_frame(client, member.protocol.adapt(frame, client))
                 member.frames += 1

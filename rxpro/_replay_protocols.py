@@ -72,6 +72,9 @@ class VenueFacts(Protocol):
     @property
     def stream_params(self) -> Mapping[str, Mapping[str, Any]]: ...
 
+    @property
+    def ticker_channels(self) -> Mapping[str, Mapping[str, Any]]: ...
+
     def stub_http(self, recording: Recording) -> list[HttpRecord]: ...
 
 

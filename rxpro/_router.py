@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from typing import Any, Protocol
 
 import ccxt
 from ccxt.async_support.base.ws import future as _ccxt_future_module
 from ccxt.async_support.base.ws.future import Future as CcxtFuture
+from ccxt.async_support.base.ws.order_book import OrderBook
 
-from ._values import cache_entries
+from ._values import RECORDING_CLASSES, cache_entries
 
 from ._stream import Stream
 
@@ -147,6 +149,23 @@ class RouterOwner(Protocol):
     def publish(self, kind: Any, **fields: Any) -> None: ...
 
 
+def _trim(book: Any, subscriptions: tuple[Routed, ...]) -> None:
+    """ccxt's ``limit()`` on a book, as its awaitable does on every return, when every stream sees less.
+
+    A book ccxt made with a depth (``watch_order_book(symbol, 20)``) grows past it unless
+    someone calls ``limit()``: rxpro does, where every stream routed on it is cut to at most
+    that depth (a stream without ``limit``, or with a larger one, keeps the whole book).
+    """
+    depth = book["bids"]._depth
+    if depth >= sys.maxsize:
+        return
+    for subscription in subscriptions:
+        limit = subscription.stream.book_limit
+        if limit is None or limit > depth:
+            return
+    book.limit()
+
+
 class Router:
     """Routes one connection's resolves and rejects to the subscriptions listening on them."""
 
@@ -171,7 +190,11 @@ class Router:
             frames.number += 1
             frames.open = True
             (self.loop or asyncio.get_running_loop()).call_soon(frames.close)
-        batch, origin = cache_entries(result, frames.number)
+        recorder = result.__dict__.get("_rx_recorder") if type(result) in RECORDING_CLASSES else None
+        if recorder is not None:  # the hot case: a recorded cache (trades...), drained inline
+            batch = origin = recorder.drain(frames.number)
+        else:
+            batch, origin = cache_entries(result, frames.number)
         subscriptions = self.routes.get(message_hash)
         if subscriptions and (batch is not None or isinstance(result, dict)):  # not an ack (True/None)
             frame = frames.number
@@ -183,8 +206,9 @@ class Router:
                     subscription.stream.deliver(result, batch, origin, frame)
                 except Exception:  # noqa: BLE001 - a bug of one stream must not starve the others
                     log.exception("rxpro: %s: delivery failed", subscription.stream.description)
-        futures = self.client.futures
-        future = futures.get(message_hash)
+            if batch is None and type(result) is not dict and isinstance(result, OrderBook):
+                _trim(result, subscriptions)
+        future = self.client.futures.get(message_hash)
         if future is not None:
             if type(future) is Placeholder and not future.awaited:
                 return result  # only rxpro holds this hash: leave its placeholder pending

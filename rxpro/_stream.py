@@ -158,7 +158,10 @@ class Stream:
                 return  # the same entries under a second hash of this stream
             self._last_origin = origin
             self._last_frame = frame
-            self._deliver_entries(batch)
+            if self._checks_trades:
+                self._deliver_trades(batch)
+            else:
+                self._deliver_entries(batch)
         elif isinstance(result, OrderBook):
             if not self._nonsense_book(result):
                 self.emit(book_snapshot(result, self.book_limit))
@@ -209,31 +212,56 @@ class Stream:
         return True
 
     def _deliver_entries(self, batch: list[Any]) -> None:
-        symbols = self.symbols
-        since = self.since
         if self._candles and batch and type(batch[0]) is list and len(batch[0]) == 3:
+            since = self.since
             for _, _, row in batch:  # [symbol, timeframe, candle] -> the candle
                 if since is None or row[0] >= since:
                     self.emit(row)
             return
-        if self._checks_trades:
-            batch = [item for item in batch if not self._nonsense_trade(item)]
-        gaps = self.gaps
-        if gaps is not None:
-            items = [i for i in batch if symbols is None or i.get("symbol") in symbols] if since is None else [
-                i for i in batch if (symbols is None or i.get("symbol") in symbols)
-                and i.get("timestamp") and i["timestamp"] >= since]
-            if not gaps.hold(items):
-                for item in items:
-                    self.emit(item)
-                    gaps.delivered(item)
-            return
-        if since is None:
+        if self.since is None:
+            symbols = self.symbols
             for item in batch:
                 if symbols is not None and type(item) is dict and item.get("symbol") not in symbols:
                     continue
                 self.emit(item)
+        else:
+            for item in self._since_filtered(batch):
+                self.emit(item)
+
+    def _deliver_trades(self, batch: list[Any]) -> None:
+        """Trades: the nonsense out, the symbol and ``since`` filters, then out — or held by the gap filler."""
+        gaps = self.gaps
+        if self.since is not None or (gaps is not None and (gaps.held is not None or gaps.window)):
+            items = [t for t in self._since_filtered(batch) if not self._nonsense_trade(t)]
+            if gaps is not None and gaps.hold(items):
+                return
+            for item in items:
+                self.emit(item)
+                if gaps is not None:
+                    gaps.last[item.get("symbol")] = item
             return
+        # the hot path: one loop, no intermediate lists
+        symbols = self.symbols
+        ids = self._trade_ids
+        last = gaps.last if gaps is not None else None
+        for item in batch:
+            if type(item) is dict:
+                symbol = item.get("symbol")
+                if symbols is not None and symbol not in symbols:
+                    continue
+                if (item.get("price") is None or item.get("amount") is None or item.get("timestamp") is None
+                        or (ids and item.get("id") is None)):
+                    self._nonsense_trade(item)
+                    continue
+                if last is not None:
+                    last[symbol] = item
+            self.emit(item)
+
+    def _since_filtered(self, batch: list[Any]) -> list[Any]:
+        """The entries of ``batch`` of the stream's symbols and not older than ``since`` (ccxt's filter)."""
+        symbols = self.symbols
+        since = self.since
+        kept = []
         for item in batch:
             if type(item) is dict:
                 if symbols is not None and item.get("symbol") not in symbols:
@@ -245,9 +273,10 @@ class Stream:
                 timestamp = item[0]  # a candle row
             else:
                 timestamp = None
-            if not timestamp or timestamp < since:
+            if since is not None and (not timestamp or timestamp < since):
                 continue  # ccxt's filter_by_since_limit: no timestamp, or older than since
-            self.emit(item)
+            kept.append(item)
+        return kept
 
     def _unify_symbols(self) -> None:
         """Filter on unified symbols, however the user spelled them (``'BTCUSDT'`` is ``'BTC/USDT'``).

@@ -2,17 +2,19 @@
 
 Each :class:`StreamKind` has rxpro's name (``orderbook``), the ccxt ``exchange.has``
 key of its watch method, whether it is private, the names ``rxpro.record`` accepts
-for it (``book``, ``order_book``), and the names other recorders wrote for it
-(cryptofeed's ``l2_book``, ``candles``).  ``rxpro._record`` checks recorder stream
-names here; ``rxpro.cli`` lists, validates and maps stream names from here.
-A leaf: it imports nothing of rxpro.
+for it (``book``, ``order_book``), the names other recorders wrote for it
+(cryptofeed's ``l2_book``, ``candles``), and the ccxt ``watch_*`` methods whose data
+a recording of that kind holds (``watch_tickers`` reads what a ``ticker`` recording
+kept).  ``rxpro._record`` checks recorder stream names here; ``rxpro._replay`` tells
+here which recorded stream a ``watch_*`` call needs; ``rxpro.cli`` lists, validates
+and maps stream names from here.  A leaf: it imports nothing of rxpro.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RECORDER_USAGE", "STREAM_KINDS", "StreamKind", "recorder_kind", "stream_kind_name"]
+__all__ = ["RECORDER_USAGE", "STREAM_KINDS", "StreamKind", "recorder_kind", "stream_kind_name", "stream_order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,26 +28,32 @@ class StreamKind:
     recorder_names: tuple[str, ...] = ()
     #: the names other recorders (cryptofeed) give it in their recordings
     recorded_as: tuple[str, ...] = ()
+    #: the ccxt ``watch_*`` methods that read what a recording of this kind holds
+    methods: tuple[str, ...] = ()
 
 
 STREAM_KINDS: tuple[StreamKind, ...] = (
-    StreamKind("ticker", "watchTicker", recorder_names=("ticker",)),
-    StreamKind("tickers", "watchTickers"),
-    StreamKind("bids_asks", "watchBidsAsks", recorder_names=("bids_asks", "bidsasks")),
-    StreamKind("trades", "watchTrades", recorder_names=("trades",)),
-    StreamKind("orderbook", "watchOrderBook", recorder_names=("orderbook", "order_book", "book"), recorded_as=("l2_book",)),
-    StreamKind("ohlcv", "watchOHLCV", recorder_names=("ohlcv",), recorded_as=("candles",)),
-    StreamKind("liquidations", "watchLiquidations"),
-    StreamKind("balance", "watchBalance", private=True),
-    StreamKind("orders", "watchOrders", private=True),
-    StreamKind("my_trades", "watchMyTrades", private=True),
-    StreamKind("positions", "watchPositions", private=True),
+    StreamKind("ticker", "watchTicker", recorder_names=("ticker",), methods=("watch_ticker", "watch_tickers")),
+    StreamKind("tickers", "watchTickers"),  # recorded as ``ticker`` (one channel for one or many symbols)
+    StreamKind("bids_asks", "watchBidsAsks", recorder_names=("bids_asks", "bidsasks"), methods=("watch_bids_asks",)),
+    StreamKind("trades", "watchTrades", recorder_names=("trades",),
+               methods=("watch_trades", "watch_trades_for_symbols")),
+    StreamKind("orderbook", "watchOrderBook", recorder_names=("orderbook", "order_book", "book"), recorded_as=("l2_book",),
+               methods=("watch_order_book", "watch_order_book_for_symbols")),
+    StreamKind("ohlcv", "watchOHLCV", recorder_names=("ohlcv",), recorded_as=("candles",),
+               methods=("watch_ohlcv", "watch_ohlcv_for_symbols")),
+    StreamKind("liquidations", "watchLiquidations", methods=("watch_liquidations", "watch_liquidations_for_symbols")),
+    StreamKind("balance", "watchBalance", private=True, methods=("watch_balance",)),
+    StreamKind("orders", "watchOrders", private=True, methods=("watch_orders", "watch_orders_for_symbols")),
+    StreamKind("my_trades", "watchMyTrades", private=True, methods=("watch_my_trades", "watch_my_trades_for_symbols")),
+    StreamKind("positions", "watchPositions", private=True, methods=("watch_positions",)),
 )
 
 #: what ``rxpro.record`` accepts, as its error messages say it
 RECORDER_USAGE = "ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks"
 
 _BY_RECORDER_NAME = {name: kind for kind in STREAM_KINDS for name in kind.recorder_names}
+_ORDER = {kind.name: index for index, kind in enumerate(STREAM_KINDS)}
 _BY_ANY_NAME = {name: kind for kind in STREAM_KINDS for name in (kind.name, *kind.recorder_names, *kind.recorded_as)}
 
 
@@ -59,3 +67,8 @@ def stream_kind_name(name: str) -> str:
     kind = name.partition(":")[0]
     known = _BY_ANY_NAME.get(kind)
     return known.name if known is not None else kind
+
+
+def stream_order(name: str) -> int:
+    """Sort key: the table's order for rxpro's kinds, then any other name."""
+    return _ORDER.get(name, len(_ORDER))

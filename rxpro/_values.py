@@ -13,13 +13,14 @@ garbage collector.
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left
 from typing import Any
 
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp, BaseCache
 from ccxt.async_support.base.ws.order_book import OrderBook
+from ccxt.async_support.base.ws.order_book_side import Asks, Bids
 
-__all__ = ["CACHE_ATTRIBUTES", "CacheDict", "CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for",
+__all__ = ["CACHE_ATTRIBUTES", "RECORDING_CLASSES", "CacheDict", "FrozenLevel", "FrozenSide", "CacheRecorder", "book_snapshot", "cache_entries", "frozen_copy", "recorder_for",
            "recording_container", "watch_caches"]
 
 #: the exchange attributes where ccxt keeps list-shaped caches (directly, or in dicts by symbol)
@@ -32,18 +33,107 @@ CACHE_ATTRIBUTES = frozenset({"trades", "ohlcvs", "orders", "myTrades", "positio
 _UNDRAINED = 10_000
 
 
+def _frozen(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError(f"an emitted order book {type(self).__name__} can't change (rxpro shares it between snapshots)")
+
+
+class FrozenLevel(list):  # type: ignore[type-arg]
+    """A price level ``[price, amount]`` that can't change: shared by consecutive book snapshots.
+
+    A list (it equals ``[price, amount]``, serialises as one, indexes as one) whose mutating
+    methods raise ``TypeError``.
+    """
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen
+    append = extend = insert = pop = remove = clear = sort = reverse = _frozen
+
+    def __reduce__(self) -> Any:
+        return (type(self), (list(self),))
+
+    def __copy__(self) -> FrozenLevel:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> FrozenLevel:
+        return self
+
+
+class FrozenSide(FrozenLevel):
+    """One side of an emitted order book: a list of :class:`FrozenLevel` that can't change."""
+
+    __slots__ = ()
+
+
+def _store_array(self: Any, delta: Any) -> None:
+    """ccxt's ``OrderBookSide.storeArray``, but a changed level is replaced, never changed in place.
+
+    So a level already emitted in a snapshot stays as it was: consecutive snapshots share
+    every level that did not change, and a snapshot costs a copy of pointers, not of levels.
+    """
+    price = delta[0]
+    size = delta[1]
+    index_price = -price if self.side else price
+    keys = self._index
+    index = bisect_left(keys, index_price)
+    if size:
+        level = FrozenLevel(delta)
+        if index < len(keys) and keys[index] == index_price:
+            list.__setitem__(self, index, level)
+        else:
+            keys.insert(index, index_price)
+            list.insert(self, index, level)
+    elif index < len(keys) and keys[index] == index_price:
+        del keys[index]
+        list.__delitem__(self, index)
+
+
+_SHARING_SIDES: dict[type, type] = {}
+for _side in (Asks, Bids):
+    _SHARING_SIDES[_side] = type(f"Sharing{_side.__name__}", (_side,), {
+        "__doc__": f"ccxt's {_side.__name__}, whose levels are replaced, not changed (see _store_array).",
+        "__module__": __name__, "storeArray": _store_array, "store_array": _store_array,
+    })
+_SHARED = frozenset(_SHARING_SIDES.values())
+
+
+def _sharing(side: Any) -> bool:
+    """Make ``side`` a sharing side if it is a plain ccxt side (once); whether it is one now."""
+    cls = side.__class__
+    if cls in _SHARED:
+        return True
+    sharing = _SHARING_SIDES.get(cls)
+    if sharing is None:
+        return False  # counted/indexed sides (level counts, order ids) change levels in place
+    for i, level in enumerate(side):
+        if level.__class__ is not FrozenLevel:
+            list.__setitem__(side, i, FrozenLevel(level))
+    side.__class__ = sharing
+    return True
+
+
 def book_snapshot(book: dict[str, Any], limit: int | None = None) -> dict[str, Any]:
-    """A plain-dict copy of a ccxt order book, sides cut to ``limit`` levels when given."""
+    """An immutable copy of a ccxt order book, sides cut to ``limit`` levels when given.
+
+    The sides are :class:`FrozenSide` lists of :class:`FrozenLevel`: the levels are the very
+    objects in ccxt's book, which rxpro replaces rather than changes on an update, so a
+    snapshot copies pointers (a full 5,000-level book in microseconds) and nothing in it ever
+    changes. Books whose levels ccxt changes in place (counted, indexed) are copied level by level.
+    """
     bids = book["bids"]
     asks = book["asks"]
-    if limit is not None:
-        bids = bids[:limit]
-        asks = asks[:limit]
+    if _sharing(bids) and _sharing(asks):
+        bids_out = FrozenSide(bids if limit is None else bids[:limit])
+        asks_out = FrozenSide(asks if limit is None else asks[:limit])
+    else:
+        if limit is not None:
+            bids = bids[:limit]
+            asks = asks[:limit]
+        bids_out = FrozenSide(map(FrozenLevel, bids))
+        asks_out = FrozenSide(map(FrozenLevel, asks))
     return {
         "symbol": book.get("symbol"),
-        # levels are mutated in place by ccxt: copy each (map(list) is the fastest copy)
-        "bids": list(map(list, bids)),
-        "asks": list(map(list, asks)),
+        "bids": bids_out,
+        "asks": asks_out,
         "timestamp": book.get("timestamp"),
         "datetime": book.get("datetime"),
         "nonce": book.get("nonce"),
@@ -72,25 +162,35 @@ def frozen_copy(value: Any) -> Any:
 class CacheRecorder:
     """The entries appended to one ccxt cache since the last drain."""
 
-    __slots__ = ("pending", "last_batch", "last_frame")
+    __slots__ = ("pending", "last_batch", "last_frame", "bound")
 
     def __init__(self, max_size: int | None) -> None:
-        # a frame may append more entries than the cache keeps (four orders into an
-        # ordersLimit of 2): every one of them is new, so the bound is not the cache's
-        self.pending: deque[Any] = deque(maxlen=max(max_size or 0, _UNDRAINED))
+        self.pending: list[Any] = []
         self.last_batch: list[Any] = []
         self.last_frame = -1
+        # a frame may append more entries than the cache keeps (four orders into an
+        # ordersLimit of 2): every one of them is new, so the bound is not the cache's own;
+        # every ccxt handler resolves what it appended, so only an undrained cache reaches it
+        self.bound = max(max_size or 0, _UNDRAINED)
 
     def drain(self, frame: int) -> list[Any]:
         """The entries of the current frame; the same list again if another hash of the frame asks."""
-        if self.pending:
-            self.last_batch = list(self.pending)
-            self.pending.clear()
+        pending = self.pending
+        if pending:
+            self.pending = []
+            self.last_batch = pending
             self.last_frame = frame
-        elif self.last_frame != frame:
+            return pending
+        if self.last_frame != frame:
             self.last_batch = []
             self.last_frame = frame
         return self.last_batch
+
+    def note(self, entry: Any) -> None:
+        pending = self.pending
+        pending.append(entry)
+        if len(pending) > self.bound:
+            del pending[: len(pending) - self.bound]
 
 
 # -- recording subclasses of ccxt's caches ------------------------------------------------
@@ -101,22 +201,24 @@ class CacheRecorder:
 
 def _append_entry(self: Any, item: Any) -> None:
     self._rx_base_append(item)
-    self._rx_recorder.pending.append(item)
+    self._rx_recorder.note(item)
 
 
 def _append_row(self: Any, item: Any) -> None:
     self._rx_base_append(item)
-    self._rx_recorder.pending.append(list(self.hashmap.get(item[0], item)))
+    self._rx_recorder.note(list(self.hashmap.get(item[0], item)))
 
 
 def _append_merged(self: Any, item: Any) -> None:
     self._rx_base_append(item)
     stored = self._deque[-1] if self._deque else item
     # nested lists such as an order's ``trades`` are mutated later: copy them too
-    self._rx_recorder.pending.append(frozen_copy(stored))
+    self._rx_recorder.note(frozen_copy(stored))
 
 
 _RECORDING: dict[type, type] = {}
+#: the recording subclasses made so far (the router's fast path checks membership)
+RECORDING_CLASSES: set[type] = set()
 
 
 def _recording_class(cls: type) -> type:
@@ -135,6 +237,7 @@ def _recording_class(cls: type) -> type:
             "append": append,
         })
         _RECORDING[recording] = recording
+        RECORDING_CLASSES.add(recording)
     return recording
 
 
@@ -176,7 +279,8 @@ def cache_entries(result: Any, frame: int) -> tuple[list[Any] | None, Any]:
     that a stream resolved under two hashes in one frame can tell the repeat.
     """
     if isinstance(result, BaseCache):
-        batch = _drained(result, frame)
+        recorder = result.__dict__.get("_rx_recorder")
+        batch = recorder.drain(frame) if recorder is not None else _drained(result, frame)
         return batch, batch
     if isinstance(result, list):
         if len(result) == 3 and isinstance(result[2], BaseCache):
@@ -212,7 +316,8 @@ def recording_container(value: Any, depth: int = 3) -> Any:
         recorder, installed = recorder_for(value)
         if installed and len(value):
             # ccxt stores a new cache after appending this frame's entries to it: they are new
-            recorder.pending.extend(existing_entries(value))
+            for entry in existing_entries(value):
+                recorder.note(entry)
         return value
     if depth and type(value) is dict:
         return CacheDict((k, recording_container(v, depth - 1)) for k, v in value.items())

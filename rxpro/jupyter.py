@@ -300,6 +300,12 @@ class LiveView:
     Shutting the kernel down ends everything. Garbage collection does not:
     a live subscription keeps the view alive until one of the above.
 
+    When it ends (stopped, completed, failed), the output keeps its last
+    drawing as a *static* table or figure, marked ``live view ended: ...``:
+    with the widget backend the widget's output is replaced by that copy
+    (through its display id), so a saved notebook shows it when reopened
+    instead of "Error displaying widget: model not found".
+
     ``view.frame()`` is the current data as a DataFrame; ``view.figure()``
     the current plotly figure (line and candlestick kinds).
     """
@@ -353,7 +359,8 @@ class LiveView:
         self._rows: deque[dict[str, Any]] = deque(maxlen=max_rows)
         self._backend: Literal["widget", "display"] = self._pick_backend(backend)
         self._widget: Any = None
-        self._handles: list[Any] = []
+        self._handles: list[Any] = []  # (content, status) display handles, redrawn in place
+        self._widget_handles: list[Any] = []  # (widget, status) display handles, made static at the end
         self._subscription: SingleAssignmentDisposable | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.TimerHandle | None = None
@@ -439,11 +446,21 @@ class LiveView:
     def _content(self) -> dict[str, Any]:
         return _mimebundle(self.frame() if self.kind == "table" else self.figure())
 
+    @property
+    def ended(self) -> bool:
+        """Stopped, completed or failed: nothing more will be drawn from the stream."""
+        return bool(self.stopped or self.completed or self.error or self.render_error)
+
     def _status(self) -> str:
+        values = f"{self.count} value{'s' if self.count != 1 else ''}"
         if self.render_error is not None:
-            return f"cannot draw: {type(self.render_error).__name__}: {self.render_error}"
+            return f"live view ended, cannot draw: {type(self.render_error).__name__}: {self.render_error}"
         if self.error is not None:
-            return f"stream failed: {type(self.error).__name__}: {self.error}"
+            return f"live view ended, stream failed: {type(self.error).__name__}: {self.error}"
+        if self.completed:
+            return f"live view ended: the stream completed after {values}"
+        if self.stopped:
+            return f"live view ended: stopped after {values}"
         return ""
 
     # -- display -----------------------------------------------------------
@@ -458,7 +475,11 @@ class LiveView:
                 self._widget = widgets.Output(_view_count=0)
                 self._widget.observe(self._on_view_count, names="_view_count")
                 self._widget.observe(self._on_comm, names="comm")
-            ipy_display.display(self._widget)
+            # by display id, so that the end can put a static copy in the widget's place
+            widget = ipy_display.display(self._widget, display_id=True)
+            status = ipy_display.display(_status_bundle(""), raw=True, display_id=True)
+            if widget is not None:  # None outside IPython
+                self._widget_handles.append((widget, status))
         else:
             # raw bundles: display() of a plotly figure would show it, not update the handle
             content = ipy_display.display(self._content(), raw=True, display_id=True)
@@ -580,6 +601,10 @@ class LiveView:
                 {"output_type": "display_data", "data": bundle, "metadata": {}}
                 for bundle in (content, status) if bundle.get("text/plain") or len(bundle) > 1
             )
+        if self.ended and self._widget_handles:
+            # the widget's model lives only as long as the kernel: leave a static copy in its place
+            self._handles.extend(self._widget_handles)
+            self._widget_handles = []
         for content_handle, status_handle in self._handles:
             content_handle.update(content, raw=True)
             status_handle.update(status, raw=True)

@@ -109,11 +109,28 @@ forbidden_modules =
 
 
 def _graph(installed: Path) -> grimp.ImportGraph:
+    """grimp's graph of ``installed``.
+
+    grimp finds the package through importlib, which would answer with the ``rxpro``
+    already imported by the test session or with the editable install's finder (both
+    the checkout, where ``exchanges/`` isn't under ``rxpro/``): both are set aside while
+    the graph is built.
+    """
+    imported = {name: sys.modules.pop(name) for name in list(sys.modules) if name == "rxpro" or name.startswith("rxpro.")}
+    finders = [f for f in sys.meta_path if "__editable__" in getattr(f, "__module__", "") or "__editable__" in repr(f)]
+    for finder in finders:
+        sys.meta_path.remove(finder)
     sys.path.insert(0, str(installed))
     try:
-        return grimp.build_graph("rxpro", cache_dir=None, exclude_type_checking_imports=True)
+        graph = grimp.build_graph("rxpro", cache_dir=None, exclude_type_checking_imports=True)
     finally:
         sys.path.remove(str(installed))
+        sys.meta_path[0:0] = finders
+        for name in [n for n in sys.modules if n == "rxpro" or n.startswith("rxpro.")]:
+            del sys.modules[name]  # anything importlib loaded from the copy
+        sys.modules.update(imported)
+    assert "rxpro.exchanges" in graph.modules, "the graph was not built from the installed layout"
+    return graph
 
 
 def _lint(tree: Path, config: Path) -> subprocess.CompletedProcess[str]:

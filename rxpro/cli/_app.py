@@ -154,6 +154,9 @@ def _listing(ids: Sequence[str]) -> list[Any]:
 
 # -- watch -------------------------------------------------------------------------------------
 
+_TICKER_CHANNEL_HELP = ("The venue's ticker channel, where ccxt offers a choice (Binance: ticker, with the best "
+                        "bid/ask, the default here; or miniTicker, ccxt's default, without).")
+
 
 @cli.command(short_help="A live view of one stream: ticker, trades, orderbook or ohlcv.")
 @click.argument("exchange")
@@ -172,6 +175,7 @@ def _listing(ids: Sequence[str]) -> list[Any]:
               help="Offline: play this recording (rxpro record, hftbacktest, cryptofeed) at --speed.")
 @click.option("--plain", is_flag=True, help="One line per update (the default when stdout is not a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON value per update.")
+@click.option("--ticker-channel", metavar="NAME", help=_TICKER_CHANNEL_HELP)
 @click.option("--nats", "nats_url", metavar="URL",
               help="Watch a NATS subject instead: rxpro watch --nats URL SUBJECT (see rxpro publish).")
 @click.option("--start", default="new", show_default=True,
@@ -179,8 +183,10 @@ def _listing(ids: Sequence[str]) -> list[Any]:
 @click.option("--durable", metavar="NAME", help="With --nats: a durable consumer; the next watch resumes after it.")
 def watch(exchange: str, symbol: str | None, stream: str, throttle_ms: float, timeframe: str, depth: int,
           seconds: float | None, simulator: bool, speed: float, replay_file: Path | None, plain: bool,
-          as_json: bool, nats_url: str | None, start: str, durable: str | None) -> int:
+          as_json: bool, ticker_channel: str | None, nats_url: str | None, start: str, durable: str | None) -> int:
     """Watch one stream of SYMBOL on EXCHANGE, live (e.g. rxpro watch binance BTC/USDT -s orderbook).
+
+    SYMBOL is a unified symbol (BTC/USDT) or the exchange's market id (BTCUSDT).
 
     With --nats URL, watch SUBJECT (wildcards welcome) on a NATS JetStream bus instead:
     rxpro watch --nats nats://127.0.0.1:4222 rxpro.binance.trades.BTC_USDT
@@ -205,8 +211,10 @@ def watch(exchange: str, symbol: str | None, stream: str, throttle_ms: float, ti
         raise click.UsageError("--start and --durable go with --nats URL SUBJECT")
     if simulator and replay_file is not None:
         raise click.UsageError("--simulator and --replay exclude each other")
+    if ticker_channel is not None and replay_file is not None:
+        raise click.UsageError("--ticker-channel and --replay exclude each other: a replay plays the recorded channel")
     options = WatchOptions(exchange, symbol, stream, throttle_ms, timeframe, depth, seconds, simulator, speed, output,
-                           replay_file)
+                           replay_file, ticker_channel)
     announce = None if output == "live" else _note
     run(run_watch(options, console, announce))
     return EXIT_OK
@@ -234,8 +242,10 @@ def _stderr() -> Console:
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Playback speed of --simulator, times real time.")
 @click.option("--force", is_flag=True, help="Overwrite the output file.")
+@click.option("--ticker-channel", metavar="NAME", help=_TICKER_CHANNEL_HELP)
 def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, rotate_mb: float | None,
-           rotate_minutes: float | None, seconds: float | None, simulator: bool, speed: float, force: bool) -> int:
+           rotate_minutes: float | None, seconds: float | None, simulator: bool, speed: float, force: bool,
+           ticker_channel: str | None) -> int:
     """Record raw frames and REST answers of SYMBOL... on EXCHANGE to a file that `rxpro replay` plays.
 
     Ends after --seconds or at Ctrl-C (exit 130); the file is closed and the summary printed either way.
@@ -249,7 +259,7 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
         exchange, symbols, names, path,
         rotate_bytes=int(rotate_mb * 1024 * 1024) if rotate_mb else None,
         rotate_seconds=rotate_minutes * 60 if rotate_minutes else None,
-        seconds=seconds, simulator=simulator, speed=speed, force=force,
+        seconds=seconds, simulator=simulator, speed=speed, force=force, ticker_channel=ticker_channel,
     )
 
     def report(summary: Any) -> None:
@@ -260,7 +270,7 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
     return EXIT_ERROR if summary.errors and not summary.messages else EXIT_OK
 
 
-@cli.command(short_help="Play a recording through ccxt's parsers, offline.")
+@cli.command(short_help="Play a recording offline, then summarize it (watch --replay: a live view).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("--exchange", "exchange_id", help="The ccxt id, for files that don't record it.")
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True),
@@ -277,7 +287,12 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
 def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None, streams: tuple[str, ...],
            symbols: tuple[str, ...], timeframe: str, depth: int, throttle_ms: float, print_lines: bool,
            as_json: bool) -> int:
-    """Play FILE... (rxpro, hftbacktest or cryptofeed recordings) through ccxt's parsers, offline."""
+    """Play FILE... (rxpro, hftbacktest or cryptofeed recordings) through ccxt's parsers, offline.
+
+    Shows progress, then what each stream emitted (a summary, also after Ctrl-C); --print or --json
+    print the values as they come. For a live view of one stream, use
+    `rxpro watch EXCHANGE SYMBOL --replay FILE [-s STREAM] [--speed N]`.
+    """
     from ._recording import ReplayOptions, ReplayOutput, replay as run_replay, replay_failed, replay_report
 
     output: ReplayOutput = "json" if as_json else "lines" if print_lines else "summary"
@@ -288,7 +303,7 @@ def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None
         for line in replay_report(outcome):
             echo(line)
 
-    outcome = run(run_replay(options, _stderr(), report))
+    outcome = run(run_replay(options, _stderr(), report, _note))
     return EXIT_ERROR if replay_failed(outcome) else EXIT_OK
 
 

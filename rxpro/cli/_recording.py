@@ -31,7 +31,16 @@ from rxpro.operators import throttle
 
 from ._errors import UserError
 from ._output import PipeSafe
-from ._session import exchange_class, load_replay, simulator, validate_stream, validate_symbols, validate_timeframe
+from ._session import (
+    check_simulated,
+    exchange_class,
+    load_replay,
+    simulator,
+    ticker_config,
+    validate_stream,
+    validate_symbols,
+    validate_timeframe,
+)
 from ._streams import WATCHABLE
 from ._streams import source as stream_source
 from ._views import View, view_for
@@ -39,7 +48,6 @@ from ._views import View, view_for
 __all__ = [
     "RecordOptions",
     "check_recorded",
-    "recorded_streams",
     "ReplayOptions",
     "ReplayReport",
     "StreamTally",
@@ -91,6 +99,7 @@ class RecordOptions:
     simulator: bool = False
     speed: float | None = 1.0
     force: bool = False
+    ticker_channel: str | None = None  # the venue's name; None: the one with bid/ask (see ticker_config)
 
 
 def _rotated_parts(path: Path) -> list[Path]:
@@ -128,13 +137,16 @@ async def record(
     """
     exchange_class(options.exchange_id)
     _check_output(options.path, options.force, rotates=bool(options.rotate_bytes or options.rotate_seconds))
+    config = ticker_config(options.exchange_id, options.ticker_channel)
     try:
         recorder = rxpro.Recorder(
             options.exchange_id, list(options.symbols), list(options.streams), options.path,
-            rotate_bytes=options.rotate_bytes, rotate_seconds=options.rotate_seconds,
+            config=config, rotate_bytes=options.rotate_bytes, rotate_seconds=options.rotate_seconds,
         )
     except rxpro.InvalidArgument as error:
         raise UserError(str(error)) from None
+    if options.simulator:
+        check_simulated(options.exchange_id, options.symbols)
     async with AsyncExitStack() as stack:
         if options.simulator:
             sim = await stack.enter_async_context(simulator(options.exchange_id, options.symbols, options.speed))
@@ -224,72 +236,56 @@ class ReplayReport:
     exchange_id: str
     summary: Any
     tallies: dict[str, StreamTally]
+    #: the share of the recording played when Ctrl-C (or SIGTERM) stopped it; None: played to its end
+    stopped_at: float | None = None
 
 
 def _open_replay(options: ReplayOptions) -> Any:
     return load_replay(options.paths, options.exchange_id, speed=options.speed, autostart=False)
 
 
-#: what an hftbacktest file holds (depth, trade and bookTicker streams) as rxpro stream names
-_HFTBACKTEST_STREAMS = ("trades", "orderbook")
-
-
-def recorded_streams(recording: Any) -> tuple[str, ...]:
-    """The recording's streams as rxpro names (``l2_book`` -> ``orderbook``); empty if it does not say."""
-    if recording.streams:
-        return tuple(dict.fromkeys(stream_kind(name) for name in recording.streams))
-    if recording.source == "hftbacktest":
-        return _HFTBACKTEST_STREAMS
-    return ()
-
-
 def check_recorded(exchange: Any, symbols: Sequence[str], streams: Sequence[str],
-                   recorded: Sequence[str] | None = None) -> tuple[str, ...]:
-    """A ``UserError`` for a symbol or stream the replayed recording does not hold; returns its symbols.
+                   timeframe: str | None = None) -> tuple[str, ...]:
+    """A ``UserError`` for a symbol, stream or timeframe the replayed recording does not hold
+    (the library's ``StreamNotRecorded``, word for word); returns the recording's symbols.
 
     Call after ``load_markets()``; a recording that does not name its symbols/streams accepts any.
-    ``recorded``: the recording's ccxt symbols, when the caller already has them (``recorded_symbols``).
     """
-    recording = exchange.replay.recording
-    if recorded is None:
-        recorded, _ = recorded_symbols(exchange)
-    unknown = [s for s in symbols if recorded and s not in recorded]
-    if unknown:
-        raise UserError(f"the recording has no {', '.join(unknown)}; it has {', '.join(recorded)}")
-    kinds = recorded_streams(recording)
-    for stream in streams:
-        if kinds and stream not in kinds:
-            raise UserError(f"the recording has no {stream} stream; it has {', '.join(kinds)}")
-    return tuple(recorded)
+    try:
+        exchange.replay.check_recorded(streams, symbols, timeframe)
+    except rxpro.StreamNotRecorded as error:
+        raise UserError(str(error)) from None
+    return tuple(exchange.replay.recorded_symbols())
 
 
-def _replay_streams(options: ReplayOptions, recording: Any) -> tuple[str, ...]:
-    kinds = recorded_streams(recording)
+def _replay_streams(options: ReplayOptions, exchange: Any) -> tuple[str, ...]:
+    kinds = exchange.replay.recorded_streams
     if not options.streams:
         found = tuple(kind for kind in WATCHABLE if kind in kinds)
         return found or ("trades", "orderbook")  # the streams every recording format holds
     return options.streams
 
 
-async def replay(options: ReplayOptions, status: Console, report: Callable[[ReplayReport], None]) -> ReplayReport:
-    """Play the recording through ccxt's parsers into the chosen streams; ``report`` gets the result."""
+async def replay(options: ReplayOptions, status: Console, report: Callable[[ReplayReport], None],
+                 announce: Callable[[str], None] | None = None) -> ReplayReport:
+    """Play the recording through ccxt's parsers into the chosen streams; ``report`` gets the result,
+    also when Ctrl-C stops it half-way (what was played until then, as ``record`` does)."""
     exchange = _open_replay(options)
     subscriptions = CompositeDisposable()
     try:
         recording = exchange.replay.recording
         await exchange.load_markets()  # answered from the recording
-        matched, unmatched = recorded_symbols(exchange)
+        _, unmatched = recorded_symbols(exchange)
         if unmatched:
             status.print(f"note: skipping recorded {', '.join(unmatched)}: not in the recorded markets",
                          highlight=False, markup=False)
         await validate_symbols(exchange, options.symbols)
-        recorded = check_recorded(exchange, options.symbols, options.streams, matched)
+        recorded = check_recorded(exchange, options.symbols, options.streams)
         symbols = options.symbols or recorded
         if not symbols:
             raise UserError(f"{options.paths[0]} does not name its symbols; pass --symbol")
-        streams = _replay_streams(options, recording)
-        timeframes = {stream_kind(n): n.partition(":")[2] for n in recording.streams if ":" in n}
-        timeframe = timeframes.get("ohlcv") or options.timeframe
+        streams = _replay_streams(options, exchange)
+        timeframe = next(iter(exchange.replay.recorded_timeframes()), options.timeframe)
         if "ohlcv" in streams:
             validate_timeframe(exchange, timeframe)
         tallies: dict[str, StreamTally] = {}
@@ -299,7 +295,18 @@ async def replay(options: ReplayOptions, status: Console, report: Callable[[Repl
                 view = view_for(stream, exchange.id, symbol, options.depth, timeframe)
                 tallies[f"{stream} {symbol}"] = tally = StreamTally(view)
                 subscriptions.add(_subscribe(exchange, stream, symbol, timeframe, tally, options, out))
-        result = await _show_replay(exchange, status, out)
+        if announce is not None:
+            live = f"; `rxpro watch {exchange.id} {symbols[0]} --replay {options.paths[0]}` shows it live" \
+                if options.output == "summary" else ""
+            announce(f"replaying {exchange.id} {' '.join(symbols)} ({', '.join(streams)}) from "
+                     f"{', '.join(map(str, options.paths))}; Ctrl-C to stop{live}")
+        try:
+            result = await _show_replay(exchange, status, out)
+        except asyncio.CancelledError:
+            # stopped (Ctrl-C, SIGTERM): say what was played until then, then stop
+            report(ReplayReport(tuple(recording.paths), exchange.id, exchange.replay.summary(), tallies,
+                                stopped_at=exchange.replay.progress))
+            raise
         outcome = ReplayReport(tuple(recording.paths), exchange.id, result, tallies)
     finally:
         subscriptions.dispose()
@@ -359,6 +366,8 @@ def replay_report(outcome: ReplayReport) -> list[str]:
              f"exchange  {outcome.exchange_id}",
              f"frames    {summary.frames:,} fed, {summary.skipped:,} not subscribed, {summary.http:,} REST answers",
              f"span      {summary.span_seconds:.3f} s of recorded time"]
+    if outcome.stopped_at is not None:
+        lines.append(f"stopped   at {outcome.stopped_at:.1%} of the recording")
     for name, tally in outcome.tallies.items():
         last = tally.view.line(tally.last) if tally.last is not None else "-"
         lines.append(f"{name:<22}{tally.count:>8,}  last: {last}")

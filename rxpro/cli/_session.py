@@ -16,6 +16,8 @@ from typing import Any
 import ccxt
 
 import rxpro
+from rxpro._replay_protocols import merge_under
+from rxpro.exchanges._table import VENUES, venue_for
 from rxpro.testing import Simulator, SimulatorConfig
 from rxpro.testing._simulator import SIMULATED_VENUES
 
@@ -24,11 +26,14 @@ from ._streams import support
 
 __all__ = [
     "SIMULATED_SYMBOLS",
+    "check_simulated",
     "exchange_class",
     "is_user_error",
     "load_replay",
     "open_exchange",
+    "resolve_symbol",
     "simulator",
+    "ticker_config",
     "validate_stream",
     "validate_symbols",
     "validate_timeframe",
@@ -56,14 +61,44 @@ async def simulator(exchange_id: str, symbols: Sequence[str], speed: float | Non
         raise UserError(
             f"the simulator has recordings of {' and '.join(SIMULATED_SYMBOLS)} only, not {exchange_id!r}"
         )
+    # a symbol that is not one of the recorded ones may be a market id (BTCUSDT, BTC-USDT): it is
+    # told once the markets are loaded (resolve_symbol), so every recorded symbol is loaded for it
+    wanted = list(symbols) if all(s in recorded for s in symbols) else list(recorded)
+    async with Simulator(SimulatorConfig(speed=speed, loop=True, load_recordings=False)) as sim:
+        sim.venue(exchange_id).load_for(wanted or recorded[:1])
+        yield sim
+
+
+def check_simulated(exchange_id: str, symbols: Sequence[str]) -> None:
+    """A ``UserError`` for a (unified) symbol the simulator has no recording of."""
+    recorded = SIMULATED_SYMBOLS.get(exchange_id)
+    if recorded is None:
+        return  # not an exchange the simulator speaks: simulator() says so
     missing = [s for s in symbols if s not in recorded]
     if missing:
         raise UserError(
             f"the bundled {exchange_id} recording has no {', '.join(missing)}; it has {', '.join(recorded)}"
         )
-    async with Simulator(SimulatorConfig(speed=speed, loop=True, load_recordings=False)) as sim:
-        sim.venue(exchange_id).load_for(symbols or recorded[:1])
-        yield sim
+
+
+def ticker_config(exchange_id: str, channel: str | None) -> dict[str, Any]:
+    """ccxt's config that subscribes tickers on ``channel`` (the venue's name for it).
+
+    ``None``: the venue's channel with the best bid/ask, where ccxt offers a choice
+    (Binance: ``ticker``, not ccxt's default ``miniTicker``); else ccxt's own.
+    """
+    channels = venue_for(exchange_id).ticker_channels
+    if channel is None:
+        channel = next(iter(channels), None)
+        if channel is None:
+            return {}
+    elif not channels:
+        offering = sorted(v.id for v in VENUES.values() if v.ticker_channels)
+        raise UserError(f"--ticker-channel: ccxt has one ticker channel on {exchange_id}; "
+                        f"the choice is offered on {', '.join(offering)}")
+    elif channel not in channels:
+        raise UserError(f"{exchange_id} has no ticker channel {channel!r}; it has {', '.join(channels)}")
+    return {"options": merge_under({}, channels[channel])}
 
 
 def _check_readable(path: Path) -> None:
@@ -112,11 +147,12 @@ async def open_exchange(
     simulated: bool = False,
     speed: float | None = 1.0,
     replay: Path | None = None,
+    config: dict[str, Any] | None = None,
 ) -> AsyncIterator[Any]:
     """The rxpro exchange ``exchange_id`` (on the simulator, or replaying a file, when asked), closed on exit.
 
-    Unknown ids and, on the simulator, symbols without a recording fail before
-    anything starts.
+    ``config``: ccxt's config of a live or simulated exchange (a replay is configured
+    by its recording).  Unknown ids fail before anything starts.
     """
     cls = exchange_class(exchange_id)
     if replay is not None:
@@ -127,14 +163,14 @@ async def open_exchange(
             await exchange.close()
         return
     if not simulated:
-        exchange = cls()
+        exchange = cls(config)
         try:
             yield exchange
         finally:
             await exchange.close()
         return
     async with simulator(exchange_id, symbols, speed) as sim:
-        exchange = sim.attach(cls())
+        exchange = sim.attach(cls(config))
         try:
             yield exchange
         finally:
@@ -156,6 +192,18 @@ async def validate_symbols(exchange: Any, symbols: Sequence[str]) -> None:
             if close:
                 hint = f"; did you mean {', '.join(close)}?"
         raise UserError(f"{exchange.id} has no symbol {symbol!r}{hint}")
+
+
+async def resolve_symbol(exchange: Any, symbol: str) -> str:
+    """The unified symbol of ``symbol``, which may be a market id (``BTCUSDT``) as the Python API
+    accepts; a ``UserError`` naming it when the exchange lists neither."""
+    await exchange.load_markets()
+    if symbol not in exchange.markets:
+        by_id = getattr(exchange, "markets_by_id", None) or {}
+        if symbol in by_id:
+            return str(by_id[symbol][0]["symbol"])
+        await validate_symbols(exchange, [symbol])  # raises, naming it
+    return symbol
 
 
 def validate_stream(exchange: Any, stream: str) -> None:

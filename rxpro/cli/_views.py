@@ -78,7 +78,7 @@ class TickerView(View):
     def line(self, value: Any) -> str:
         percentage = value.get("percentage")
         change = f"  chg {percentage:+.2f}%" if isinstance(percentage, (int, float)) else ""
-        # Binance's 24h ticker over the simulator has no bid/ask: leave out what isn't there
+        # a ticker channel without bid/ask (Binance's miniTicker, ccxt's default there): leave out what isn't there
         quotes = "".join(f"  {name} {number(value[name])}" for name in ("bid", "ask") if value.get(name) is not None)
         return (
             f"{value.get('datetime') or '-'}  {value['symbol']}  last {number(value.get('last'))}"

@@ -20,7 +20,15 @@ from rxpro.operators import throttle
 from ._errors import UserError
 from ._output import PipeSafe
 from ._recording import check_recorded
-from ._session import is_user_error, open_exchange, validate_stream, validate_symbols, validate_timeframe
+from ._session import (
+    check_simulated,
+    is_user_error,
+    open_exchange,
+    resolve_symbol,
+    ticker_config,
+    validate_stream,
+    validate_timeframe,
+)
 from ._streams import source as stream_source
 from ._views import View, view_for, waiting
 
@@ -42,6 +50,7 @@ class WatchOptions:
     speed: float | None = 1.0
     output: Output = "live"
     replay: Path | None = None
+    ticker_channel: str | None = None  # the venue's name; None: the one with bid/ask (see ticker_config)
 
 
 def _throttled(source: Observable[Any], options: WatchOptions) -> Observable[Any]:
@@ -65,22 +74,27 @@ async def watch(options: WatchOptions, console: Console, announce: Callable[[str
 
     ``announce`` gets a one-line description once everything has been validated.
     """
+    # a replay subscribes what was recorded; live and simulated, the venue's ticker channel with bid/ask
+    config = None if options.replay is not None else ticker_config(options.exchange_id, options.ticker_channel)
     async with open_exchange(
         options.exchange_id, [options.symbol], simulated=options.simulator, speed=options.speed,
-        replay=options.replay,
+        replay=options.replay, config=config,
     ) as exchange:
-        await validate_symbols(exchange, [options.symbol])
+        symbol = await resolve_symbol(exchange, options.symbol)  # a market id works, as in the Python API
+        if options.simulator:
+            check_simulated(exchange.id, [symbol])
         validate_stream(exchange, options.stream)
         if options.stream == "ohlcv":
             validate_timeframe(exchange, options.timeframe)
         if options.replay is not None:
-            check_recorded(exchange, [options.symbol], [options.stream])
+            check_recorded(exchange, [symbol], [options.stream],
+                           options.timeframe if options.stream == "ohlcv" else None)
         if announce is not None:
             where = f"a replay of {options.replay}" if options.replay else (
                 "the simulator" if options.simulator else exchange.id)
-            announce(f"watching {exchange.id} {options.symbol} {options.stream} on {where}; Ctrl-C to stop")
-        view = view_for(options.stream, exchange.id, options.symbol, options.depth, options.timeframe)
-        source = stream_source(exchange, options.stream, options.symbol, options.timeframe).pipe(ops.do_action(view.add))
+            announce(f"watching {exchange.id} {symbol} {options.stream} on {where}; Ctrl-C to stop")
+        view = view_for(options.stream, exchange.id, symbol, options.depth, options.timeframe)
+        source = stream_source(exchange, options.stream, symbol, options.timeframe).pipe(ops.do_action(view.add))
         finished = asyncio.Event()
         failures: list[Exception] = []
 

@@ -3,15 +3,20 @@
 Speaks what ``ccxt.pro.binance`` uses: raw streams (``/ws``, ``/ws/<stream>``),
 combined streams (``/stream?streams=a/b``), ``SUBSCRIBE`` / ``UNSUBSCRIBE`` /
 ``LIST_SUBSCRIPTIONS`` frames, and ``exchangeInfo`` / ``depth`` / ``time`` / ``ping``
-over REST.  The request parsing, the acknowledgement and the stream keys are
+over REST, and the trade history of the simulator's tapes (``historicalTrades``,
+``trades``).  The request parsing, the acknowledgement and the stream keys are
 Binance facts from ``rxpro.exchanges._binance`` (the replay speaks them too); the
 timeline (recorded and derived frames) is ``_binance.py``'s.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,7 @@ from rxpro.exchanges._table import venue_for
 
 from ._binance import KIND_DEPTH, BinanceRecording, Frame, default_binance_paths, depth_key, load_binance_recording
 from ._data import BINANCE_SPOT_FILES, data_path
-from ._sim_venue import BURST_PRICES, Connection, SimulatedVenue, apply_options, rewrite_urls
+from ._sim_venue import BURST_PRICES, Connection, SimulatedVenue, TapeTrade, apply_options, rewrite_urls
 
 __all__ = ["BinanceVenue", "binance_trade_burst"]
 
@@ -148,12 +153,25 @@ class BinanceVenue(SimulatedVenue):
             return binance_trade_burst(market_id, conn.active.get(key, [key]), conn.combined, count, start_id)
         return key, make
 
+    def tape_key(self, symbol: str) -> str:
+        market_id = symbol.replace("/", "").upper()
+        if not self.known(market_id.lower()):
+            raise ValueError(f"binance has no market {symbol!r} (market id {market_id!r})")
+        return f"{market_id.lower()}@trade"
+
+    def tape_frames(self, conn: Connection, key: str, trades: Sequence[TapeTrade]) -> Iterator[str]:
+        """``trade`` events as the burst's: ``{"e":"trade","E":..,"s":"BTCUSDT","t":1,"p":..,"q":..,...}``."""
+        return binance_trade_frames(key.split("@", 1)[0].upper(), list(conn.active.get(key, (key,))),
+                                    conn.combined, trades)
+
     # -- wiring --------------------------------------------------------------------------
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/api/v3/exchangeInfo", self.exchange_info_route)
         router.add_get("/api/v3/depth", self.depth)
         router.add_get("/api/v3/time", self.server_time)
         router.add_get("/api/v3/ping", self.ping)
+        router.add_get("/api/v3/historicalTrades", self.historical_trades)
+        router.add_get("/api/v3/trades", self.recent_trades)
         # ccxt tells spot from futures by "/stream" in the URL (the real host is
         # stream.binance.com), so attach() uses /stream/ws; /ws is the documented raw path.
         for path in ("/ws", "/ws/{tail}", "/stream/ws", "/stream/ws/{tail}"):
@@ -239,11 +257,86 @@ class BinanceVenue(SimulatedVenue):
         text = self.recording.depth_snapshot_text(symbol, self.depth_position.get(symbol, 0), limit)
         return web.Response(text=text, content_type="application/json")
 
+    async def historical_trades(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/historicalTrades?symbol=&limit=&fromId=``: ids >= ``fromId`` (else the most recent), ascending.
+
+        Binance wants an ``X-MBX-APIKEY`` header here (ccxt refuses to send the request
+        without an ``apiKey``); the simulator does not check it.
+        """
+        return self._trades_answer(request, ("symbol", "limit", "fromId"))
+
+    async def recent_trades(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/trades?symbol=&limit=``: the most recent trades, ascending."""
+        return self._trades_answer(request, ("symbol", "limit"))
+
+    def _trades_answer(self, request: web.Request, accepted: tuple[str, ...]) -> web.Response:
+        """The tape's trades as Binance lists them (``limit`` 500 by default, at most 1000), or its error answer.
+
+        ``[{"id":28457,"price":"4.00000100","qty":"12.00000000","quoteQty":"48.00001200",
+        "time":1499865549590,"isBuyerMaker":true,"isBestMatch":true}]``.  As Binance
+        does, a parameter the endpoint doesn't read is refused (-1104): ``startTime``,
+        which ccxt adds for a ``since``, among them.
+        """
+        query = request.query
+        read = sum(1 for name in query if name in accepted)
+        if read < len(query):
+            return _binance_error(-1104, f"Not all sent parameters were read; read '{read}' parameter(s) "
+                                         f"but was sent '{len(query)}'.")
+        symbol = query.get("symbol", "").upper()
+        if not symbol:
+            return _binance_error(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        if not self.known(symbol.lower()):
+            return _binance_error(-1121, "Invalid symbol.")
+        numbers: dict[str, int] = {}
+        for name in ("limit", "fromId"):
+            if name in query:
+                text = query[name]
+                if not (text.isascii() and text.isdigit() and len(text) <= 20):
+                    return _binance_error(-1100, f"Illegal characters found in parameter '{name}'; "
+                                                 "legal range is '^[0-9]{1,20}$'.")
+                numbers[name] = int(text)
+        limit = min(max(numbers.get("limit", 500), 1), 1000)
+        history = self.server.tape_history(self.id, f"{symbol.lower()}@trade")
+        if "fromId" in numbers:
+            first = bisect.bisect_left(history, numbers["fromId"], key=attrgetter("id"))
+            trades = history[first:first + limit]
+        else:
+            trades = history[max(len(history) - limit, 0):]
+        body = orjson.dumps([{"id": t.id, "price": t.price, "qty": _qty(t.amount),
+                              "quoteQty": f"{Decimal(t.price) * Decimal(t.amount):.8f}", "time": t.timestamp,
+                              "isBuyerMaker": t.side == "sell", "isBestMatch": True} for t in trades])
+        return web.Response(body=body, content_type="application/json")
+
     async def server_time(self, request: web.Request) -> web.Response:
         return web.json_response({"serverTime": int(time.time() * 1000)})
 
     async def ping(self, request: web.Request) -> web.Response:
         return web.json_response({})
+
+
+def _binance_error(code: int, msg: str) -> web.Response:
+    return web.json_response({"code": code, "msg": msg}, status=400)
+
+
+@functools.lru_cache(maxsize=256)
+def _qty(amount: str) -> str:
+    """A quantity as Binance writes it: eight decimals (``'0.00100000'``)."""
+    return f"{Decimal(amount):.8f}"
+
+
+def binance_trade_frames(market_id: str, names: list[str], combined: bool,
+                         trades: Sequence[TapeTrade]) -> Iterator[str]:
+    """``trade`` events of tape trades, as ``binance_trade_burst`` writes its own (``m``: the buyer is maker)."""
+    for trade in trades:
+        payload = (f'{{"e":"trade","E":{trade.timestamp},"s":"{market_id}","t":{trade.id},'
+                   f'"p":"{trade.price}","q":"{_qty(trade.amount)}","T":{trade.timestamp},'
+                   f'"m":{"true" if trade.side == "sell" else "false"},"M":true}}')
+        if combined:
+            for name in names:
+                yield f'{{"stream":"{name}","data":{payload}}}'
+        else:
+            for _ in names:
+                yield payload
 
 
 def binance_trade_burst(market_id: str, names: list[str], combined: bool, count: int,

@@ -4,13 +4,16 @@ Speaks what ``ccxt.pro.okx`` uses: ``/ws/v5/public`` and ``/ws/v5/business`` wit
 ``{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]}`` (answered
 ``{"event":"subscribe","arg":{...},"connId":...}``, current state pushed on a
 subscribe that joins a running playback) and ``"ping"``; ``instruments`` and
-``time`` over REST.  The timeline (recorded and derived frames) is ``_okx.py``'s.
+``time`` over REST, and the trade history of the simulator's tapes
+(``market/history-trades``, ``market/trades``).  The timeline (recorded and derived frames) is ``_okx.py``'s.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from rxpro.exchanges._table import venue_for
 
 from ._data import data_path, read_rest_log
 from ._okx import OkxFrame, OkxRecording, load_okx_recording
-from ._sim_venue import BURST_PRICES, Connection, SimulatedVenue, apply_options, rewrite_urls
+from ._sim_venue import BURST_PRICES, Connection, SimulatedVenue, TapeTrade, apply_options, rewrite_urls
 
 __all__ = ["OkxVenue", "okx_trade_burst"]
 
@@ -81,10 +84,22 @@ class OkxVenue(SimulatedVenue):
             return okx_trade_burst(inst_id, count, start_id)
         return f"trades:{inst_id}", make
 
+    def tape_key(self, symbol: str) -> str:
+        inst_id = symbol.replace("/", "-").upper()
+        if inst_id not in self.inst_ids():
+            raise ValueError(f"okx has no instrument {symbol!r} (instId {inst_id!r})")
+        return f"trades:{inst_id}"
+
+    def tape_frames(self, conn: Connection, key: str, trades: Sequence[TapeTrade]) -> Iterator[str]:
+        """``trades`` channel frames as the burst's, one trade each."""
+        return okx_trade_frames(key.split(":", 1)[1], trades)
+
     # -- wiring --------------------------------------------------------------------------
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/api/v5/public/instruments", self.instruments_route)
         router.add_get("/api/v5/public/time", self.server_time)
+        router.add_get("/api/v5/market/history-trades", self.history_trades)
+        router.add_get("/api/v5/market/trades", self.recent_trades)
         router.add_get("/ws/v5/public", self.ws)
         router.add_get("/ws/v5/business", self.ws)
         # the private endpoint accepts a connection and never answers its login: a silent
@@ -187,8 +202,70 @@ class OkxVenue(SimulatedVenue):
             return web.json_response({"code": "0", "data": [], "msg": ""})
         return web.Response(text=body, content_type="application/json")
 
+    async def history_trades(self, request: web.Request) -> web.Response:
+        """``GET /api/v5/market/history-trades?instId=&type=&after=&before=&limit=``, newest first.
+
+        ``type=1`` (the default) pages by ``tradeId``: ``after`` keeps ids below it,
+        ``before`` ids above it, and of those the newest ``limit`` (100 by default and at
+        most) are answered — with ``before`` alone, as OKX documents, the latest trades.
+        ``type=2`` pages by ``ts``: ``after`` keeps trades older than it (OKX does not
+        support ``before`` there; the simulator ignores it).
+        """
+        return self._trades_answer(request, history=True)
+
+    async def recent_trades(self, request: web.Request) -> web.Response:
+        """``GET /api/v5/market/trades?instId=&limit=``: the newest ``limit`` trades (100 by default, at most 500)."""
+        return self._trades_answer(request, history=False)
+
+    def _trades_answer(self, request: web.Request, history: bool) -> web.Response:
+        """The tape's trades as OKX lists them, or its error answer.
+
+        ``{"code":"0","msg":"","data":[{"instId":"BTC-USDT","side":"sell","sz":"0.001",
+        "px":"61800.01000000","source":"0","tradeId":"1","ts":"1723161200000"}]}``
+        """
+        query = request.query
+        inst_id = query.get("instId", "")
+        if not inst_id:
+            return _okx_error("50014", "Parameter instId can not be empty.", status=400)
+        if inst_id not in self.inst_ids():
+            return _okx_error("51001", "Instrument ID does not exist")
+        numbers: dict[str, int] = {}
+        for name in ("limit", "after", "before", "type") if history else ("limit",):
+            if query.get(name, "") != "":
+                text = query[name]
+                if not (text.isascii() and text.isdigit()):
+                    return _okx_error("51000", f"Parameter {name} error", status=400)
+                numbers[name] = int(text)
+        by_time = numbers.get("type", 1) == 2
+        if numbers.get("type", 1) not in (1, 2):
+            return _okx_error("51000", "Parameter type error", status=400)
+        limit = min(max(numbers.get("limit", 100), 1), 100 if history else 500)
+        trades = self.server.tape_history(self.id, f"trades:{inst_id}")
+        end = len(trades)
+        if "after" in numbers:
+            end = bisect.bisect_left(trades, numbers["after"], key=attrgetter("timestamp" if by_time else "id"))
+        start = 0
+        if "before" in numbers and not by_time:
+            start = bisect.bisect_right(trades, numbers["before"], key=attrgetter("id"))
+        data = [{"instId": inst_id, "side": t.side, "sz": t.amount, "px": t.price, "source": "0",
+                 "tradeId": str(t.id), "ts": str(t.timestamp)}
+                for t in reversed(trades[max(start, end - limit):end])]
+        return web.Response(body=orjson.dumps({"code": "0", "msg": "", "data": data}), content_type="application/json")
+
     async def server_time(self, request: web.Request) -> web.Response:
         return web.json_response({"code": "0", "data": [{"ts": str(int(time.time() * 1000))}], "msg": ""})
+
+
+def _okx_error(code: str, msg: str, status: int = 200) -> web.Response:
+    return web.json_response({"code": code, "msg": msg, "data": []}, status=status)
+
+
+def okx_trade_frames(inst_id: str, trades: Sequence[TapeTrade]) -> Iterator[str]:
+    """``trades`` channel frames of tape trades, one trade each, as ``okx_trade_burst`` writes its own."""
+    for trade in trades:
+        yield (f'{{"arg":{{"channel":"trades","instId":"{inst_id}"}},"data":[{{"instId":"{inst_id}",'
+               f'"tradeId":"{trade.id}","px":"{trade.price}","sz":"{trade.amount}",'
+               f'"side":"{trade.side}","ts":"{trade.timestamp}"}}]}}')
 
 
 def okx_trade_burst(inst_id: str, count: int, start_id: int) -> Iterator[str]:

@@ -5,12 +5,15 @@ faults; a venue object (:class:`SimulatedVenue`: ``_sim_binance.py``, ``_sim_okx
 owns one exchange's protocol: its routes (REST and WebSocket), what a client frame
 subscribes, the frames a subscription gets, the recording it plays.  The two meet
 here: a venue sees the server as a :class:`Server`, and both see a WebSocket as a
-:class:`Connection`.
+:class:`Connection`.  A :class:`Tape` (a venue's own trade sequence, produced by the
+server) is written by the venue in its wire and REST formats, trade by trade
+(:class:`TapeTrade`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 __all__ = ["BURST_PRICES", "Burst", "Connection", "PlaybackFrame", "Server", "SimulatedVenue", "SimulatorConfig",
-           "apply_options", "rewrite_urls"]
+           "Tape", "TapeTrade", "apply_options", "rewrite_urls"]
 
 #: prices cycled through by synthetic trade bursts
 BURST_PRICES = tuple(f"{61800 + i * 0.01:.8f}" for i in range(100))
@@ -69,6 +72,78 @@ class Burst:
 
     async def wait(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._done.wait(), timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class TapeTrade:
+    """One trade of a :class:`Tape`, venue-neutral; each venue writes it in its own formats.
+
+    ``price`` and ``amount`` are decimal strings, ``side`` is the taker's (``'buy'`` or
+    ``'sell'``), ``timestamp`` is milliseconds since the epoch.  Like a burst's trades,
+    price, amount and side follow from the id: ``BURST_PRICES[id % 100]``, ``'0.001'``,
+    ``'sell'`` for odd ids.
+    """
+
+    id: int
+    timestamp: int
+    price: str
+    amount: str
+    side: str
+
+
+class Tape:
+    """A venue's trade sequence for one symbol: produced once, by the simulator, whether anyone listens or not.
+
+    ``Simulator.trade_tape`` makes one.  ``trades`` holds what was produced so far (ids
+    ``start_id``, ``start_id + 1``...), which is also what the venue's REST trade
+    history answers; connections subscribed to the symbol's trade stream receive the
+    trades produced while they are subscribed.  ``await tape.wait()`` until all
+    ``count`` are produced.
+    """
+
+    def __init__(self, exchange: str, symbol: str, key: str, count: int, start_id: int,
+                 rate: float | None) -> None:
+        self.exchange = exchange
+        self.symbol = symbol
+        self.key = key  # the stream key of the symbol's trades on its venue
+        self.count = count
+        self.start_id = start_id
+        self.rate = rate
+        self.trades: list[TapeTrade] = []
+        self._last_ms = 0
+        self._finished = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return (f"<Tape {self.exchange} {self.symbol} ids {self.start_id}..{self.start_id + self.count - 1} "
+                f"rate={self.rate} produced={self.produced}>")
+
+    @property
+    def produced(self) -> int:
+        return len(self.trades)
+
+    @property
+    def done(self) -> bool:
+        """All ``count`` trades are produced."""
+        return self.produced >= self.count
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Until every trade is produced (``RuntimeError`` if the simulator closed before)."""
+        await asyncio.wait_for(self._finished.wait(), timeout)
+        if not self.done:
+            raise RuntimeError(f"{self!r} stopped at {self.produced} of {self.count} trades: the simulator closed")
+
+    def next_trades(self, n: int) -> list[TapeTrade]:
+        """Produce the next ``n`` trades (what the simulator's producing task calls)."""
+        self._last_ms = ms = max(self._last_ms, int(time.time() * 1000))  # never goes back
+        first = self.start_id + self.produced
+        batch = [TapeTrade(trade_id, ms, BURST_PRICES[trade_id % 100], "0.001", "sell" if trade_id & 1 else "buy")
+                 for trade_id in range(first, first + n)]
+        self.trades.extend(batch)
+        return batch
+
+    def finish(self) -> None:
+        """Production has ended (all produced, or the simulator closed)."""
+        self._finished.set()
 
 
 class Connection:
@@ -120,6 +195,8 @@ class Server(Protocol):
     def activate(self, conn: Connection, key: str) -> None: ...
 
     def resume(self, conn: Connection) -> None: ...
+
+    def tape_history(self, exchange: str, key: str) -> Sequence[TapeTrade]: ...
 
 
 class SimulatedVenue:
@@ -173,6 +250,14 @@ class SimulatedVenue:
 
     def trade_burst(self, symbol: str, count: int, start_id: int) -> tuple[str, Callable[[Connection], Iterator[str]]]:
         """``(stream key, frames for a connection)`` of ``count`` synthetic trades."""
+        raise NotImplementedError
+
+    def tape_key(self, symbol: str) -> str:
+        """The stream key of ``symbol``'s trades (``ValueError`` for a symbol the venue does not list)."""
+        raise NotImplementedError
+
+    def tape_frames(self, conn: Connection, key: str, trades: Sequence[TapeTrade]) -> Iterator[str]:
+        """The live frames ``conn`` gets for ``trades`` of stream ``key`` (it is subscribed to it now)."""
         raise NotImplementedError
 
     # -- wiring -----------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Unmodified ``ccxt.pro.binance`` / ``ccxt.pro.okx`` clients (and subclasses) run
 against it after ``Simulator.attach(exchange)``.  This module is the generic part:
-connections, WebSocket framing, per-connection playback and pacing, bursts and
-fault injection.  Each exchange protocol is a venue object (``_sim_binance.py``,
+connections, WebSocket framing, per-connection playback and pacing, bursts, trade
+tapes and fault injection.  Each exchange protocol is a venue object (``_sim_binance.py``,
 ``_sim_okx.py``; see ``_sim_venue.SimulatedVenue``) holding its routes, what a
 client frame subscribes and the frames a subscription gets; the recorded data comes
 from ``_binance.py`` / ``_okx.py``.  It never contacts a real exchange and binds
@@ -26,10 +26,10 @@ from aiohttp import WSMsgType, web
 from ._sim_binance import BinanceVenue
 from ._sim_binance import binance_trade_burst as _binance_trade_burst  # noqa: F401 - bench/_stream_consumers.py
 from ._sim_okx import OkxVenue
-from ._sim_venue import Burst, Connection, SimulatedVenue, SimulatorConfig
+from ._sim_venue import Burst, Connection, SimulatedVenue, SimulatorConfig, Tape, TapeTrade
 
-__all__ = ["BINANCE", "EXCHANGES", "MALFORMED_FRAME", "OKX", "SIMULATED_VENUES", "Burst", "ReceivedFrame", "Simulator",
-           "SimulatorConfig"]
+__all__ = ["BINANCE", "EXCHANGES", "MALFORMED_FRAME", "OKX", "SIMULATED_VENUES", "TAPE_BATCH_INTERVAL", "Burst",
+           "ReceivedFrame", "Simulator", "SimulatorConfig", "Tape", "TapeTrade"]
 
 #: The venues a simulator speaks unless told otherwise.
 SIMULATED_VENUES: tuple[type[SimulatedVenue], ...] = (BinanceVenue, OkxVenue)
@@ -39,6 +39,9 @@ EXCHANGES = tuple(venue.id for venue in SIMULATED_VENUES)
 
 #: Text sent by ``inject_malformed``: a truncated frame, not valid JSON.
 MALFORMED_FRAME = '{"stream":"btcusdt@trade","data":{"e":"trade","E":17231612'
+
+#: seconds between the batches of a tape without a rate: one batch (``yield_every`` trades) per millisecond
+TAPE_BATCH_INTERVAL = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,9 @@ class Simulator:
         self._stall_pongs = False
         self._waiters: list[tuple[Callable[[ReceivedFrame], bool], asyncio.Future[ReceivedFrame]]] = []
         self._pending_bursts: dict[tuple[str, str], list[tuple[Callable[[Connection], Iterator[str]], Burst]]] = {}
+        self._tapes: dict[tuple[str, str], Tape] = {}  # the latest tape of each trade stream
+        self._tape_history: dict[tuple[str, str], list[TapeTrade]] = {}  # every tape trade of a stream, by id
+        self._tape_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Simulator:
@@ -109,6 +115,9 @@ class Simulator:
         if self._closed:
             return
         self._closed = True
+        for task in self._tape_tasks:
+            task.cancel()
+        await asyncio.gather(*self._tape_tasks, return_exceptions=True)
         for conn in list(self._open.values()):
             if conn.task is not None:
                 conn.task.cancel()
@@ -176,6 +185,82 @@ class Simulator:
             conn.injections.append((make(conn), burst))
             conn.wake.set()
         return burst
+
+    def trade_tape(self, exchange: str = BINANCE, symbol: str = "BTC/USDT", count: int = 20_000,
+                   start_id: int = 1, rate: float | None = None) -> Tape:
+        """Start producing ``symbol``'s trade sequence on ``exchange``: ``count`` trades, ids ``start_id``...
+
+        Unlike a burst (written whole to each subscriber), a tape models the venue's own
+        trades: one task produces them whether or not anyone is connected, and a
+        connection subscribed to the symbol's trade stream receives, in the venue's wire
+        format, the trades produced while it is subscribed — none from before, and none
+        while it is away (``drop_connections``, ``close_connections`` and ``stall`` do not
+        stop the tape).  The venue's REST trade history answers every trade produced so
+        far (``tape.trades``), and nothing else.
+
+        ``rate``: trades per second; ``None``: as fast as possible, in batches of
+        ``SimulatorConfig.yield_every`` trades, at most one batch per
+        ``TAPE_BATCH_INTERVAL`` (100,000 trades/s by default) whether or not anyone is
+        subscribed, so that a client reconnecting misses what was produced meanwhile.
+        Connections that read slower get their frames late, never fewer.  Timestamps are
+        the milliseconds of production: they never go back, and trades produced in the
+        same millisecond share one.  A symbol's next tape must start after the ids of
+        its previous one, once that one is done.
+        """
+        if not self._port or self._closed:
+            raise RuntimeError("Simulator is not running (use 'async with Simulator()')")
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a whole number >= 0, not {count!r}")
+        if not isinstance(start_id, int) or start_id < 1:
+            raise ValueError(f"start_id must be a whole number >= 1, not {start_id!r}")
+        if rate is not None and not rate > 0:
+            raise ValueError(f"rate must be None or > 0 trades per second, not {rate!r}")
+        key = self.venue(exchange).tape_key(symbol)
+        previous = self._tapes.get((exchange, key))
+        if previous is not None and not previous.done:
+            raise ValueError(f"{previous!r} is still producing {symbol} on {exchange}")
+        history = self._tape_history.setdefault((exchange, key), [])
+        if history and start_id <= history[-1].id:
+            raise ValueError(f"start_id {start_id} must follow the ids {symbol} on {exchange} already traded "
+                             f"(last {history[-1].id})")
+        tape = Tape(exchange, symbol, key, count, start_id, rate)
+        self._tapes[(exchange, key)] = tape
+        task = asyncio.get_running_loop().create_task(self._produce(tape, history),
+                                                      name=f"rxpro-sim-tape-{exchange}-{key}")
+        self._tape_tasks.add(task)
+        task.add_done_callback(self._tape_tasks.discard)
+        task.add_done_callback(lambda _: tape.finish())  # also when cancelled before it ever ran
+        return tape
+
+    def tape_history(self, exchange: str, key: str) -> Sequence[TapeTrade]:
+        """Every trade the tapes of stream ``key`` produced so far, by id (what a venue's REST history answers)."""
+        return self._tape_history.get((exchange, key), ())
+
+    async def _produce(self, tape: Tape, history: list[TapeTrade]) -> None:
+        """Produce ``tape``'s trades on schedule; hand each batch to the connections subscribed at that moment.
+
+        Trade ``i`` is due ``i / rate`` seconds after the start (without a rate, batch
+        ``k`` is due after ``k * TAPE_BATCH_INTERVAL``); at most ``yield_every`` trades
+        are produced per turn of the event loop.  The frames go through each
+        connection's own writer (its injection queue), after what it was already sent.
+        """
+        venue = self.venues[tape.exchange]
+        loop = asyncio.get_running_loop()
+        batch_size = max(self.config.yield_every, 1)
+        per_step, step = (1, 1.0 / tape.rate) if tape.rate is not None else (batch_size, TAPE_BATCH_INTERVAL)
+        started = loop.time()
+        while not tape.done:
+            due = min(tape.count, (int((loop.time() - started) / step) + 1) * per_step)
+            n = min(batch_size, due - tape.produced)
+            if n > 0:
+                batch = tape.next_trades(n)
+                history.extend(batch)
+                for conn in self._open.values():
+                    if conn.exchange == tape.exchange and tape.key in conn.active:
+                        conn.injections.append((venue.tape_frames(conn, tape.key, batch), None))
+                        conn.wake.set()
+            delay = started + (tape.produced // per_step) * step - loop.time()
+            await asyncio.sleep(max(delay, 0.0))
 
     # ------------------------------------------------------------------ faults
     async def drop_connections(self, exchange: str | None = None) -> None:

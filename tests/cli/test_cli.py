@@ -100,7 +100,6 @@ BAD_INPUTS = {
 MORE_BAD_INPUTS = {
     "exchange id (exchanges)": (["exchanges", "binanse"], "binance"),  # the suggestion
     "symbol not in the markets": (["watch", "okx", "BTC/USDX", "--simulator"], "BTC/USDX"),
-    "symbol as market id": (["watch", "okx", "BTC-USDT", "--simulator"], "BTC/USDT"),
     "timeframe": (["watch", "okx", "BTC/USDT", "-s", "ohlcv", "--timeframe", "7m", "--simulator"], "7m"),
     "simulator exchange": (["watch", "kraken", "BTC/USD", "--simulator"], "kraken"),
     "a folder for a file": (["replay", "{tmp}"], "not a file"),

@@ -89,21 +89,3 @@ async def test_a_login_that_gets_no_answer_ends_the_private_stream() -> None:
         finally:
             await ex.close()
 
-
-async def test_a_reconnect_gap_that_is_not_filled_is_announced_with_its_time_span() -> None:
-    # backfill off (or a venue without a REST history of the stream's ids): the gap is an event
-    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
-        ex = sim.attach(rxpro.binance({"rxpro": {"health": rxpro.HealthPolicy(backfill=False)}}))
-        try:
-            events = Collector(rxpro.connection_events(ex))
-            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
-            await trades.count(3)
-            await sim.drop_connections()
-            await events.until(lambda c: any(e.kind == "gap" for e in c.items), timeout=30)
-            gap = next(e for e in events.items if e.kind == "gap")
-            last, first = gap.gap or (None, None)
-            assert last is not None and first is not None and first >= last
-            assert "watch_trades" in (gap.stream or "") and "not filled" in str(gap.error)
-            assert not any(e.kind == "backfilled" for e in events.items)
-        finally:
-            await ex.close()

@@ -297,3 +297,16 @@ async def test_live_on_a_simulated_exchange_unwatches_on_stop() -> None:
 def test_live_rejects_bad_arguments(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         live(reactivex.empty(), **bad)
+
+
+async def test_an_ended_view_says_so_under_its_last_drawing() -> None:
+    completed = shown(reactivex.from_iterable([{"symbol": "BTC/USDT", "last": 1.0}] * 3))
+    stopped: Subject[dict[str, Any]] = Subject()
+    view = shown(stopped)
+    stopped.on_next({"symbol": "BTC/USDT", "last": 2.0})
+    assert not any("ended" in o["data"]["text/plain"] for o in view._widget.outputs)  # still live
+    view.stop()
+    for ended, text in ((completed, "live view ended: the stream completed after 3 values"),
+                        (view, "live view ended: stopped after 1 value")):
+        texts = [o["data"]["text/plain"] for o in ended._widget.outputs]
+        assert text in texts and "text/html" in ended._widget.outputs[0]["data"]  # the table stays

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
+import ccxt
 import orjson
 import pytest
 
@@ -155,3 +157,61 @@ def test_a_bad_order_book_limit_is_rejected_naming_it(name: str) -> None:
     with pytest.raises(InvalidArgument, match=f"{name!r}.*>= 1"):
         check_streams([name])
     check_streams(["orderbook:1", "orderbook"])
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_record_without_a_network_fails_with_the_connection_error_and_leaves_no_file(tmp_path: Path) -> None:
+    # issue 10 item 4: it used to return RecordSummary(messages=0, errors=()) and leave a header-only file
+    port = _closed_port()
+    async with Simulator() as sim:
+        venue = sim.venues["binance"]
+
+    def nowhere(exchange: Any) -> None:
+        venue.attach(exchange, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}")
+
+    path = tmp_path / "offline.jsonl.gz"
+    with pytest.raises(ccxt.NetworkError):
+        await asyncio.wait_for(rxpro.record("binance", ["BTC/USDT"], ("trades",), path, duration=2, prepare=nowhere),
+                               30)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_record_whose_websocket_never_connects_fails_and_leaves_no_file(tmp_path: Path) -> None:
+    # REST answers (the markets load), the WebSocket endpoint refuses every connection
+    port = _closed_port()
+    path = tmp_path / "no-ws.jsonl.gz"
+    async with Simulator() as sim:
+        def rest_only(exchange: Any) -> None:
+            sim.venues["binance"].attach(exchange, sim.url, f"ws://127.0.0.1:{port}")
+
+        recorder = rxpro.Recorder("binance", ["BTC/USDT"], ("trades",), path, prepare=rest_only)
+        with pytest.raises(ccxt.NetworkError):
+            async with recorder:
+                await asyncio.sleep(2)
+    assert list(tmp_path.iterdir()) == []
+    summary = recorder.summary()
+    assert summary.messages == 0 and summary.files == ()
+    assert summary.errors and summary.errors[-1].startswith("connection: ")
+
+
+@pytest.mark.parametrize(("channel", "event"), [("ticker", "24hrTicker"), ("miniTicker", "24hrMiniTicker")])
+async def test_a_replay_subscribes_the_ticker_channel_that_was_recorded(channel: str, event: str,
+                                                                        tmp_path: Path) -> None:
+    # ccxt's default Binance channel is miniTicker; a recording of the other must replay to a plain watch_ticker
+    async with Simulator(SimulatorConfig(speed=20.0)) as sim:
+        summary = await rxpro.record("binance", ["BTC/USDT"], ("ticker",), tmp_path / f"{channel}.jsonl.gz",
+                                     config={"options": {"watchTickers": {"name": channel}}}, duration=1.5,
+                                     prepare=sim.attach)
+    ex = rxpro.replay(summary.files)
+    try:
+        ticker = await asyncio.wait_for(ex.watch_ticker("BTC/USDT"), 10)
+        assert ticker["info"]["e"] == event
+        assert (ticker["bid"] is not None) == (channel == "ticker")
+    finally:
+        await ex.close()
