@@ -21,11 +21,9 @@ than ``float``, or a class where ccxt's helper methods these handlers stand in f
 overridden (a user subclass overriding ``parse_ws_trade``: its trades go through ccxt).
 Instance attributes set over methods are not looked at.
 
-Numbers: ccxt derives ``cost``, ``vwap``, ``change``, ``average`` with ``Precise`` (exact
-decimal strings) and then ``float()``s the string; :class:`_Decimal` does the same
-arithmetic on ``(integer, decimals)`` pairs, in the representation ``Precise`` has at each
-step, and the float of an exact decimal is what Python's correctly rounded integer
-division gives.  ``tests/exchanges/test_native_binance.py`` compares every recorded frame
+Numbers, times and markets: ccxt's generic steps (``Precise`` for ``cost`` and the ticker's
+derived values, ``iso8601``, ``safe_ticker``, the market by its id) are ``_native_parse``'s,
+which gives their results exactly.  ``tests/exchanges/test_native_binance.py`` compares every recorded frame
 and generated edge cases with ccxt's handlers.
 """
 
@@ -36,9 +34,9 @@ from typing import Any
 import ccxt.pro
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.exchange import Exchange
-from ccxt.base.precise import Precise
-
 from ._native import NativeHandlers
+from ._native_parse import (NOT_NATIVE, NotNative, decimal, iso8601, market_by_id, mul, number, omit_zero, string, ticker,
+                            to_text, trade_cost)
 
 __all__ = ["BinanceNative"]
 
@@ -89,197 +87,25 @@ def _next_definition(cls: type, name: str) -> type | None:
     return None
 
 
-#: integers ccxt's ``int(float(value))`` keeps as they are
-_EXACT_INT = 2 ** 53
-
-
 def _exact_int(value: Any) -> bool:
+    """An int ccxt's ``safe_integer`` (``int(float(value))``) keeps as it is."""
     return type(value) is int and -_EXACT_INT < value < _EXACT_INT
 
 
-# -- numbers as ccxt makes them ------------------------------------------------------------
-
-_ISO_MS = tuple(f".{ms:03d}Z" for ms in range(1000))
-_iso_second: tuple[int, str] = (-1, "")
-_ISO_MAX = 8640000000000000  # ccxt's iso8601 gives None past this
+_EXACT_INT = 2 ** 53
 
 
-def _iso8601(timestamp: Any) -> str | None:
-    """ccxt's ``Exchange.iso8601(timestamp)``, the date and time worked out once per second."""
-    global _iso_second
-    if type(timestamp) is not int or not 0 <= timestamp <= _ISO_MAX:
-        return Exchange.iso8601(timestamp)  # type: ignore[no-any-return]
-    second, ms = divmod(timestamp, 1000)
-    cached = _iso_second
-    if cached[0] != second:
-        text = Exchange.iso8601(second * 1000)
-        if text is None:
-            return Exchange.iso8601(timestamp)  # type: ignore[no-any-return]
-        cached = _iso_second = (second, text[:-5])
-    return cached[1] + _ISO_MS[ms]
-
-
-_POW10 = tuple(10 ** i for i in range(64))
-
-
-def _pow10(exponent: int) -> int:
-    return _POW10[exponent] if exponent < 64 else 10 ** exponent
-
-
-class _Decimal:
-    """``Precise``'s arithmetic on ``(integer, decimals)`` pairs, exactly as ccxt's ``Precise.string_*`` do it.
-
-    ``Precise.string_mul(a, b)`` parses both strings, multiplies, and prints the result
-    with trailing zeros stripped; the next operation parses that string again.  A pair
-    parsed from a frame keeps the frame's digits (:meth:`parse`); a pair computed here is
-    put in the form the printed string parses back to (:meth:`canonical`), which matters
-    for the truncating division.
-    """
-
-    @staticmethod
-    def parse(number: str) -> tuple[int, int]:
-        """``Precise(number)``: '61234.5600' -> (612345600, 4), '1e-8' -> (1, 8)."""
-        modifier = 0
-        if "e" in number or "E" in number:
-            number, exponent = number.lower().split("e")
-            modifier = int(exponent)
-        dot = number.find(".")
-        if dot > -1:
-            return int(number.replace(".", "")), len(number) - dot - 1 - modifier
-        return int(number), -modifier
-
-    @staticmethod
-    def canonical(integer: int, decimals: int) -> tuple[int, int]:
-        """What ``Precise(str(Precise(integer, decimals)))`` holds."""
-        if integer == 0:
-            return 0, 0
-        while integer % 10 == 0:
-            integer //= 10
-            decimals -= 1
-        if decimals < 0:
-            return integer * _pow10(-decimals), 0
-        return integer, decimals
-
-    @staticmethod
-    def to_float(value: tuple[int, int]) -> float:
-        """``float(str(Precise))``: the exact decimal, correctly rounded (as int / int is)."""
-        integer, decimals = value
-        if decimals > 0:
-            return integer / _pow10(decimals)
-        return float(integer * _pow10(-decimals))
-
-    @staticmethod
-    def mul(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-        return _Decimal.canonical(a[0] * b[0], a[1] + b[1])
-
-    @staticmethod
-    def add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-        if a[1] >= b[1]:
-            return _Decimal.canonical(a[0] + b[0] * _pow10(a[1] - b[1]), a[1])
-        return _Decimal.canonical(a[0] * _pow10(b[1] - a[1]) + b[0], b[1])
-
-    @staticmethod
-    def sub(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-        return _Decimal.add(a, (-b[0], b[1]))
-
-    @staticmethod
-    def div(a: tuple[int, int], b: tuple[int, int], precision: int = 18) -> tuple[int, int]:
-        """``Precise.div``: truncated to ``precision`` decimals (ZeroDivisionError as ccxt)."""
-        distance = precision - a[1] + b[1]
-        if distance == 0:
-            numerator = a[0]
-        elif distance < 0:
-            numerator = a[0] // _pow10(-distance)
-        else:
-            numerator = a[0] * _pow10(distance)
-        result, remainder = divmod(numerator, b[0])
-        if result < 0 and remainder:
-            result += 1
-        return _Decimal.canonical(result, precision)
-
-
-def _nonzero(value: str | None) -> str | None:
-    """ccxt's ``omit_zero`` of a frame's string (a ValueError for what is no number)."""
-    if value is None or float(value) == 0:
+def _market(exchange: Any, market_id: Any, market_type: str) -> dict[str, Any] | None:
+    """``safe_market(market_id, None, None, market_type)`` for a loaded market; None where ccxt would make one up."""
+    try:
+        return market_by_id(exchange, market_id, market_type)
+    except NotNative:
         return None
-    return value
-
-
-def _nonzero_pair(value: tuple[int, int] | None) -> tuple[int, int] | None:
-    return None if value is None or value[0] == 0 else value
-
-
-def _number(value: str | tuple[int, int] | None) -> float | None:
-    """ccxt's ``parse_number`` of a frame's string or of a computed pair."""
-    if value is None:
-        return None
-    if type(value) is str:
-        return float(value)
-    return _Decimal.to_float(value)  # type: ignore[arg-type]
-
-
-def _string(message: dict[str, Any], key: str) -> str | None:
-    """ccxt's ``safe_string`` where only strings are expected: '' is None, any other type a TypeError."""
-    value = message.get(key)
-    if value is None or value == "":
-        return None
-    if type(value) is not str:
-        raise TypeError(f"{key}: {value!r}")
-    return value
-
-
-def _market(markets_by_id: Any, market_id: str, market_type: str) -> dict[str, Any] | None:
-    """``safe_market(market_id, None, None, market_type)`` for a known id; None where ccxt would make one up."""
-    markets = markets_by_id.get(market_id) if markets_by_id is not None else None
-    if not markets:
-        return None
-    if len(markets) == 1:
-        return markets[0]  # type: ignore[no-any-return]
-    for market in markets:
-        if market.get(market_type) is True:
-            return market  # type: ignore[no-any-return]
-    return None
 
 
 def _spot_url(url: str) -> bool:
     """ccxt binance's ``is_spot_url``: the combined-stream endpoints are spot's (and options')."""
     return "/stream" in url or "demo-stream" in url
-
-
-def _contract_size(market: dict[str, Any]) -> str | None:
-    """``safe_string(market, 'contractSize')``."""
-    size = market.get("contractSize")
-    if size is None or size == "":
-        return None
-    if type(size) is str:
-        return size
-    if type(size) is float or type(size) is int:
-        return str(size)
-    return None
-
-
-def _trade_cost(price: str, amount: str, market: dict[str, Any]) -> float:
-    """``safe_trade``'s cost: price × amount, for contracts × contract size (inverse: of 1 / price).
-
-    Without a truncating division on the way (all but inverse markets) it is the exact
-    product of the decimals, correctly rounded: the digits multiplied as integers, divided
-    by the power of ten of their decimals.
-    """
-    size = _contract_size(market)
-    if size is None:
-        dot, point = price.find("."), amount.find(".")
-        if dot > 0 and point > 0:
-            try:
-                product = int(price.replace(".", "")) * int(amount.replace(".", ""))
-                return product / _pow10(len(price) + len(amount) - dot - point - 2)
-            except ValueError:  # an exponent, a sign after the point...: Precise's own reading below
-                pass
-        value = _Decimal.parse(price)
-    elif market.get("inverse") is True:
-        value = _Decimal.mul(_Decimal.div((1, 0), _Decimal.parse(price)), _Decimal.parse(size))
-    else:
-        value = _Decimal.mul(_Decimal.parse(price), _Decimal.parse(size))
-    return _Decimal.to_float(_Decimal.mul(value, _Decimal.parse(amount)))
 
 
 # -- the fields that put a frame on another of ccxt's paths ------------------------------------
@@ -379,14 +205,13 @@ class BinanceNative(NativeHandlers):
             if (type(market_id) is not str or not _exact_int(timestamp) or type(maker) is not bool
                     or type(trade_id) is not int or type(price) is not str or type(amount) is not str):
                 return None
-            market = _market(self.markets_by_id, market_id,  # type: ignore[attr-defined]
-                             "spot" if _spot_url(client.url) else "contract")
+            market = _market(self, market_id, "spot" if _spot_url(client.url) else "contract")
             if market is None or market.get("option") is True:
                 return None
             return {
                 "info": message,
                 "timestamp": timestamp,
-                "datetime": _iso8601(timestamp),
+                "datetime": iso8601(timestamp),
                 "symbol": market["symbol"],
                 "id": str(trade_id),
                 "order": None,
@@ -395,11 +220,11 @@ class BinanceNative(NativeHandlers):
                 "takerOrMaker": None,
                 "price": float(price),
                 "amount": float(amount),
-                "cost": _trade_cost(price, amount, market),
+                "cost": trade_cost(price, amount, market),
                 "fee": {"cost": None, "currency": None},
                 "fees": [],
             }
-        except (KeyError, TypeError, ValueError, ArithmeticError):
+        except NOT_NATIVE:
             return None
 
     # -- best bid and offer, 24hr tickers ------------------------------------------------------------
@@ -436,7 +261,7 @@ class BinanceNative(NativeHandlers):
             market_type = markets[0]["type"]  # an id of one market: its own type, whatever the url
         else:
             market_type = "spot" if _spot_url(client.url) else "contract"
-        return _market(self.markets_by_id, market_id, market_type)  # type: ignore[attr-defined]
+        return _market(self, market_id, market_type)
 
     def _rx_book_ticker(self, client: Any, message: Any) -> dict[str, Any] | None:
         if (type(message) is not dict or not _BOOK_TICKER_OTHER_PATH.isdisjoint(message)
@@ -447,21 +272,21 @@ class BinanceNative(NativeHandlers):
             timestamp = message.get("E")
             if event != "bookTicker" or (timestamp is not None and not _exact_int(timestamp)):
                 return None
-            bid, bid_volume = _string(message, "b"), _string(message, "B")
-            ask, ask_volume = _string(message, "a"), _string(message, "A")
+            bid, bid_volume = string(message.get("b")), string(message.get("B"))
+            ask, ask_volume = string(message.get("a")), string(message.get("A"))
             market = self._rx_ticker_market(client, message.get("s"))
             if market is None:
                 return None
             return {
                 "symbol": market["symbol"],
                 "timestamp": timestamp,
-                "datetime": _iso8601(timestamp) if timestamp is not None else None,
+                "datetime": iso8601(timestamp) if timestamp is not None else None,
                 "high": None,
                 "low": None,
-                "bid": _number(_nonzero(bid)),
-                "bidVolume": _number(bid_volume),
-                "ask": _number(_nonzero(ask)),
-                "askVolume": _number(ask_volume),
+                "bid": number(omit_zero(bid)),
+                "bidVolume": number(bid_volume),
+                "ask": number(omit_zero(ask)),
+                "askVolume": number(ask_volume),
                 "vwap": None,
                 "open": None,
                 "close": None,
@@ -476,7 +301,7 @@ class BinanceNative(NativeHandlers):
                 "indexPrice": None,
                 "markPrice": None,
             }
-        except (KeyError, TypeError, ValueError, ArithmeticError):
+        except NOT_NATIVE:
             return None
 
     def handle_tickers(self, client: Any, message: Any) -> Any:
@@ -509,60 +334,44 @@ class BinanceNative(NativeHandlers):
             market = self._rx_ticker_market(client, message.get("s"))
             if market is None:
                 return None
-            fields = {key: _string(message, key) for key in _TICKER_FIELDS}
+            fields = {key: string(message.get(key)) for key in _TICKER_FIELDS}
             return self._rx_safe_ticker(market, timestamp, fields, message)
-        except (KeyError, TypeError, ValueError, ArithmeticError):
+        except NOT_NATIVE:
             return None
 
     def _rx_safe_ticker(self, market: dict[str, Any], timestamp: int, fields: dict[str, str | None],
                         message: dict[str, Any]) -> dict[str, Any]:
-        """ccxt's ``safe_ticker`` of what ``parse_ws_ticker`` gathered (strings of the frame)."""
-        base_volume: str | tuple[int, int] | None = fields["v"]
-        quote_volume: str | tuple[int, int] | None = fields["q"]
-        if market["inverse"] is True:  # COIN-M: contracts in v, the base asset in q
-            contracts, base_volume = fields["v"], fields["q"]
-            if fields["w"] is None:
-                size = _contract_size(market)
-                quote_volume = (_Decimal.mul(_Decimal.parse(contracts), _Decimal.parse(size))
-                                if contracts is not None and size is not None else None)
-            else:
-                quote_volume = (_Decimal.mul(_Decimal.parse(fields["q"]), _Decimal.parse(fields["w"]))
-                                if fields["q"] is not None else None)
-        derived = _derived_ticker(fields, _pair(base_volume), _pair(quote_volume), self._rx_average_precision(market))
-        close = _number(derived["close"])
-        return {
+        """ccxt's ``safe_ticker`` of what ``parse_ws_ticker`` gathers from the frame's strings."""
+        base_volume, quote_volume = fields["v"], fields["q"]
+        if market["inverse"] is True:  # COIN-M: contracts in v, the base asset in q (Precise.string_mul)
+            contracts, base_volume = base_volume, quote_volume
+            other = string(market.get("contractSize")) if fields["w"] is None else fields["w"]
+            factor = contracts if fields["w"] is None else base_volume
+            if factor is None or other is None:
+                raise NotNative("an inverse ticker without its volumes")
+            quote_volume = to_text(mul(decimal(factor), decimal(other)))
+        return ticker(self, {
             "symbol": market["symbol"],
             "timestamp": timestamp,
-            "datetime": _iso8601(timestamp),
-            "high": _number(_nonzero(fields["h"])),
-            "low": _number(_nonzero(fields["l"])),
-            "bid": _number(_nonzero(fields["b"])),
-            "bidVolume": _number(fields["B"]),
-            "ask": _number(_nonzero(fields["a"])),
-            "askVolume": _number(fields["A"]),
-            "vwap": _number(derived["vwap"]),
-            "open": _number(derived["open"]),
-            "close": close,
-            "last": close,
-            "previousClose": _number(fields["x"]),
-            "change": _number(derived["change"]),
-            "percentage": _number(derived["percentage"]),
-            "average": _number(derived["average"]),
-            "baseVolume": _number(base_volume),
-            "quoteVolume": _number(quote_volume),
+            "datetime": iso8601(timestamp),
+            "high": fields["h"],
+            "low": fields["l"],
+            "bid": fields["b"],
+            "bidVolume": fields["B"],
+            "ask": fields["a"],
+            "askVolume": fields["A"],
+            "vwap": fields["w"],
+            "open": fields["o"],
+            "close": fields["c"],
+            "last": fields["c"],
+            "previousClose": fields["x"],
+            "change": fields["p"],
+            "percentage": fields["P"],
+            "average": None,
+            "baseVolume": base_volume,
+            "quoteVolume": quote_volume,
             "info": message,
-            "indexPrice": None,
-            "markPrice": None,
-        }
-
-    def _rx_average_precision(self, market: dict[str, Any]) -> int:
-        """The decimals of ccxt's ticker ``average``: the market's price precision where it is a tick size."""
-        if self.is_tick_precision():  # type: ignore[attr-defined]
-            precision = market.get("precision")
-            price = Exchange.safe_string(precision, "price") if isinstance(precision, dict) else None
-            if price is not None:
-                return self.precision_from_string(price)  # type: ignore[attr-defined,no-any-return]
-        return 18
+        }, market)
 
     # -- candles ---------------------------------------------------------------------------------------
 
@@ -601,14 +410,13 @@ class BinanceNative(NativeHandlers):
             if type(market_id) is not str or not market_id or not _exact_int(start):
                 return None
             timeframe = self.find_timeframe(interval)  # type: ignore[attr-defined]
-            market = _market(self.markets_by_id, market_id,  # type: ignore[attr-defined]
-                             "spot" if _spot_url(client.url) else "contract")
+            market = _market(self, market_id, "spot" if _spot_url(client.url) else "contract")
             if timeframe is None or market is None:
                 return None
             candle = [start, float(kline["o"]), float(kline["h"]), float(kline["l"]), float(kline["c"]),
                       float(kline["v"])]
             return market["symbol"], timeframe, candle
-        except (KeyError, TypeError, ValueError):
+        except NOT_NATIVE:
             return None
 
     # -- order books -------------------------------------------------------------------------------------
@@ -655,7 +463,7 @@ class BinanceNative(NativeHandlers):
         previous, market_id = message.get("pu"), message.get("s")
         if not _exact_int(first) or not _exact_int(last) or type(market_id) is not str:
             return None
-        market = _market(self.markets_by_id, market_id, "spot" if _spot_url(client.url) else "swap")  # type: ignore[attr-defined]
+        market = _market(self, market_id, "spot" if _spot_url(client.url) else "swap")
         orderbook = self.orderbooks.get(market["symbol"]) if market is not None else None  # type: ignore[attr-defined]
         if orderbook is None:
             return None
@@ -688,7 +496,7 @@ class BinanceNative(NativeHandlers):
                 raise TypeError
             asks = _levels(message["a"])
             bids = _levels(message["b"])
-        except (KeyError, TypeError, ValueError, IndexError):
+        except NOT_NATIVE:
             return super().handle_order_book_message(client, message, orderbook)  # type: ignore[misc]
         store = orderbook["asks"].storeArray
         for level in asks:
@@ -698,7 +506,7 @@ class BinanceNative(NativeHandlers):
             store(level)
         orderbook["nonce"] = nonce
         orderbook["timestamp"] = timestamp
-        orderbook["datetime"] = _iso8601(timestamp)
+        orderbook["datetime"] = iso8601(timestamp)
         return orderbook
 
 
@@ -707,52 +515,3 @@ def _levels(levels: Any) -> list[list[float]]:
     if type(levels) is not list:
         raise TypeError
     return [[float(level[0]), float(level[1])] for level in levels]
-
-
-def _pair(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
-    return _Decimal.parse(value) if type(value) is str else value  # type: ignore[return-value]
-
-
-def _derived_ticker(fields: dict[str, str | None], base_volume: tuple[int, int] | None,
-                    quote_volume: tuple[int, int] | None, precision: int) -> dict[str, Any]:
-    """The values ccxt's ``safe_ticker`` works out from the others: open, close, change, percentage, average, vwap.
-
-    Each is a frame's string or a computed ``(integer, decimals)`` pair, None where ccxt has none.
-    """
-    open_: Any = _nonzero(fields["o"])
-    close: Any = _nonzero(fields["c"])
-    change: Any = fields["p"]
-    percentage: Any = _nonzero(fields["P"])
-    average: Any = None
-    vwap: Any = fields["w"]
-    if vwap is None:
-        quote = _nonzero_pair(quote_volume)
-        vwap = _Decimal.div(quote, base_volume) if quote is not None and base_volume is not None else None
-    if change is not None:
-        if open_ is None and close is not None:
-            open_ = _Decimal.sub(_pair(close), _pair(change))  # type: ignore[arg-type]
-    elif percentage is not None:
-        if open_ is None and close is not None:
-            hundredth = _Decimal.div(_Decimal.parse(percentage), (100, 0))
-            open_ = _Decimal.div(_pair(close), _Decimal.add((1, 0), hundredth))  # type: ignore[arg-type]
-    if change is None:
-        if close is not None and open_ is not None:
-            change = _Decimal.sub(_pair(close), _pair(open_))  # type: ignore[arg-type]
-        elif close is not None and percentage is not None:
-            change = _Decimal.mul(_Decimal.div(_Decimal.parse(percentage), (100, 0)),
-                                  _Decimal.div(_pair(close), (100, 0)))  # type: ignore[arg-type]
-        elif open_ is not None and percentage is not None:
-            change = _Decimal.mul(_pair(open_), _Decimal.div(_Decimal.parse(percentage), (100, 0)))  # type: ignore[arg-type]
-    if open_ is not None:
-        if percentage is None and change is not None:
-            percentage = _Decimal.mul(_Decimal.div(_pair(change), _pair(open_)), (100, 0))  # type: ignore[arg-type]
-        if close is None and change is not None:
-            close = _Decimal.add(_pair(open_), _pair(change))  # type: ignore[arg-type]
-        if close is not None:
-            average = _Decimal.div(_Decimal.add(_pair(open_), _pair(close)), (2, 0), precision)  # type: ignore[arg-type]
-    if type(open_) is tuple:
-        open_ = _nonzero_pair(open_)
-    if type(close) is tuple:
-        close = _nonzero_pair(close)
-    return {"open": open_, "close": close, "change": change, "percentage": percentage, "average": average,
-            "vwap": vwap}
