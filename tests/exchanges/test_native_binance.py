@@ -313,3 +313,112 @@ def test_shared_cryptofeed_recordings(name: str, exchange_id: str) -> None:
         assert pair.frames["depthUpdate"] > 100
     finally:
         pair.close()
+
+
+# -- hypothesis: Binance's documented formats, around the edges -------------------------------------
+
+DECIMALS = st.one_of(
+    st.decimals(min_value=0, max_value=10 ** 7, places=8, allow_nan=False).map(str),
+    st.integers(0, 10 ** 9).map(str),
+    st.sampled_from(["0", "0.00000000", "1e-8", "2.5E3", "1e5", "0.00000001", "61050.01000000", "-0.5"]),
+)
+OPTIONAL = st.one_of(DECIMALS, st.sampled_from(["", None, 7, 1.5]))
+TIMES = st.one_of(st.integers(1_500_000_000_000, 1_900_000_000_000), st.sampled_from(["1723161256012", None, 1.5]))
+#: known ids (BTCUSDT is spot and USDⓈ-M alike), one ccxt doesn't know, and odd ones
+MARKET_IDS = st.sampled_from(["BTCUSDT", "ETHUSDT", "BTCUSDT", "NOSUCHCOIN", "", 5])
+
+
+def _maybe_without(frame: st.SearchStrategy[dict[str, Any]], optional: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    """``frame`` with some of its ``optional`` fields left out."""
+    return st.tuples(frame, st.sets(st.sampled_from(optional))).map(
+        lambda pair: {key: value for key, value in pair[0].items() if key not in pair[1]})
+
+
+TRADES = _maybe_without(st.fixed_dictionaries({
+    "e": st.sampled_from(["trade", "aggTrade"]), "E": TIMES, "s": MARKET_IDS,
+    "t": st.one_of(st.integers(0, 2 ** 40), st.just("12")), "p": DECIMALS, "q": DECIMALS, "T": TIMES,
+    "m": st.one_of(st.booleans(), st.just("true")), "M": st.booleans()}), ("t", "T", "m", "M", "E"))
+BOOK_TICKERS = _maybe_without(st.fixed_dictionaries({
+    "e": st.just("bookTicker"), "u": st.integers(0, 2 ** 40), "E": TIMES, "T": TIMES, "s": MARKET_IDS,
+    "b": OPTIONAL, "B": OPTIONAL, "a": OPTIONAL, "A": OPTIONAL}), ("e", "E", "T", "B", "A"))
+TICKERS = _maybe_without(st.fixed_dictionaries({
+    "e": st.sampled_from(["24hrTicker", "24hrMiniTicker"]), "E": TIMES, "s": MARKET_IDS, "p": OPTIONAL,
+    "P": OPTIONAL, "w": OPTIONAL, "x": OPTIONAL, "c": OPTIONAL, "Q": OPTIONAL, "b": OPTIONAL, "B": OPTIONAL,
+    "a": OPTIONAL, "A": OPTIONAL, "o": OPTIONAL, "h": OPTIONAL, "l": OPTIONAL, "v": OPTIONAL, "q": OPTIONAL,
+    "O": TIMES, "C": TIMES, "n": st.integers(0, 10 ** 6)}), ("p", "P", "w", "x", "b", "a", "o", "C", "v", "q"))
+KLINES = st.builds(lambda e, s, k: {"e": "kline", "E": e, "s": s, "k": k}, TIMES, MARKET_IDS, _maybe_without(
+    st.fixed_dictionaries({"t": TIMES, "T": TIMES, "s": MARKET_IDS,
+                           "i": st.sampled_from(["1m", "1s", "1h", "7m"]), "o": DECIMALS, "c": DECIMALS,
+                           "h": DECIMALS, "l": DECIMALS, "v": OPTIONAL, "x": st.booleans()}), ("v", "t")))
+LEVELS = st.lists(st.tuples(DECIMALS, DECIMALS).map(list), max_size=4)
+#: diffs around a book whose nonce is 100: stale, in sequence, a gap; spot (no pu) and USDⓈ-M (pu)
+DEPTHS = st.builds(lambda first, span, pu, s, b, a, e: {"e": "depthUpdate", "E": e, "s": s, "U": first,
+                                                      "u": first + span, **({} if pu is None else {"pu": pu}),
+                                                      "b": b, "a": a},
+                   st.integers(95, 103), st.integers(0, 3), st.one_of(st.none(), st.integers(97, 103)),
+                   st.sampled_from(["BTCUSDT", "BTCUSDT", "NOSUCHCOIN"]), LEVELS, LEVELS, TIMES)
+FRAMES_ = st.one_of(TRADES, BOOK_TICKERS, TICKERS, KLINES, DEPTHS)
+SNAPSHOT = '{"lastUpdateId":100,"bids":[["61000.00","1.0"],["60999.00","2.0"]],"asks":[["61001.00","1.5"]]}'
+
+
+@pytest.mark.parametrize("exchange_id", ["binance", "binanceusdm"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(frames=st.lists(FRAMES_, min_size=1, max_size=6), envelope=st.booleans())
+def test_generated_frames(exchange_id: str, frames: list[Any], envelope: bool) -> None:
+    pair = _generated_pair(exchange_id)
+    pair.subscribe_book(pair.native.markets_by_id["BTCUSDT"][0]["symbol"])
+    pair.snapshot_arrives(pair.native.markets_by_id["BTCUSDT"][0]["symbol"], SNAPSHOT)
+    for frame in frames:
+        pair.feed(orjson.dumps({"stream": "x@y", "data": frame} if envelope else frame).decode())
+    pair.compare_caches()
+
+
+@functools.cache
+def _generated_pair(exchange_id: str) -> Pair:
+    """One pair per id for every example (their caches grow alike: compared whole after each example)."""
+    return Pair(exchange_id)
+
+
+def test_known_frames_are_native_and_unknown_ones_go_to_ccxt() -> None:
+    pair = Pair("binance")
+    try:
+        trade = {"e": "trade", "E": 1723161256013, "s": "BTCUSDT", "t": 3735683259, "p": "61050.01000000",
+                 "q": "0.00030000", "T": 1723161256012, "m": True, "M": True}
+        pair.feed(orjson.dumps(trade).decode())
+        assert pair.fallbacks == Counter()
+        pair.feed(orjson.dumps(trade | {"s": "NOSUCHCOIN"}).decode())  # ccxt makes up a market: its handler
+        pair.feed(orjson.dumps(trade | {"p": "1e-8", "q": "0"}).decode())
+        assert pair.fallbacks == Counter({"trade": 1})
+        pair.compare_caches()
+    finally:
+        pair.close()
+
+
+def test_native_off_by_config_and_for_unchecked_ccxt(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    assert ccxt.__version__ in _native.CHECKED_CCXT
+    assert rxpro.binance({"rxpro": {"native": False}}).rx_native is False
+    monkeypatch.setattr(ccxt, "__version__", "0.0.1")
+    monkeypatch.setattr(_native, "_told", False)
+    with caplog.at_level(logging.WARNING, logger="rxpro"):
+        assert rxpro.binance().rx_native is False
+        assert rxpro.binanceusdm().rx_native is False
+    assert [r.getMessage() for r in caplog.records].count(
+        "rxpro: native parsers were checked against ccxt 4.5.90, not 0.0.1: ccxt's own parsers are used") == 1
+
+
+def test_a_subclass_parser_override_gets_ccxts_handlers() -> None:
+    calls: list[Any] = []
+
+    class Mine(rxpro.exchanges.binance):  # type: ignore[misc,name-defined]
+        def parse_ws_trade(self, trade: Any, market: Any = None) -> Any:
+            calls.append(trade["t"])
+            return super().parse_ws_trade(trade, market)
+
+    pair = Pair("binance", native_class=Mine, count_steps=False)
+    try:
+        pair.feed('{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1.5","q":"2","T":1,"m":false,"M":true}')
+        assert calls == [7]
+    finally:
+        pair.close()
