@@ -322,10 +322,13 @@ DECIMALS = st.one_of(
     st.integers(0, 10 ** 9).map(str),
     st.sampled_from(["0", "0.00000000", "1e-8", "2.5E3", "1e5", "0.00000001", "61050.01000000", "-0.5"]),
 )
-OPTIONAL = st.one_of(DECIMALS, st.sampled_from(["", None, 7, 1.5]))
-TIMES = st.one_of(st.integers(1_500_000_000_000, 1_900_000_000_000), st.sampled_from(["1723161256012", None, 1.5]))
+#: mostly what Binance sends, now and then what it doesn't (each odd value sends a frame to ccxt's handler)
+ODD = st.sampled_from(["", None, 7, 1.5, "abc"])
+OPTIONAL = st.one_of(DECIMALS, DECIMALS, DECIMALS, DECIMALS, ODD)
+MILLISECONDS = st.integers(1_500_000_000_000, 1_900_000_000_000)
+TIMES = st.one_of(MILLISECONDS, MILLISECONDS, MILLISECONDS, st.sampled_from(["1723161256012", None, 1.5]))
 #: known ids (BTCUSDT is spot and USDⓈ-M alike), one ccxt doesn't know, and odd ones
-MARKET_IDS = st.sampled_from(["BTCUSDT", "ETHUSDT", "BTCUSDT", "NOSUCHCOIN", "", 5])
+MARKET_IDS = st.sampled_from(["BTCUSDT"] * 6 + ["ETHUSDT", "NOSUCHCOIN", "", 5])
 
 
 def _maybe_without(frame: st.SearchStrategy[dict[str, Any]], optional: tuple[str, ...]) -> st.SearchStrategy[Any]:
@@ -336,8 +339,8 @@ def _maybe_without(frame: st.SearchStrategy[dict[str, Any]], optional: tuple[str
 
 TRADES = _maybe_without(st.fixed_dictionaries({
     "e": st.sampled_from(["trade", "aggTrade"]), "E": TIMES, "s": MARKET_IDS,
-    "t": st.one_of(st.integers(0, 2 ** 40), st.just("12")), "p": DECIMALS, "q": DECIMALS, "T": TIMES,
-    "m": st.one_of(st.booleans(), st.just("true")), "M": st.booleans()}), ("t", "T", "m", "M", "E"))
+    "t": st.one_of(st.integers(0, 2 ** 40), st.integers(0, 2 ** 40), st.just("12")), "p": DECIMALS, "q": DECIMALS,
+    "T": TIMES, "m": st.one_of(st.booleans(), st.booleans(), st.just("true")), "M": st.booleans()}), ("T", "m", "M"))
 BOOK_TICKERS = _maybe_without(st.fixed_dictionaries({
     "e": st.just("bookTicker"), "u": st.integers(0, 2 ** 40), "E": TIMES, "T": TIMES, "s": MARKET_IDS,
     "b": OPTIONAL, "B": OPTIONAL, "a": OPTIONAL, "A": OPTIONAL}), ("e", "E", "T", "B", "A"))
@@ -348,7 +351,7 @@ TICKERS = _maybe_without(st.fixed_dictionaries({
     "O": TIMES, "C": TIMES, "n": st.integers(0, 10 ** 6)}), ("p", "P", "w", "x", "b", "a", "o", "C", "v", "q"))
 KLINES = st.builds(lambda e, s, k: {"e": "kline", "E": e, "s": s, "k": k}, TIMES, MARKET_IDS, _maybe_without(
     st.fixed_dictionaries({"t": TIMES, "T": TIMES, "s": MARKET_IDS,
-                           "i": st.sampled_from(["1m", "1s", "1h", "7m"]), "o": DECIMALS, "c": DECIMALS,
+                           "i": st.sampled_from(["1m", "1m", "1s", "1h", "7m"]), "o": DECIMALS, "c": DECIMALS,
                            "h": DECIMALS, "l": DECIMALS, "v": OPTIONAL, "x": st.booleans()}), ("v", "t")))
 LEVELS = st.lists(st.tuples(DECIMALS, DECIMALS).map(list), max_size=4)
 #: diffs around a book whose nonce is 100: stale, in sequence, a gap; spot (no pu) and USDⓈ-M (pu)
