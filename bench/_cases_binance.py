@@ -10,10 +10,10 @@ book's nonce just before each diff (``U - 1``: ccxt's and cryptofeed's sequence 
 the book keeps growing as the recorded one did).  That costs every variant the same two
 dict writes.
 
-cryptofeed 2.4.1 column: aggTrade and bookTicker; it has no ``@trade`` handler, so the trade
-row feeds it the aggTrade frame derived one to one from each trade (the issue's rule), and no
-24hr ticker handler.  Not (yet) fed here: its depth diffs (they need its REST snapshot state)
-and klines.
+cryptofeed 2.4.1 column: aggTrade, bookTicker, depth diffs (its book built from the same
+recorded snapshot, its last update id put before each diff as for ccxt) and klines; it has no
+``@trade`` handler, so the trade row feeds it the aggTrade frame derived one to one from each
+trade (the issue's rule; a dict lookup per frame finds it), and no 24hr ticker handler.
 """
 
 from __future__ import annotations
@@ -132,21 +132,54 @@ def _depth_feeder(venue: str) -> Callable[[Any, Any], None]:
     return feed_diff
 
 
-def _cryptofeed(venue: str, channel: str) -> Callable[[], Callable[[str], Any]]:
-    def make_feed() -> Any:
-        from cryptofeed.exchanges import Binance, BinanceFutures
-        from cryptofeed.symbols import Symbols
+def _cryptofeed_feed(venue: str, channel: str, **options: Any) -> tuple[Any, str]:
+    """A cryptofeed 2.4.1 feed of ``channel`` for BTCUSDT, as its subscribe() leaves it, and the pair's name."""
+    from cryptofeed.exchanges import Binance, BinanceFutures
+    from cryptofeed.symbols import Symbols
 
-        kind = Binance if venue == "binance" else BinanceFutures
-        info = next(orjson.loads(body) for url, body in _exchange_info(venue).items() if "exchangeInfo" in url)
-        symbols, details = kind._parse_symbol_data(info)
-        Symbols.set(kind.id, symbols, details)
-        name = next(n for n, market_id in symbols.items() if market_id == "BTCUSDT")
-        feed = kind(symbols=[name], channels=[channel], callbacks={channel: noop})
-        feed._reset()  # what its subscribe() would set up
-        return feed
+    kind = Binance if venue == "binance" else BinanceFutures
+    info = next(orjson.loads(body) for url, body in _exchange_info(venue).items() if "exchangeInfo" in url)
+    symbols, details = kind._parse_symbol_data(info)
+    Symbols.set(kind.id, symbols, details)
+    name = next(n for n, market_id in symbols.items() if market_id == "BTCUSDT")
+    feed = kind(symbols=[name], channels=[channel], callbacks={channel: noop}, **options)
+    feed._reset()
+    return feed, name
 
-    return cryptofeed_feeder(make_feed)
+
+def _cryptofeed(venue: str, channel: str, **options: Any) -> Callable[[], Callable[[str], Any]]:
+    return cryptofeed_feeder(lambda: _cryptofeed_feed(venue, channel, **options)[0])
+
+
+def _cryptofeed_depth(venue: str, texts: list[str], snapshot: str, limit: int | None
+                      ) -> Callable[[], Callable[[str], Any]]:
+    """cryptofeed's depth parser from the recorded snapshot (its _snapshot, without the REST call).
+
+    As for ccxt (``_depth_feeder``), its last update id is put just before each diff.
+    """
+    futures = venue != "binance"
+    before = {text: (data["pu"] if futures else data["U"] - 1)
+              for text in texts for data in (orjson.loads(text)["data"],)}
+
+    def fresh() -> Callable[[str], Any]:
+        from decimal import Decimal
+
+        from cryptofeed.types import OrderBook
+
+        feed, name = _cryptofeed_feed(venue, "l2_book", **({"max_depth": limit} if limit else {}))
+        body = orjson.loads(snapshot)
+        feed._l2_book[name] = OrderBook(feed.id, name, max_depth=feed.max_depth,
+                                        bids={Decimal(p): Decimal(q) for p, q in body["bids"]},
+                                        asks={Decimal(p): Decimal(q) for p, q in body["asks"]})
+        parse, last_update_id = cryptofeed_feeder(lambda: feed)(), feed.last_update_id
+
+        def parse_diff(text: str) -> Any:
+            last_update_id[name] = before[text]
+            return parse(text)
+
+        return parse_diff
+
+    return fresh
 
 
 def _case(venue: str, label: str, texts: list[str], watches: list[Watch],
@@ -182,12 +215,13 @@ def _cases() -> list[Case]:
         diffs, snapshot = _depth_after_snapshot(venue)
         for limit, label in ((None, "depth diff, full book"), (20, "depth diff, limit 20")):
             watch = [("watch_order_book", (symbol, limit) if limit else (symbol,), ("orderbook::" + symbol,))]
-            cases.append(_case(venue, label, diffs, watch, (snapshot, limit)))
+            cases.append(_case(venue, label, diffs, watch, (snapshot, limit),
+                               _cryptofeed_depth(venue, diffs, snapshot, limit)))
         if venue == "binance":
             cases += [
                 _case(venue, "kline 1m", [t for t in _texts(venue, "kline") if '"i":"1m"' in t],
                       [("watch_ohlcv", (symbol, "1m"), (f"ohlcv::{symbol}::1m",))],
-                      cryptofeed=None),
+                      cryptofeed=_cryptofeed(venue, "candles", candle_interval="1m", candle_closed_only=False)),
                 _case(venue, "24hr ticker", _texts(venue, "24hrTicker"),
                       [("watch_ticker", (symbol,), ("ticker:ticker@" + symbol,))]),
             ]
