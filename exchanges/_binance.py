@@ -10,7 +10,7 @@
 * the login: ``authenticate`` fetches a listen key by REST, or (spot, margin)
   subscribes the user-data stream on the WebSocket API and awaits that answer;
 * the native handlers of the public streams (:class:`~._binance_native.BinanceNative`,
-  spot, USDⓈ-M and COIN-M alike).
+  spot and USDⓈ-M; COIN-M keeps ccxt's: no COIN-M recording with its markets ships to check them).
 """
 
 from __future__ import annotations
@@ -278,7 +278,9 @@ VENUES: tuple[Venue, ...] = (
                                    '{"timezone":"UTC","symbols":[]}'),)),
     Binance("binancecoinm", offline_options=_offline_options("inverse"), cryptofeed_names=("BINANCE_DELIVERY",),
             hftbacktest_folder="cm", market_stream_url="wss://dstream.binance.com/stream",
-            depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
+            depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth",
+            # no COIN-M recording with its markets ships with rxpro: the natives are not checked on it
+            native=()),
     # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
     Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
           generates_client_order_id=True, trade_ids=True, ticker_channels=TICKER_CHANNELS),

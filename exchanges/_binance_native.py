@@ -1,4 +1,4 @@
-"""Native handlers of the Binance family (spot, USDⓈ-M, COIN-M): ccxt.pro's public stream handlers, rewritten.
+"""Native handlers of Binance spot and USDⓈ-M: ccxt.pro's public stream handlers, rewritten.
 
 :class:`BinanceNative` overrides these ccxt.pro ``binance`` methods (the registry puts it
 before ccxt's class, see ``exchanges/_native.py``):
@@ -23,8 +23,10 @@ Instance attributes set over methods are not looked at.
 
 Numbers, times and markets: ccxt's generic steps (``Precise`` for ``cost`` and the ticker's
 derived values, ``iso8601``, ``safe_ticker``, the market by its id) are ``_native_parse``'s,
-which gives their results exactly.  ``tests/exchanges/test_native_binance.py`` compares every recorded frame
-and generated edge cases with ccxt's handlers.
+which gives their results exactly.  ``tests/exchanges/test_native_binance.py`` compares the
+recorded frames and generated edge cases with ccxt's handlers.  COIN-M's shapes (inverse
+markets, contract volumes) are handled as ccxt handles them, but no COIN-M recording with its
+markets ships to check them: ``binancecoinm`` keeps ccxt's handlers (``exchanges/_binance.py``).
 """
 
 from __future__ import annotations
