@@ -1,4 +1,4 @@
-"""Parsers side by side (issue 9): per channel and venue, CPU per update of five ways to handle a frame.
+"""Parsers side by side (issue 9): per channel and venue, CPU per frame of five ways to handle a frame.
 
 Run (in an environment with cryptofeed 2.4.1 for its column; without it the column is empty):
 ``python bench/bench_parsers.py [--rounds 7] [--venue okx] [--quick] [--session/--no-session]
@@ -61,6 +61,8 @@ LABELS = {"floor": "orjson floor", "cryptofeed": "cryptofeed 2.4.1", "ccxt": "cc
           "native": "rxpro native", "off": "rxpro native off"}
 HUB_TARGET_US = 1.5
 DEPTH_TARGETS_US = {"full book": 104.0, "limit 20": 40.0}
+#: the rows whose frames are trades: where the hub target applies
+TRADE_CHANNELS = ("trade", "trades", "matches", "publicTrade")
 
 
 # -- cases --------------------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def cryptofeed_version() -> str | None:
 
 @dataclass
 class Row:
-    """One case's figures: CPU µs per update of each variant, one entry per round."""
+    """One case's figures: CPU µs per frame (per update frame where a case says how many are updates) of each variant, one entry per round."""
 
     venue: str
     channel: str
@@ -326,7 +328,7 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 
 def table(rows: Sequence[Row]) -> str:
-    lines = ["| venue | channel | frames | " + " | ".join(LABELS[v] for v in VARIANTS)
+    lines = ["| venue | channel | frames | " + " | ".join(f"{LABELS[v]} µs/frame" for v in VARIANTS)
              + " | native / cryptofeed | native / ccxt | hub (off − ccxt) |",
              "|---|---|---:|" + "---:|" * (len(VARIANTS) + 3)]
     for row in rows:
@@ -338,6 +340,28 @@ def table(rows: Sequence[Row]) -> str:
         lines.append(f"| {row.venue} | {row.channel} | {row.frames:,} | " + " | ".join(_fmt(m[v]) for v in VARIANTS)
                      + f" | {native_vs_cf} | {_ratio(m['native'], m['ccxt'])} | {_fmt(hub) if hub is not None else '–'} |")
     return "\n".join(lines)
+
+
+def verdicts(rows: Sequence[Row], session_rows: Sequence[Row]) -> list[str]:
+    """The issue's targets, row by row: ✔ met, ✘ not."""
+    lines = []
+    for row in rows:
+        native, cryptofeed = row.median("native"), row.median("cryptofeed")
+        if native is not None and cryptofeed is not None:
+            mark = "✔" if native <= cryptofeed else "✘"
+            lines.append(f"{mark} {row.venue} {row.channel}: rxpro native {_fmt(native)} µs vs cryptofeed {_fmt(cryptofeed)} µs")
+    for row in (*rows, *session_rows):
+        off, ccxt = row.median("off"), row.median("ccxt")
+        if row.channel.split(" ", 1)[0] in TRADE_CHANNELS and off is not None and ccxt is not None:
+            mark = "✔" if off - ccxt <= HUB_TARGET_US else "✘"
+            lines.append(f"{mark} hub, {row.venue} {row.channel}: {off - ccxt:.2f} µs per frame (target ≤ {HUB_TARGET_US})")
+    for row in session_rows:
+        for name, target in DEPTH_TARGETS_US.items():
+            native = row.median("native")
+            if row.channel.endswith(name) and native is not None:
+                mark = "✔" if native <= target else "✘"
+                lines.append(f"{mark} binance depth diff, {name}: rxpro native {_fmt(native)} µs (target ≤ {target:.0f})")
+    return lines
 
 
 def burst_table(count: int, results: dict[str, dict[str, float]]) -> str:
@@ -405,6 +429,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.burst:
         results = run_burst(args.burst, args.timeout)
         print("\n" + burst_table(args.burst, results) + "\n", flush=True)
+    print("\n".join(verdicts(rows, session_rows)), flush=True)
     for row, text in profiles:
         print(f"\n### profile: {row.venue} {row.channel}, rxpro native, one round ({row.updates_per_round:,} updates)\n")
         print(text)
