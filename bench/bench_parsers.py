@@ -15,8 +15,8 @@ Run (in an environment with cryptofeed 2.4.1 for its column; without it the colu
   feeds the case's frames enough times for about 3,000 updates.  CPU is
   ``time.process_time()`` (this 2-core machine is shared: ratios from interleaved rounds,
   not absolute figures, are what to read).
-* ``hub`` = rxpro native-off − ccxt handler: rxpro's own cost per frame (routing, emission,
-  the client's frame count) on top of ccxt's parse.
+* ``hub`` = rxpro native-off − ccxt handler, the median of the per-round differences: rxpro's
+  own cost per frame (routing, emission, the client's frame count) on top of ccxt's parse.
 * ``--session``: the recorded Binance BTC/USDT session (trade, diff depth, bookTicker:
   every recorded frame in order) through ccxt's handler and rxpro native on/off with
   trades, full order book and bids/asks Observables; and its depth diffs alone, full book
@@ -68,13 +68,19 @@ TRADE_CHANNELS = ("trade", "trades", "matches", "publicTrade")
 # -- cases --------------------------------------------------------------------------------------
 
 
-def collect_cases(venue: str | None) -> list[Case]:
-    """``CASES`` of every ``bench/_cases_<venue>.py``, in file order."""
+def collect_cases(venue: str | None, channels: Sequence[str] | None) -> list[Case]:
+    """``CASES`` of every ``bench/_cases_<venue>.py``, in file order (those of ``venue`` and ``channels``)."""
     cases: list[Case] = []
     for path in sorted(BENCH.glob("_cases_*.py")):
         module = importlib.import_module(path.stem)
-        cases += [case for case in module.CASES if venue is None or case.venue.startswith(venue)]
+        cases += [case for case in module.CASES if (venue is None or case.venue.startswith(venue))
+                  and chosen(case.channel, channels)]
     return cases
+
+
+def chosen(channel: str, channels: Sequence[str] | None) -> bool:
+    """Whether a row's channel is one of ``channels`` (its first word; all when None)."""
+    return channels is None or channel.split(" ", 1)[0].rstrip(",") in channels
 
 
 def cryptofeed_version() -> str | None:
@@ -105,6 +111,16 @@ class Row:
     def median(self, variant: str) -> float | None:
         values = self.us.get(variant)
         return statistics.median(values) if values else None
+
+    def hub(self) -> float | None:
+        """rxpro's own cost per frame: the median over rounds of (native off − ccxt) within the round.
+
+        Paired by round, so that a slow round (the machine is shared) slows both alike.
+        """
+        off, ccxt = self.us.get("off"), self.us.get("ccxt")
+        if not off or not ccxt:
+            return None
+        return statistics.median(o - c for o, c in zip(off, ccxt))
 
 
 def _exchange_run(case: Case, exchange: Any, passes: int) -> Callable[[], None]:
@@ -329,11 +345,11 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     lines = ["| venue | channel | frames | " + " | ".join(f"{LABELS[v]} µs/frame" for v in VARIANTS)
-             + " | native / cryptofeed | native / ccxt | hub (off − ccxt) |",
+             + " | native / cryptofeed | native / ccxt | hub (off − ccxt, paired) |",
              "|---|---|---:|" + "---:|" * (len(VARIANTS) + 3)]
     for row in rows:
         m = {v: row.median(v) for v in VARIANTS}
-        hub = m["off"] - m["ccxt"] if m["off"] is not None and m["ccxt"] is not None else None
+        hub = row.hub()
         native_vs_cf = _ratio(m["native"], m["cryptofeed"])
         if m["native"] is not None and m["cryptofeed"] is not None:
             native_vs_cf = f"**{native_vs_cf}**" if m["native"] <= m["cryptofeed"] else native_vs_cf
@@ -351,10 +367,10 @@ def verdicts(rows: Sequence[Row], session_rows: Sequence[Row]) -> list[str]:
             mark = "✔" if native <= cryptofeed else "✘"
             lines.append(f"{mark} {row.venue} {row.channel}: rxpro native {_fmt(native)} µs vs cryptofeed {_fmt(cryptofeed)} µs")
     for row in (*rows, *session_rows):
-        off, ccxt = row.median("off"), row.median("ccxt")
-        if row.channel.split(" ", 1)[0] in TRADE_CHANNELS and off is not None and ccxt is not None:
-            mark = "✔" if off - ccxt <= HUB_TARGET_US else "✘"
-            lines.append(f"{mark} hub, {row.venue} {row.channel}: {off - ccxt:.2f} µs per frame (target ≤ {HUB_TARGET_US})")
+        hub = row.hub()
+        if row.channel.split(" ", 1)[0] in TRADE_CHANNELS and hub is not None:
+            mark = "✔" if hub <= HUB_TARGET_US else "✘"
+            lines.append(f"{mark} hub, {row.venue} {row.channel}: {hub:.2f} µs per frame (target ≤ {HUB_TARGET_US})")
     for row in session_rows:
         for name, target in DEPTH_TARGETS_US.items():
             native = row.median("native")
@@ -393,7 +409,7 @@ async def run(args: argparse.Namespace) -> int:
     print(machine_line(), flush=True)
     rows: list[Row] = []
     profiles: list[tuple[Row, str]] = []
-    for case in collect_cases(args.venue):
+    for case in collect_cases(args.venue, args.channels):
         row, made = await measure(case, args.rounds, args.updates, with_cryptofeed)
         rows.append(row)
         m = {v: row.median(v) for v in VARIANTS}
@@ -414,6 +430,8 @@ async def run(args: argparse.Namespace) -> int:
                 ("bookTicker (recorded, first 20,000)", ("btcusdt@bookticker",), None, 20_000),
                 ("depth diff, full book", ("btcusdt@depth",), None, quick),
                 ("depth diff, limit 20", ("btcusdt@depth",), 20, quick)):
+            if not chosen(label, args.channels):
+                continue
             case = session_case(label, keys, limit, frames)
             row = await measure_session(case, args.rounds)
             session_rows.append(row)
@@ -440,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case (default 7; quick 3)")
     parser.add_argument("--venue", default=None, help="only the cases of venues whose id starts with this")
+    parser.add_argument("--channel", dest="channels", action="append", default=None,
+                        help="only rows of this channel (first word of the label: trades, matches, trade, ...); repeatable")
     parser.add_argument("--quick", action="store_true", help="3 rounds, ~500 updates a round, a short session")
     parser.add_argument("--updates", type=int, default=None, help="updates per round and variant (default 3,000)")
     parser.add_argument("--session", action=argparse.BooleanOptionalAction, default=None,
