@@ -54,7 +54,7 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 from _cases import Case  # noqa: E402
-from _native_cases import emitted, feeder, watched  # noqa: E402
+from _native_cases import Watch, emitted, feeder, watched  # noqa: E402
 
 VARIANTS = ("floor", "cryptofeed", "ccxt", "native", "off")
 LABELS = {"floor": "orjson floor", "cryptofeed": "cryptofeed 2.4.1", "ccxt": "ccxt.pro handler",
@@ -259,7 +259,7 @@ def session_case(label: str, keys: Sequence[str], limit: int | None, frames: int
     texts, snapshot = _session_texts(keys, limit)
     texts = texts[:frames] if frames else texts
     markets = _binance_markets()
-    watches = []
+    watches: list[Watch] = []
     if "btcusdt@trade" in keys:
         watches.append(("watch_trades", (SYMBOL,), ("trade::" + SYMBOL,)))
     if "btcusdt@depth" in keys:
