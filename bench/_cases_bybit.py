@@ -38,7 +38,7 @@ def _recording() -> Any:
 
 
 @functools.cache
-def _answers() -> dict[str, list[dict[str, Any]]]:
+def _answers() -> dict[str, dict[str, Any]]:
     """The recorded instruments-info answers by category."""
     answers = {}
     for record in _recording().http:

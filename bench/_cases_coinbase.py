@@ -75,7 +75,7 @@ def _case(channel: str, label: str, method: str, arguments: Callable[[str], tupl
           subscriptions: Callable[[str], dict[str, Any]] | None = None) -> Case:
     by_id = {market["id"]: market["symbol"] for market in _markets()}
     products = _products(channel)
-    watches = [(method, arguments(by_id[product]), (f"{channel}:{product}",)) for product in products]
+    watches: list[Watch] = [(method, arguments(by_id[product]), (f"{channel}:{product}",)) for product in products]
     subscribed: dict[str, Any] = {}
     for product in products:
         subscribed.update(subscriptions(product) if subscriptions else {})
