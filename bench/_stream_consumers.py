@@ -2,7 +2,8 @@
 
 ``python bench/_stream_consumers.py '<json spec>'`` runs one of
 
-* ``rxpro``  — Observable subscribers (``rxpro.trades`` / ``order_book`` / ``bids_asks``),
+* ``rxpro``  — Observable subscribers (``rxpro.trades`` / ``order_book`` / ``bids_asks``; the burst's
+  with native parsers on, or off when the spec says ``"native": false``),
 * ``ccxt``   — plain ``ccxt.pro.binance`` ``await watch_*`` loops, one task per stream,
 * ``floor``  — bare ``aiohttp`` WebSocket receive + ``orjson.loads``, one connection per
   stream (ccxt's binance opens one per subscription too),
@@ -96,7 +97,7 @@ async def burst_rxpro(spec: dict[str, Any]) -> dict[str, Any]:
     count, start = spec["count"], spec["start"]
     seen = bytearray(count)
     progress = Progress()
-    ex = attach(rxpro.binance(), spec["port"])
+    ex = attach(rxpro.binance({"rxpro": {"native": spec.get("native", True)}}), spec["port"])
     await ex.load_markets()
 
     def on_next(trade: dict[str, Any]) -> None:

@@ -8,7 +8,9 @@
   markets (``exchanges/data/BINANCE.0`` spot, ``BINANCE_FUTURES.0`` USDⓈ-M);
 * hftbacktest recordings: its folder names and the endpoints it did not record;
 * the login: ``authenticate`` fetches a listen key by REST, or (spot, margin)
-  subscribes the user-data stream on the WebSocket API and awaits that answer.
+  subscribes the user-data stream on the WebSocket API and awaits that answer;
+* the native handlers of the public streams (:class:`~._binance_native.BinanceNative`,
+  spot and USDⓈ-M; COIN-M keeps ccxt's: no COIN-M recording with its markets ships to check them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import orjson
 from rxpro._recorded import HttpRecord, Recording, WsFrame, read_rest_log
 from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, merge_under
 
+from ._binance_native import BinanceNative
 from ._venue import VENUE_DATA, Venue, frozen
 
 __all__ = ["LOGIN_METHODS", "VENUES", "Binance", "BinanceProtocol", "StreamRequest", "acknowledgement",
@@ -197,6 +200,8 @@ class Binance(Venue):
     ticker_channels: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: TICKER_CHANNELS)
     #: the bundled exchangeInfo of this market (``exchanges/data/``), for recordings without one
     markets_file: str | None = None
+    #: trades, bookTicker, depth diffs, klines and 24hr tickers parsed natively (``_binance_native.py``)
+    native: tuple[type, ...] = (BinanceNative,)
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         return BinanceProtocol(self)
@@ -273,7 +278,9 @@ VENUES: tuple[Venue, ...] = (
                                    '{"timezone":"UTC","symbols":[]}'),)),
     Binance("binancecoinm", offline_options=_offline_options("inverse"), cryptofeed_names=("BINANCE_DELIVERY",),
             hftbacktest_folder="cm", market_stream_url="wss://dstream.binance.com/stream",
-            depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth"),
+            depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth",
+            # no COIN-M recording with its markets ships with rxpro: the natives are not checked on it
+            native=()),
     # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
     Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
           generates_client_order_id=True, trade_ids=True, ticker_channels=TICKER_CHANNELS),

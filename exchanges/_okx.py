@@ -3,7 +3,9 @@
 * offline options: markets of the recorded types only (spot, swap, future; the
   bundled recordings hold no option instruments);
 * the order-book checksum (:func:`okx_checksum`), which the simulator recomputes for
-  the 2022 recording and a native book parser would check;
+  the 2022 recording (ccxt 4.5.90 does not check it, so neither do the native handlers);
+* the native handlers of its public channels (``_okx_native.OkxNative``: trades, books,
+  tickers, candles);
 * cryptofeed names its recordings ``OKX``.
 
 ``myokx`` and ``okxus`` (ccxt subclasses of ``okx``) log in as ``okx`` does
@@ -15,6 +17,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from ._okx_native import OkxNative
 from ._venue import Venue, frozen
 
 __all__ = ["VENUES", "okx_checksum"]
@@ -68,7 +71,7 @@ async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: in
 VENUES: tuple[Venue, ...] = (
     Venue("okx", offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
           cryptofeed_names=("OKX",), generates_client_order_id=True,  # clOrdId: up to 32 letters and digits
-          trade_ids=True, trade_history=trade_history,
+          trade_ids=True, trade_history=trade_history, native=(OkxNative,),
           # books/tickers push every 100 ms while something changes; a quiet instrument may not
           silence_ms=frozen({"orderbook": 30_000.0, "ticker": 120_000.0, "ohlcv": 120_000.0, "trades": None})),
 )

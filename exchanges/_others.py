@@ -26,7 +26,6 @@ VENUES: tuple[Venue, ...] = (
     Venue("bitflyer", login_methods=(), cryptofeed_names=("BITFLYER",)),  # ccxt ships only a REST class
     Venue("bitget", cryptofeed_names=("BITGET",)),
     Venue("bithumb", login_methods=(), cryptofeed_names=("BITHUMB",)),
-    Venue("bybit", cryptofeed_names=("BYBIT",), generates_client_order_id=True, trade_ids=True),  # orderLinkId: up to 36
     Venue("cryptocom", cryptofeed_names=("CRYPTO.COM",)),
     Venue("gemini", login_methods=(), cryptofeed_names=("GEMINI",)),
     Venue("htx", cryptofeed_names=("HUOBI", "HUOBI_SWAP")),
