@@ -59,3 +59,16 @@ class NativeHandlers:
 
     #: set by rxpro's mixin at construction (``native_allowed``); False until then
     rx_native: bool = False
+
+    # What the handlers use of the ccxt.pro exchange they are mixed into (annotations only:
+    # nothing is assigned here, so ccxt's own attributes and methods are the ones found).
+    id: str
+    options: dict[str, Any]
+    reduceFees: bool
+    trades: dict[str, Any]
+    orderbooks: dict[str, Any]
+    tickers: dict[str, Any]
+    bidsasks: dict[str, Any]
+    ohlcvs: dict[str, Any]
+    order_book: Any
+    find_timeframe: Any
