@@ -12,6 +12,7 @@ from typing import Any
 
 import ccxt
 import pytest
+from ccxt.base.precise import Precise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,19 @@ def test_trade_cost_is_safe_trades(price: str | None, amount: str | None, market
         return
     reference = ccxt.okx().safe_trade({"price": price, "amount": amount, "cost": None, "fee": None}, market)
     assert strictly(mine) == strictly(reference["cost"])
+
+
+@settings(max_examples=3000)
+@given(TEXTS, TEXTS)
+def test_product_is_precise_string_mul_as_a_float(a: str, b: str) -> None:
+    # the one-call spot cost against ccxt's own Precise, both failing alike on what isn't a number
+    try:
+        reference: Any = float(Precise.string_mul(a, b))
+    except Exception as error:  # noqa: BLE001 - whatever Precise raises, product raises too
+        with pytest.raises(type(error)):
+            native.product(a, b)
+        return
+    assert strictly(native.product(a, b)) == strictly(reference)
 
 
 def test_trade_cost_rounds_as_precise_does() -> None:
