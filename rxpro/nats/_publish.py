@@ -99,7 +99,7 @@ class PublishSummary:
 
 
 class _Message:
-    __slots__ = ("subject", "headers", "body", "token", "first_sent", "sent", "resolved")
+    __slots__ = ("subject", "headers", "body", "token", "first_sent", "sent", "attempts", "resolved")
 
     def __init__(self, subject: str, headers: dict[str, str], body: bytes) -> None:
         self.subject = subject
@@ -108,6 +108,7 @@ class _Message:
         self.token = 0
         self.first_sent = 0.0
         self.sent = 0.0
+        self.attempts = 0  # times handed to nats-py
         self.resolved: asyncio.Future[None] | None = None  # only while being re-sent
 
 
@@ -383,6 +384,7 @@ class Publisher:
                     token = message.token = self._next_token
                     self._next_token = token + 1
                     message.first_sent = message.sent = now
+                    message.attempts = 1
                     in_flight[token] = message
                     self._sent_order.append(token)
                     try:
@@ -430,7 +432,7 @@ class Publisher:
             return
         del self._in_flight[token]
         if answer.get("duplicate"):
-            if message.sent != message.first_sent:
+            if message.attempts > 1:
                 # sent again after its acknowledgement was lost (a leader died): JetStream
                 # has it from this publisher's earlier attempt
                 self.stored += 1
@@ -500,6 +502,7 @@ class Publisher:
                     await self._connected()
                     message.resolved = loop.create_future()
                     message.sent = loop.time()
+                    message.attempts += 1
                     self.resent += 1
                     try:
                         await self._publish(message)
