@@ -185,7 +185,7 @@ class BinanceNative(NativeHandlers):
         if trade is None:
             return super().handle_trade(client, message)  # type: ignore[misc]
         symbol = trade["symbol"]
-        trades = self.trades  # type: ignore[attr-defined]
+        trades = self.trades
         cache = trades.get(symbol)
         if cache is None:
             cache = ArrayCache(self.safe_integer(self.options, "tradesLimit", 1000))  # type: ignore[attr-defined]
@@ -244,13 +244,13 @@ class BinanceNative(NativeHandlers):
         if ticker is None:
             return super().handle_bids_asks(client, message)  # type: ignore[misc]
         symbol = ticker["symbol"]
-        self.bidsasks[symbol] = ticker  # type: ignore[attr-defined]
+        self.bidsasks[symbol] = ticker
         client.resolve(ticker, "bidask:" + channel + "@" + symbol)  # type: ignore[operator]
         client.resolve({symbol: ticker}, "bidasks:" + channel)  # type: ignore[operator]
 
     def _rx_ticker_channel(self, event: str) -> str | None:
         """ccxt's channel name of a ticker event (``options['tickerChannelsMap']``)."""
-        channels = self.options.get("tickerChannelsMap")  # type: ignore[attr-defined]
+        channels = self.options.get("tickerChannelsMap")
         channel = channels.get(event, event) if isinstance(channels, dict) else None
         return channel if type(channel) is str and channel else None
 
@@ -321,7 +321,7 @@ class BinanceNative(NativeHandlers):
         if ticker is None:
             return super().handle_tickers(client, message)  # type: ignore[misc]
         symbol = ticker["symbol"]
-        self.tickers[symbol] = ticker  # type: ignore[attr-defined]
+        self.tickers[symbol] = ticker
         client.resolve(ticker, "ticker:" + channel + "@" + symbol)  # type: ignore[operator]
         client.resolve({symbol: ticker}, "tickers:" + channel)  # type: ignore[operator]
 
@@ -391,7 +391,7 @@ class BinanceNative(NativeHandlers):
         if parsed is None:
             return super().handle_ohlcv(client, message)  # type: ignore[misc]
         symbol, timeframe, candle = parsed
-        ohlcvs = self.ohlcvs  # type: ignore[attr-defined]
+        ohlcvs = self.ohlcvs
         by_timeframe = ohlcvs.get(symbol)
         ohlcvs[symbol] = by_timeframe if isinstance(by_timeframe, dict) else {}
         by_timeframe = ohlcvs[symbol]  # (rxpro's cache dict may have wrapped it)
@@ -411,7 +411,7 @@ class BinanceNative(NativeHandlers):
             market_id, interval, start = kline["s"], kline["i"], kline["t"]
             if type(market_id) is not str or not market_id or not _exact_int(start):
                 return None
-            timeframe = self.find_timeframe(interval)  # type: ignore[attr-defined]
+            timeframe = self.find_timeframe(interval)
             market = _market(self, market_id, "spot" if _spot_url(client.url) else "contract")
             if timeframe is None or market is None:
                 return None
@@ -445,8 +445,8 @@ class BinanceNative(NativeHandlers):
             if nonce < new_nonce or (futures and nonce == new_nonce):
                 client.resolve(orderbook, message_hash)
         except Exception as e:  # as ccxt: the book is dropped and its watchers told
-            if symbol in self.orderbooks:  # type: ignore[attr-defined]
-                del self.orderbooks[symbol]  # type: ignore[attr-defined]
+            if symbol in self.orderbooks:
+                del self.orderbooks[symbol]
             if message_hash in client.subscriptions:
                 del client.subscriptions[message_hash]
             client.reject(e, message_hash)
@@ -466,7 +466,7 @@ class BinanceNative(NativeHandlers):
         if not _exact_int(first) or not _exact_int(last) or type(market_id) is not str:
             return None
         market = _market(self, market_id, "spot" if _spot_url(client.url) else "swap")
-        orderbook = self.orderbooks.get(market["symbol"]) if market is not None else None  # type: ignore[attr-defined]
+        orderbook = self.orderbooks.get(market["symbol"]) if market is not None else None
         if orderbook is None:
             return None
         nonce: Any = orderbook.get("nonce")

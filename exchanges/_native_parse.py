@@ -33,8 +33,8 @@ from typing import Any
 from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
-__all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul", "product",
-           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "string", "sub", "ticker", "to_float", "to_text",
+__all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
+           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "string", "sub", "ticker", "to_float", "to_text",
            "trade_cost"]
 
 
