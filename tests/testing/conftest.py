@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import ccxt.pro
 import pytest
 
 from rxpro.testing import Simulator, SimulatorConfig
+
+E = TypeVar("E", bound=Any)  # the exchange class given, handed back
+
+
+@asynccontextmanager
+async def simulated(config: SimulatorConfig, exchange: E) -> AsyncIterator[tuple[Simulator, E]]:
+    """A simulator of its own (paced, looped...) with ``exchange`` attached to it, closed after."""
+    async with Simulator(config) as simulator:
+        attached = simulator.attach(exchange)
+        try:
+            yield simulator, attached
+        finally:
+            await attached.close()
 
 
 @pytest.fixture

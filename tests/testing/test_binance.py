@@ -12,6 +12,8 @@ import pytest
 
 from rxpro.testing import Simulator, SimulatorConfig, data_path, iter_hftbacktest
 
+from .conftest import simulated
+
 pytestmark = pytest.mark.timeout(60)
 
 BTC_0808 = data_path("btcusdt_20240808.gz")
@@ -44,12 +46,8 @@ async def test_watch_trades_are_the_recorded_trades(sim: Simulator, binance: ccx
 
 async def test_watch_order_book_syncs_with_recorded_book_ticker() -> None:
     book_tickers = {r["u"]: r for r in recorded("btcusdt@bookTicker", 30_000)}
-    async with Simulator(SimulatorConfig(speed=20.0)) as paced:
-        binance = paced.attach(ccxt.pro.binance())
-        try:
-            _, matches = await _check_books(binance, book_tickers)
-        finally:
-            await binance.close()
+    async with simulated(SimulatorConfig(speed=20.0), ccxt.pro.binance()) as (_, binance):
+        _, matches = await _check_books(binance, book_tickers)
     assert matches > 0
 
 
@@ -76,17 +74,13 @@ async def test_watch_order_book_for_symbols() -> None:
     # recording has ended, ETH never shows again (seen once under CI load) —
     # so the recording loops here and ETH's diffs keep coming.
     seen: set[str] = set()
-    async with Simulator(SimulatorConfig(speed=None, loop=True)) as looped:
-        binance = looped.attach(ccxt.pro.binance())
-        try:
-            async with asyncio.timeout(30):
-                while seen != {"BTC/USDT", "ETH/USDT"}:
-                    book = await binance.watch_order_book_for_symbols(["BTC/USDT", "ETH/USDT"])
-                    assert book["symbol"] in {"BTC/USDT", "ETH/USDT"}
-                    assert book["bids"][0][0] < book["asks"][0][0]
-                    seen.add(book["symbol"])
-        finally:
-            await binance.close()
+    async with simulated(SimulatorConfig(speed=None, loop=True), ccxt.pro.binance()) as (_, binance):
+        async with asyncio.timeout(30):
+            while seen != {"BTC/USDT", "ETH/USDT"}:
+                book = await binance.watch_order_book_for_symbols(["BTC/USDT", "ETH/USDT"])
+                assert book["symbol"] in {"BTC/USDT", "ETH/USDT"}
+                assert book["bids"][0][0] < book["asks"][0][0]
+                seen.add(book["symbol"])
 
 
 async def test_watch_trades_for_symbols(sim: Simulator, binance: ccxt.pro.binance) -> None:
@@ -146,51 +140,39 @@ async def test_un_watch_order_book_sends_unsubscribe(sim: Simulator, binance: cc
 
 async def test_playback_pauses_while_nothing_is_subscribed_and_resumes_on_subscribe() -> None:
     # a looped full-speed playback with no subscriber left must idle, not spin through the recording
-    async with Simulator(SimulatorConfig(speed=None, loop=True)) as looped:
-        exchange = looped.attach(ccxt.pro.binance())
-        try:
-            first = (await exchange.watch_trades("BTC/USDT"))[-1]["id"]
-            await exchange.un_watch_trades("BTC/USDT")
-            sent = looped.frames_sent
-            cpu = time.process_time()
-            await asyncio.sleep(1.0)
-            assert time.process_time() - cpu < 0.3  # (a spinning playback takes the whole second)
-            assert looped.frames_sent - sent < 2_000  # at most what was in flight at the un-watch
-            resumed = await asyncio.wait_for(exchange.watch_trades("BTC/USDT"), 10)
-            assert int(resumed[-1]["id"]) > int(first)
-        finally:
-            await exchange.close()
+    async with simulated(SimulatorConfig(speed=None, loop=True), ccxt.pro.binance()) as (looped, exchange):
+        first = (await exchange.watch_trades("BTC/USDT"))[-1]["id"]
+        await exchange.un_watch_trades("BTC/USDT")
+        sent = looped.frames_sent
+        cpu = time.process_time()
+        await asyncio.sleep(1.0)
+        assert time.process_time() - cpu < 0.3  # (a spinning playback takes the whole second)
+        assert looped.frames_sent - sent < 2_000  # at most what was in flight at the un-watch
+        resumed = await asyncio.wait_for(exchange.watch_trades("BTC/USDT"), 10)
+        assert int(resumed[-1]["id"]) > int(first)
 
 
 async def test_depth_subscription_joining_a_running_playback_still_syncs() -> None:
     # One stream per connection (streamLimits 1): the depth subscription joins a
     # playback that is already running, and the REST snapshot must bridge it there.
-    async with Simulator(SimulatorConfig(speed=20.0)) as paced:
-        exchange = paced.attach(ccxt.pro.binance({"options": {"streamLimits": {"spot": 1}}}))
-        try:
-            await exchange.watch_trades("BTC/USDT")
-            await asyncio.sleep(1.0)  # 20 s of recording
-            nonce = 0
-            for _ in range(8):
-                book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 10)
-                assert book["nonce"] > nonce and book["bids"][0][0] < book["asks"][0][0]
-                nonce = book["nonce"]
-            assert paced.open_connections == 1
-            assert paced.http_requests[-1] == "/api/v3/depth?symbol=BTCUSDT&limit=1000"
-            assert nonce > 50093239218 + 1000  # not the recorded start-of-session snapshot
-        finally:
-            await exchange.close()
+    async with simulated(SimulatorConfig(speed=20.0), ccxt.pro.binance({"options": {"streamLimits": {"spot": 1}}})) as (paced, exchange):
+        await exchange.watch_trades("BTC/USDT")
+        await asyncio.sleep(1.0)  # 20 s of recording
+        nonce = 0
+        for _ in range(8):
+            book = await asyncio.wait_for(exchange.watch_order_book("BTC/USDT"), 10)
+            assert book["nonce"] > nonce and book["bids"][0][0] < book["asks"][0][0]
+            nonce = book["nonce"]
+        assert paced.open_connections == 1
+        assert paced.http_requests[-1] == "/api/v3/depth?symbol=BTCUSDT&limit=1000"
+        assert nonce > 50093239218 + 1000  # not the recorded start-of-session snapshot
 
 
 async def test_paced_playback(sim: Simulator) -> None:
-    async with Simulator(SimulatorConfig(speed=1.0)) as paced:
-        exchange = paced.attach(ccxt.pro.binance())
-        try:
-            loop = asyncio.get_running_loop()
-            await exchange.watch_trades("BTC/USDT")
-            started = loop.time()
-            trades = await exchange.watch_trades("BTC/USDT")
-            # recorded gap between the first trades is real time at speed 1
-            assert trades and loop.time() - started < 5
-        finally:
-            await exchange.close()
+    async with simulated(SimulatorConfig(speed=1.0), ccxt.pro.binance()) as (_, exchange):
+        loop = asyncio.get_running_loop()
+        await exchange.watch_trades("BTC/USDT")
+        started = loop.time()
+        trades = await exchange.watch_trades("BTC/USDT")
+        # recorded gap between the first trades is real time at speed 1
+        assert trades and loop.time() - started < 5
