@@ -187,10 +187,10 @@ class BinanceNative(NativeHandlers):
         symbol = trade["symbol"]
         trades = self.trades
         cache = trades.get(symbol)
-        if cache is None:
+        if cache is None:  # ccxt stores the cache again on every trade; once is the same (as the other natives)
             cache = ArrayCache(self.safe_integer(self.options, "tradesLimit", 1000))  # type: ignore[attr-defined]
+            trades[symbol] = cache
         cache.append(trade)
-        trades[symbol] = cache
         client.resolve(cache, "trade::" + symbol)
 
     def _rx_trade(self, client: Any, message: Any) -> dict[str, Any] | None:

@@ -76,8 +76,8 @@ class Placeholder(CcxtFuture):
         # live: a waiter that left (a wait_for that timed out, a race another future won)
         # no longer counts; checked on every resolve of a routed hash, so kept to a loop
         # over the one or two callbacks
-        if not LISTS_CALLBACKS:
-            return self._ever_awaited
+        if not self._ever_awaited or not LISTS_CALLBACKS:
+            return self._ever_awaited  # never anything but rxpro's own callback: nobody waits
         for callback, _ in self._callbacks or ():
             if callback is not swallow and callback is not _CCXT_SWALLOW:
                 return True
@@ -185,6 +185,11 @@ class Router:
 
     def resolve(self, result: Any, message_hash: str) -> Any:
         """Deliver what ccxt's handler resolved, then let ccxt resolve its future if anyone waits."""
+        subscriptions = self.routes.get(message_hash)
+        if subscriptions is None and type(result) is dict and message_hash not in self.client.futures:
+            # a structure nobody routes or awaits (binance's {symbol: ticker} under a second
+            # hash...): ccxt's own resolve would do nothing with it either
+            return result
         frames = self.frames
         if not frames.open:
             frames.number += 1
@@ -195,7 +200,6 @@ class Router:
             batch = origin = recorder.drain(frames.number)
         else:
             batch, origin = cache_entries(result, frames.number)
-        subscriptions = self.routes.get(message_hash)
         if subscriptions and (batch is not None or isinstance(result, dict)):  # not an ack (True/None)
             frame = frames.number
             for subscription in subscriptions:

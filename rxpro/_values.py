@@ -140,20 +140,25 @@ def book_snapshot(book: dict[str, Any], limit: int | None = None) -> dict[str, A
     }
 
 
+#: the classes of values ``frozen_copy`` never copies deeper (what ccxt's structures mostly hold)
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def frozen_copy(value: Any) -> Any:
     """A copy of nested dicts and lists deep enough that ccxt's later in-place updates don't show.
 
     The raw exchange payload under ``info`` is shared, not copied: ccxt never mutates it.
     """
-    if isinstance(value, OrderBook):
-        return book_snapshot(value)
-    if isinstance(value, dict):
+    if value.__class__ is dict or (isinstance(value, dict) and not isinstance(value, OrderBook)):
         copied = value.copy()
-        for k, v in copied.items():
-            # only nested containers need a deeper copy; most structures (tickers) are flat
-            if k != "info" and isinstance(v, (dict, list)):
+        for k, v in value.items():
+            # only nested containers need a deeper copy; most structures (tickers) are flat:
+            # a set lookup of the value's class rules out the usual leaves before isinstance
+            if v.__class__ not in _LEAVES and k != "info" and isinstance(v, (dict, list)):
                 copied[k] = frozen_copy(v)
         return copied
+    if isinstance(value, OrderBook):
+        return book_snapshot(value)
     if isinstance(value, list):
         return [frozen_copy(v) for v in value]
     return value
