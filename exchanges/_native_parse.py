@@ -11,7 +11,7 @@ results — value and type — for what the native handlers pass them, at a frac
   gives back between two steps; :func:`to_float` is ``float(str(Precise))`` (both are
   the correctly rounded float of the same decimal);
 * :func:`number` and :func:`omit_zero` are ``parse_number`` and ``omit_zero`` on a string;
-* :func:`ticker` is ``Exchange.safe_ticker``; :func:`trade_cost` is ``safe_trade``'s cost;
+* :func:`ticker` is ``Exchange.safe_ticker`` (:func:`quote_ticker` for a best bid and ask alone); :func:`trade_cost` is ``safe_trade``'s cost;
 * :func:`iso8601` keeps the text of recent seconds; :func:`parse8601` the milliseconds of
   recent ``YYYY-MM-DDTHH:MM:SS`` prefixes; anything else goes to ccxt's own function;
 * :func:`market_by_id` is the part of ``safe_market`` that finds a loaded market by its id.
@@ -34,7 +34,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
 __all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
-           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "string", "sub", "ticker", "to_float", "to_text",
+           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "quote_ticker", "string", "sub", "ticker", "to_float", "to_text",
            "trade_cost"]
 
 
@@ -382,6 +382,31 @@ def ticker(exchange: Any, fields: dict[str, Any], market: dict[str, Any] | None 
         "indexPrice": number(get("indexPrice")),
         "markPrice": number(get("markPrice")),
     })
+    return result
+
+
+#: what ``safe_ticker`` gives a structure that has no statistics (only a best bid and ask)
+_NO_STATISTICS: dict[str, None] = dict.fromkeys((
+    "high", "low", "open", "close", "last", "change", "percentage", "average", "vwap", "baseVolume", "quoteVolume",
+    "previousClose", "indexPrice", "markPrice"))
+
+
+def quote_ticker(fields: dict[str, Any]) -> dict[str, Any]:
+    """:func:`ticker` of a best bid and ask alone: ``fields`` holds no statistic (open, close, volumes...).
+
+    The same dict, keys in the same order, without safe_ticker's derivations (nothing to derive
+    them from): ``{"symbol", "timestamp", "datetime", "bid", "bidVolume", "ask", "askVolume",
+    "info"}`` in the venue's order, the rest None.
+    """
+    get = fields.get
+    result = dict(fields)
+    result.update({
+        "bid": _nonzero_number(get("bid")),
+        "bidVolume": number(get("bidVolume")),
+        "ask": _nonzero_number(get("ask")),
+        "askVolume": number(get("askVolume")),
+    })
+    result.update(_NO_STATISTICS)
     return result
 
 

@@ -40,6 +40,7 @@ from ._native_parse import (
     number_field,
     optional_milliseconds,
     overridden,
+    quote_ticker,
     string,
     ticker,
     trade_cost,
@@ -290,7 +291,7 @@ class OkxNative(NativeHandlers):
             ask, ask_volume = self._rx_first_level(item.get("asks"))
         if bid is None:
             bid, bid_volume = self._rx_first_level(item.get("bids"))
-        return ticker(self, {
+        return quote_ticker({
             "symbol": market["symbol"],
             "timestamp": timestamp,
             "datetime": iso8601(timestamp),
@@ -299,7 +300,7 @@ class OkxNative(NativeHandlers):
             "bid": bid,
             "bidVolume": bid_volume,
             "info": item,
-        }, market)
+        })
 
     @staticmethod
     def _rx_first_level(levels: Any) -> tuple[str | None, str | None]:

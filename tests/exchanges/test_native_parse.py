@@ -55,6 +55,22 @@ def test_ticker_is_safe_ticker(fields: dict[str, Any], market: Any, exchange: An
     assert list(mine) == list(exchange.safe_ticker(dict(fields), market)), "the same keys in the same order"
 
 
+QUOTE_FIELDS = ("bid", "bidVolume", "ask", "askVolume")
+
+
+@settings(max_examples=2000)
+@given(st.fixed_dictionaries({name: TEXTS for name in QUOTE_FIELDS}), st.permutations(QUOTE_FIELDS + ("info",)),
+       st.sampled_from(MARKETS), st.sampled_from(EXCHANGES))
+def test_quote_ticker_is_safe_ticker(fields: dict[str, Any], order: list[str], market: Any, exchange: Any) -> None:
+    # a best bid and ask alone (okx's bid/ask of a tickers or bbo-tbt frame), its keys in any order
+    given_fields = {"symbol": "BTC/USDT", "timestamp": 1626526618762, "datetime": "2021-07-17T12:56:58.762Z"}
+    given_fields.update((name, {} if name == "info" else fields[name] or None) for name in order)
+    mine = native.quote_ticker(dict(given_fields))
+    theirs = exchange.safe_ticker(dict(given_fields), market)
+    assert strictly(mine) == strictly(theirs)
+    assert list(mine) == list(theirs), "the same keys in the same order"
+
+
 CONTRACTS = st.sampled_from([
     {"contractSize": None}, {"contractSize": 1.0}, {"contractSize": 0.01, "inverse": False},
     {"contractSize": 100.0, "inverse": True}, {"contractSize": 10, "inverse": True}, {"contractSize": "0.1"},
