@@ -44,6 +44,7 @@ from ._native_parse import (
     number,
     optional_milliseconds,
     overridden,
+    quote_ticker,
     string,
     ticker,
     to_text,
@@ -228,7 +229,7 @@ class BybitNative(NativeHandlers):
         best_bid = bids[0] if bids else _NO_LEVELS
         best_ask = asks[0] if asks else _NO_LEVELS
         symbol = market["symbol"]
-        parsed = ticker(self, {
+        parsed = quote_ticker({
             "symbol": symbol,
             "timestamp": timestamp,
             "datetime": iso8601(timestamp) if timestamp is not None else None,
@@ -237,7 +238,7 @@ class BybitNative(NativeHandlers):
             "bid": string(best_bid[0]) if best_bid else None,
             "bidVolume": string(best_bid[1]) if best_bid else None,
             "info": orderbook,
-        }, market)
+        })
         self.bidsasks[symbol] = parsed
         client.resolve({symbol: parsed}, "bidask:" + symbol)
 
