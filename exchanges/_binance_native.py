@@ -37,7 +37,7 @@ import ccxt.pro
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.exchange import Exchange
 from ._native import NativeHandlers
-from ._native_parse import (NOT_NATIVE, NotNative, decimal, iso8601, market_by_id, mul, number, omit_zero, string, ticker,
+from ._native_parse import (NOT_NATIVE, NotNative, decimal, iso8601, market_by_id, mul, nonzero_number, number, string, ticker,
                             to_text, trade_cost)
 
 __all__ = ["BinanceNative"]
@@ -260,10 +260,8 @@ class BinanceNative(NativeHandlers):
             return None
         markets = self.markets_by_id.get(market_id) if self.markets_by_id is not None else None  # type: ignore[attr-defined]
         if markets is not None and type(markets) is list and len(markets) == 1:
-            market_type = markets[0]["type"]  # an id of one market: its own type, whatever the url
-        else:
-            market_type = "spot" if _spot_url(client.url) else "contract"
-        return _market(self, market_id, market_type)
+            return markets[0]  # type: ignore[no-any-return]  # an id of one market: that one, whatever the url
+        return _market(self, market_id, "spot" if _spot_url(client.url) else "contract")
 
     def _rx_book_ticker(self, client: Any, message: Any) -> dict[str, Any] | None:
         if (type(message) is not dict or not _BOOK_TICKER_OTHER_PATH.isdisjoint(message)
@@ -285,9 +283,9 @@ class BinanceNative(NativeHandlers):
                 "datetime": iso8601(timestamp) if timestamp is not None else None,
                 "high": None,
                 "low": None,
-                "bid": number(omit_zero(bid)),
+                "bid": nonzero_number(bid),
                 "bidVolume": number(bid_volume),
-                "ask": number(omit_zero(ask)),
+                "ask": nonzero_number(ask),
                 "askVolume": number(ask_volume),
                 "vwap": None,
                 "open": None,

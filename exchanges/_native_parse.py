@@ -34,7 +34,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
 __all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
-           "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "quote_ticker", "string", "sub", "ticker", "to_float", "to_text",
+           "nonzero_number", "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "quote_ticker", "string", "sub", "ticker", "to_float", "to_text",
            "trade_cost"]
 
 
@@ -318,7 +318,7 @@ def _div(a: _Value, b: _Value, precision: int = 18) -> Pair | None:
 _ONE, _TWO, _HUNDRED = (1, 0), (2, 0), (100, 0)
 
 
-def _nonzero_number(text: str | None) -> float | None:
+def nonzero_number(text: str | None) -> float | None:
     """``parse_number(omit_zero(text))``."""
     if not text:
         return None
@@ -363,12 +363,12 @@ def ticker(exchange: Any, fields: dict[str, Any], market: dict[str, Any] | None 
     close_number = _number(_omit_zero(close))
     result = dict(fields)
     result.update({
-        "bid": _nonzero_number(get("bid")),
+        "bid": nonzero_number(get("bid")),
         "bidVolume": number(get("bidVolume")),
-        "ask": _nonzero_number(get("ask")),
+        "ask": nonzero_number(get("ask")),
         "askVolume": number(get("askVolume")),
-        "high": _nonzero_number(get("high")),
-        "low": _nonzero_number(get("low")),
+        "high": nonzero_number(get("high")),
+        "low": nonzero_number(get("low")),
         "open": _number(_omit_zero(open_)),
         "close": close_number,
         "last": close_number,
@@ -401,9 +401,9 @@ def quote_ticker(fields: dict[str, Any]) -> dict[str, Any]:
     get = fields.get
     result = dict(fields)
     result.update({
-        "bid": _nonzero_number(get("bid")),
+        "bid": nonzero_number(get("bid")),
         "bidVolume": number(get("bidVolume")),
-        "ask": _nonzero_number(get("ask")),
+        "ask": nonzero_number(get("ask")),
         "askVolume": number(get("askVolume")),
     })
     result.update(_NO_STATISTICS)
