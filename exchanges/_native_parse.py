@@ -34,7 +34,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
 __all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
-           "nonzero_number", "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "quote_ticker", "string", "sub", "ticker", "to_float", "to_text",
+           "nonzero_number", "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "product3", "quote_ticker", "string", "sub", "ticker", "to_float", "to_text",
            "trade_cost"]
 
 
@@ -216,6 +216,25 @@ def product(a: str, b: str) -> float:
     return float(f"{int(a) * int(b)}e{-decimals}")
 
 
+def product3(a: str, b: str, c: str) -> float:
+    """``to_float(mul(mul(decimal(a), decimal(b)), decimal(c)))`` in one call: a linear contract's cost.
+
+    Price × contract size × amount: ``Precise`` multiplies exactly (its reductions drop
+    trailing zeros only), so the float of the exact product of the three is ccxt's.
+    """
+    if "e" in a or "E" in a or "e" in b or "E" in b or "e" in c or "E" in c:
+        return to_float(mul(mul(decimal(a), decimal(b)), decimal(c)))
+    integer = 1
+    decimals = 0
+    for text in (a, b, c):
+        point = text.find(".")
+        if point > -1:
+            decimals += len(text) - point - 1
+            text = text.replace(".", "")
+        integer *= int(text)
+    return float(f"{integer}e{-decimals}")
+
+
 def trade_cost(price: str | None, amount: str | None, market: dict[str, Any]) -> float | None:
     """``safe_trade``'s cost of a trade without one: price × amount (× contract size; 1/price if inverse).
 
@@ -237,8 +256,10 @@ def trade_cost(price: str | None, amount: str | None, market: dict[str, Any]) ->
         if inverse is None:
             return None
         multiplier = mul(inverse, decimal(size_text))
+    elif amount is not None:
+        return product3(price, size_text, amount)  # the hot case (linear contracts), in one call
     else:
-        multiplier = mul(decimal(price), decimal(size_text))
+        multiplier = mul(decimal(price), decimal(size_text))  # ccxt reads them (a bad one raises) before amount
     return None if amount is None else to_float(mul(multiplier, decimal(amount)))
 
 

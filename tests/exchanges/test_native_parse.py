@@ -74,6 +74,7 @@ def test_quote_ticker_is_safe_ticker(fields: dict[str, Any], order: list[str], m
 CONTRACTS = st.sampled_from([
     {"contractSize": None}, {"contractSize": 1.0}, {"contractSize": 0.01, "inverse": False},
     {"contractSize": 100.0, "inverse": True}, {"contractSize": 10, "inverse": True}, {"contractSize": "0.1"},
+    {"contractSize": 1e-05}, {"contractSize": "1E-3"}, {"contractSize": 0.001, "inverse": False},
 ])
 
 
@@ -88,6 +89,20 @@ def test_trade_cost_is_safe_trades(price: str | None, amount: str | None, market
         return
     reference = ccxt.okx().safe_trade({"price": price, "amount": amount, "cost": None, "fee": None}, market)
     assert strictly(mine) == strictly(reference["cost"])
+
+
+@settings(max_examples=3000)
+@given(TEXTS.filter(lambda t: t is not None), TEXTS.filter(lambda t: t is not None),
+       TEXTS.filter(lambda t: t is not None))
+def test_product3_is_two_precise_string_muls_as_a_float(a: str, b: str, c: str) -> None:
+    # a linear contract's cost (price × contract size × amount) against ccxt's own Precise, failing alike
+    try:
+        reference: Any = float(Precise.string_mul(Precise.string_mul(a, b), c))
+    except Exception as error:  # noqa: BLE001 - whatever Precise raises, product3 raises too
+        with pytest.raises(type(error)):
+            native.product3(a, b, c)
+        return
+    assert strictly(native.product3(a, b, c)) == strictly(reference)
 
 
 @settings(max_examples=3000)
