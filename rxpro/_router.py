@@ -214,7 +214,7 @@ class Router:
                 _trim(result, subscriptions)
         future = self.client.futures.get(message_hash)
         if future is not None:
-            if type(future) is Placeholder and not (future._ever_awaited and future.awaited):
+            if type(future) is Placeholder and not future.awaited:
                 return result  # only rxpro holds this hash: leave its placeholder pending
             # someone awaited this hash just now: an await loop comes back for more
             self.resolved_at[message_hash] = time.monotonic()

@@ -149,7 +149,9 @@ def frozen_copy(value: Any) -> Any:
 
     The raw exchange payload under ``info`` is shared, not copied: ccxt never mutates it.
     """
-    if value.__class__ is dict or (isinstance(value, dict) and not isinstance(value, OrderBook)):
+    if value.__class__ is not dict and isinstance(value, OrderBook):
+        return book_snapshot(value)
+    if isinstance(value, dict):
         copied = value.copy()
         for k, v in value.items():
             # only nested containers need a deeper copy; most structures (tickers) are flat:
@@ -157,8 +159,6 @@ def frozen_copy(value: Any) -> Any:
             if v.__class__ not in _LEAVES and k != "info" and isinstance(v, (dict, list)):
                 copied[k] = frozen_copy(v)
         return copied
-    if isinstance(value, OrderBook):
-        return book_snapshot(value)
     if isinstance(value, list):
         return [frozen_copy(v) for v in value]
     return value
