@@ -421,6 +421,8 @@ def quote_ticker(fields: dict[str, Any]) -> dict[str, Any]:
     """
     get = fields.get
     result = dict(fields)
+    # ticker()'s first four entries, written again on purpose: ticker() calling this one costs
+    # it ~0.5 µs (5 %, timeit); both are held to ccxt's safe_ticker by tests/exchanges/test_native_parse.py
     result.update({
         "bid": nonzero_number(get("bid")),
         "bidVolume": number(get("bidVolume")),
