@@ -168,7 +168,7 @@ async def test_depth_subscription_joining_a_running_playback_still_syncs() -> No
         assert nonce > 50093239218 + 1000  # not the recorded start-of-session snapshot
 
 
-async def test_paced_playback(sim: Simulator) -> None:
+async def test_paced_playback() -> None:
     async with simulated(SimulatorConfig(speed=1.0), ccxt.pro.binance()) as (_, exchange):
         loop = asyncio.get_running_loop()
         await exchange.watch_trades("BTC/USDT")
