@@ -373,6 +373,19 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _interrupted(error: BaseException) -> bool:
+    """Whether ``error`` wraps a Ctrl-C: Python 3.11 turns a KeyboardInterrupt raised in a class body's
+    ``__set_name__`` (ccxt's ``ImplicitAPI``, while ccxt is being imported) into a RuntimeError."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -398,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except Exception as error:  # noqa: BLE001 - the one place that turns any failure into a line
+        if _interrupted(error):
+            return EXIT_INTERRUPTED
         if debug:
             traceback.print_exc()
         message = _one_line(str(error)) or "(no message)"
