@@ -53,8 +53,12 @@ def canon(value: Any) -> Any:
     if kind is int or kind is bool:
         return (kind.__name__, value)
     if isinstance(value, OrderBookSide):
-        # book sides are long: repr keeps the number types and is quick
-        return (_ccxt_class(value), value._depth, repr([list(level) for level in value]))
+        # book sides are long: orjson's text keeps the number types (1 is "1", 1.0 is "1.0") and is
+        # ~10x quicker than repr; only NaN and infinities (all "null") go to repr
+        text = orjson.dumps(value)
+        if b"null" in text:
+            text = repr([list(level) for level in value]).encode()
+        return (_ccxt_class(value), value._depth, text)
     if isinstance(value, dict):
         tag = _ccxt_class(value) if isinstance(value, OrderBook) else "dict"
         return (tag, {key: canon(item) for key, item in value.items()})
