@@ -143,14 +143,16 @@ class _Consumption:
                 raise InvalidArgument(f"durable consumer {self.durable!r} follows {followed!r}, not {self.subject!r}")
             if info.push_bound:
                 raise InvalidArgument(f"durable consumer {self.durable!r} is in use by another subscriber")
+            # the ack floor is the consumer's start - 1 until something is acknowledged
             acked = info.ack_floor.stream_seq if info.ack_floor is not None else 0
-            if acked:
+            delivered = info.delivered.stream_seq if info.delivered is not None else 0
+            if acked or delivered > acked:
                 # a fresh consumer right after the last acknowledged value: what a crash left unacknowledged
                 # comes again at once and in order (the old consumer would redeliver it only after ack_wait,
                 # behind newer values)
                 policy, position = DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": acked + 1}
                 await js.delete_consumer(self.stream, self.durable)
-            # else nothing was acknowledged yet: the consumer as it is knows where it started
+            # else it started on an empty stream and delivered nothing: as it is, it knows where it started
         config = ConsumerConfig(
             durable_name=self.durable, deliver_policy=policy, ack_policy=AckPolicy.ALL,
             max_ack_pending=-1, filter_subject=self.subject, deliver_subject=self.nc.new_inbox(),  # type: ignore[union-attr]

@@ -205,3 +205,44 @@ async def test_a_durable_consumer_that_acknowledged_nothing_gets_what_came_while
         got.dispose()
         await back.wait_closed()
     assert gone.items == [] and [t["id"] for t in got.items] == [str(i) for i in range(100)]
+
+
+@pytest.mark.parametrize("before", [0, 50])
+async def test_a_durable_consumer_gets_at_once_what_its_dead_predecessor_never_acknowledged(
+    before: int, nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """A consumer process that died after values were delivered to it and before it acknowledged
+    them: the durable consumer restarted gets them again at once, not after ack_wait (30 s), whether
+    it started on an empty stream or past ``before`` values already there."""
+    source: Subject[dict[str, Any]] = Subject()
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    stream_name = options.stream_settings.name
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        for i in range(before):
+            source.on_next(trade(i))
+        await publisher.flush(10)
+        first = rxpro.nats.stream(subject, nats_server.url, durable="late")  # start='new'
+        quiet = collect(first)
+        await asyncio.sleep(0.5)  # the consumer exists
+        quiet.dispose()
+        await first.wait_closed()
+        nc = await nats.connect(nats_server.url)
+        try:
+            info = await nc.jetstream().consumer_info(stream_name, "late")
+            dead = await nc.subscribe(info.config.deliver_subject)  # receives, never acknowledges
+            for i in range(before, before + 100):
+                source.on_next(trade(i))
+            await publisher.flush(10)
+            for _ in range(100):
+                await dead.next_msg(timeout=10)
+            await dead.unsubscribe()
+            assert (await nc.jetstream().consumer_info(stream_name, "late")).num_ack_pending == 100
+        finally:
+            await nc.close()
+        back = rxpro.nats.stream(subject, nats_server.url, durable="late")
+        got = collect(back)
+        await got.count(100, timeout=10)
+        await asyncio.sleep(0.2)  # nothing more comes
+        got.dispose()
+        await back.wait_closed()
+    assert quiet.items == [] and [t["id"] for t in got.items] == [str(i) for i in range(before, before + 100)]
