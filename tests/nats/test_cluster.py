@@ -56,6 +56,7 @@ async def test_killing_the_stream_leader_mid_burst_loses_and_duplicates_nothing(
         stored.dispose()
         await again.wait_closed()
     expected = [str(10**12 + i) for i in range(BURST)]
+    assert not stored.errors and stored.completed, (stored.errors, len(stored.items))
     assert [t["id"] for t in stored.items] == expected  # the stream: each trade once, in order
     assert [t["id"] for t in consumed.items] == expected  # the live consumer resumed on another node
     assert consumed.items == local.items
