@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from typing import Any, Callable
 
@@ -20,6 +21,7 @@ from rxpro.nats import (
     PublishFailed,
     PublishOptions,
     StreamNotFound,
+    StreamOptions,
 )
 
 
@@ -246,3 +248,41 @@ async def test_a_durable_consumer_gets_at_once_what_its_dead_predecessor_never_a
         got.dispose()
         await back.wait_closed()
     assert quiet.items == [] and [t["id"] for t in got.items] == [str(i) for i in range(before, before + 100)]
+
+
+@pytest.mark.parametrize("heartbeat", [0, -1.0, "1", True, None, float("nan")])
+def test_a_heartbeat_that_is_not_a_positive_number_of_seconds_is_refused_naming_it(heartbeat: Any) -> None:
+    with pytest.raises(rxpro.InvalidArgument, match=re.escape(f"got {heartbeat!r}")):
+        StreamOptions(heartbeat=heartbeat)
+
+
+async def test_a_consumer_without_durable_is_heartbeated_as_asked(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """The server's idle heartbeats are what tell nats-py a consumer's node died (two missed: re-created)."""
+    source: Subject[dict[str, Any]] = Subject()
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options):
+        heartbeats = {}
+        nc = await nats.connect(nats_server.url)
+        try:
+            for seconds in (None, 0.5):
+                earlier = {c.name for c in await nc.jetstream().consumers_info(options.stream_settings.name)}
+                watched = rxpro.nats.stream(subject, nats_server.url, options=None if seconds is None
+                                            else StreamOptions(heartbeat=seconds))
+                values = collect(watched)
+                created: list[Any] = []
+                for _ in range(100):  # the consumer is created once the subscription has connected
+                    consumers = await nc.jetstream().consumers_info(options.stream_settings.name)
+                    created = [c for c in consumers if c.name not in earlier]
+                    if created:
+                        break
+                    await asyncio.sleep(0.05)
+                assert len(created) == 1, created
+                heartbeats[seconds] = created[0].config.idle_heartbeat
+                values.dispose()
+                await watched.wait_closed()
+                assert values.errors == []
+        finally:
+            await nc.close()
+    assert heartbeats == {None: 1.0, 0.5: 0.5}
