@@ -20,10 +20,10 @@ RxPY's time operators default to a scheduler on that loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeVar, Union
 
 import nats.js.errors
 from nats.aio.client import Client
@@ -46,6 +46,8 @@ __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
 Start = Union[Literal["new", "all"], int, datetime]
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True, slots=True)
 class StreamOptions:
@@ -60,11 +62,22 @@ class StreamOptions:
     #: missed (the node holding it died) nats-py re-creates it on another node from the last value
     #: it delivered. nats-py's own default, 5 s, left a live stream quiet 10-20 s after a node died.
     heartbeat: float = 1.0
+    #: seconds a subscription keeps asking JetStream to set its consumer up while the requests time
+    #: out or answer 503 (a leader election after a node died takes a few) before it fails with
+    #: :class:`NatsUnreachable`
+    setup_timeout: float = 15.0
     connect: ConnectOptions = field(default_factory=ConnectOptions)
 
     def __post_init__(self) -> None:
-        if isinstance(self.heartbeat, bool) or not isinstance(self.heartbeat, (int, float)) or not self.heartbeat > 0:
-            raise InvalidArgument(f"heartbeat must be a number of seconds > 0, got {self.heartbeat!r}")
+        for name in ("heartbeat", "setup_timeout"):
+            seconds = getattr(self, name)
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+                raise InvalidArgument(f"{name} must be a number of seconds > 0, got {seconds!r}")
+
+
+#: what a JetStream request gets while the cluster elects a leader or a node is down: worth asking again
+#: (not "no responders": that is a server without JetStream, said at once)
+_TRANSIENT = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
 
 
 def _deliver(start: Start) -> tuple[DeliverPolicy, dict[str, Any]]:
@@ -105,6 +118,8 @@ class _Consumption:
         self.stream = stream_name or ""
         self.stopped = False
         self.unacked: Msg | None = None
+        #: where a durable consumer re-created by this subscription starts (its old one deleted)
+        self.resume_at: int | None = None
         self.since_ack = 0
 
     async def run(self) -> None:
@@ -115,29 +130,39 @@ class _Consumption:
                 self.nc = await connect(self.nc_or_url, self.options.connect)
                 self.owns_nc = True
             js = self.nc.jetstream()
-            self.stream = await stream_of(js, self.subject, self.stream_name)
-            policy, position = _deliver(self.start)
-            if self.durable is None:
-                self.subscription = await js.subscribe(
-                    self.subject, cb=self._on_message, stream=self.stream, ordered_consumer=True,
-                    idle_heartbeat=self.options.heartbeat, config=ConsumerConfig(deliver_policy=policy, **position),
-                    pending_msgs_limit=self.options.pending_messages, pending_bytes_limit=self.options.pending_bytes,
-                )
-            else:
-                self.subscription = await self._bind_durable(js, policy, position)
+            deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
+            # nats-py subscribes to the consumer's deliver subject only once the consumer exists:
+            # until then a failed step leaves nothing of ours behind, and the whole set-up is asked again
+            self.subscription = await _again_while_transient(lambda: self._bind(js), deadline)
             if not self.live:
-                info = await self.subscription.consumer_info()
+                info = await _again_while_transient(self.subscription.consumer_info, deadline)
                 if not info.num_pending and not info.delivered.consumer_seq:
                     self._complete()  # nothing to replay
         except asyncio.CancelledError:
             raise
         except (StreamNotFound, InvalidArgument, NatsUnreachable) as error:
             self._error(error)
+        except _TRANSIENT as error:
+            self._error(NatsUnreachable(
+                f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
+                f"(StreamOptions.setup_timeout): {getattr(error, 'description', None) or error or type(error).__name__}"))
         except nats.js.errors.APIError as error:
             self._error(StreamNotFound(f"can't consume {self.subject!r} from stream {self.stream!r}: "
                                        f"{error.description}"))
         except nats.errors.Error as error:
             self._error(NatsUnreachable(f"NATS failed while consuming {self.subject!r}: {error or type(error).__name__}"))
+
+    async def _bind(self, js: Any) -> Any:
+        """The stream, then the consumer and its subscription."""
+        self.stream = await stream_of(js, self.subject, self.stream_name)
+        policy, position = _deliver(self.start)
+        if self.durable is not None:
+            return await self._bind_durable(js, policy, position)
+        return await js.subscribe(
+            self.subject, cb=self._on_message, stream=self.stream, ordered_consumer=True,
+            idle_heartbeat=self.options.heartbeat, config=ConsumerConfig(deliver_policy=policy, **position),
+            pending_msgs_limit=self.options.pending_messages, pending_bytes_limit=self.options.pending_bytes,
+        )
 
     async def _bind_durable(self, js: Any, policy: DeliverPolicy, position: dict[str, Any]) -> Any:
         """Resume ``durable`` after its last acknowledged value (a fresh consumer from there), or create it."""
@@ -160,8 +185,11 @@ class _Consumption:
                 # comes again at once and in order (the old consumer would redeliver it only after ack_wait,
                 # behind newer values)
                 policy, position = DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": acked + 1}
+                self.resume_at = acked + 1  # a set-up asked again after the delete below resumes there too
                 await js.delete_consumer(self.stream, self.durable)
             # else it started on an empty stream and delivered nothing: as it is, it knows where it started
+        elif self.resume_at is not None:
+            policy, position = DeliverPolicy.BY_START_SEQUENCE, {"opt_start_seq": self.resume_at}
         config = ConsumerConfig(
             durable_name=self.durable, deliver_policy=policy, ack_policy=AckPolicy.ALL,
             max_ack_pending=-1, filter_subject=self.subject, deliver_subject=self.nc.new_inbox(),  # type: ignore[union-attr]
@@ -243,6 +271,21 @@ class _Consumption:
             await close_connection(self.nc)
 
 
+async def _again_while_transient(request: Callable[[], Awaitable[_T]], deadline: float) -> _T:
+    """``await request()``, asked again (0.25 s, doubling to 2 s apart) while it fails with a
+    :data:`_TRANSIENT` error and ``deadline`` (loop time) is ahead; the last error otherwise."""
+    loop = asyncio.get_running_loop()
+    pause = 0.25
+    while True:
+        try:
+            return await request()
+        except _TRANSIENT:
+            if loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(2 * pause, 2.0)
+
+
 class NatsObservable(Observable[Any]):
     """The Observable :func:`stream` returns; ``await obs.wait_closed()`` after disposing releases NATS fully."""
 
@@ -308,7 +351,9 @@ def stream(
     ``live=False`` completes once the values the stream held at subscribe are
     delivered (a replay of the bus). Each value is the dict (or OHLCV row) the
     publisher's subscriber saw, ``==`` to it. Errors: :class:`StreamNotFound`,
-    :class:`NotRxproMessage`, :class:`NatsUnreachable`, :class:`InvalidSubject`.
+    :class:`NotRxproMessage`, :class:`NatsUnreachable`, :class:`InvalidSubject`. While
+    JetStream's requests to set the consumer up time out or answer 503 (a cluster electing a
+    leader), they are asked again for ``StreamOptions.setup_timeout`` seconds first.
     """
     check_subject(subject, wildcards=True)
     _deliver(start)  # bad start values fail here, not on subscribe

@@ -6,11 +6,14 @@ import asyncio
 from typing import Any, Callable
 
 import nats
+from reactivex.subject import Subject
 
 import rxpro
 import rxpro.nats
-from rxpro.nats import LocalCluster, PublishOptions, StreamSettings
+from rxpro.nats import LocalCluster, PublishOptions, StreamOptions, StreamSettings
 from rxpro.testing import Simulator
+
+from .test_faults import trade
 
 BURST = 20_000
 
@@ -61,3 +64,41 @@ async def test_killing_the_stream_leader_mid_burst_loses_and_duplicates_nothing(
     assert [t["id"] for t in consumed.items] == expected  # the live consumer resumed on another node
     assert consumed.items == local.items
     assert summary.stored == BURST and summary.reordered == 0
+
+
+
+async def test_a_replay_started_while_the_cluster_has_no_quorum_waits_for_it(
+    nats_cluster: LocalCluster, unique: Callable[[], str], collect: Callable[..., Any]
+) -> None:
+    """Subscribed while two of three nodes are down, JetStream's requests time out: the set-up is
+    asked again (StreamOptions.setup_timeout, 15 s) and the replay plays once a node is back."""
+    name = unique()
+    options = PublishOptions(prefix=f"rxpro.{name}", stream_settings=StreamSettings(name=name.upper(), replicas=3))
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[dict[str, Any]] = Subject()
+    async with rxpro.nats.publish(source, nats_cluster.url, exchange="binance", options=options) as publisher:
+        for i in range(2_000):
+            source.on_next(trade(i))
+        await publisher.flush(30)
+    leader = nats_cluster.server_named(await _stream_leader(nats_cluster, name.upper()))
+    other = next(server for server in nats_cluster.servers if server is not leader)
+    await leader.stop(kill=True)
+    await other.stop(kill=True)
+    replay = rxpro.nats.stream(subject, nats_cluster.url, start="all", live=False)
+    impatient = rxpro.nats.stream(subject, nats_cluster.url, start="all", live=False,
+                                  options=StreamOptions(setup_timeout=1.0))
+    got = collect(replay)
+    refused = collect(impatient)
+    await asyncio.sleep(2.0)  # its first requests time out: no quorum
+    assert not got.errors and not got.completed and got.items == []
+    await other.start()
+    await got.ended(timeout=60)
+    await refused.ended(timeout=60)
+    for observable, collector in ((replay, got), (impatient, refused)):
+        collector.dispose()
+        await observable.wait_closed()
+    assert not got.errors and got.completed, (got.errors, len(got.items))
+    assert [t["id"] for t in got.items] == [str(i) for i in range(2_000)]
+    assert refused.items == [] and len(refused.errors) == 1, refused.errors
+    assert isinstance(refused.errors[0], rxpro.nats.NatsUnreachable)
+    assert "in 1 s (StreamOptions.setup_timeout)" in str(refused.errors[0])

@@ -250,10 +250,11 @@ async def test_a_durable_consumer_gets_at_once_what_its_dead_predecessor_never_a
     assert quiet.items == [] and [t["id"] for t in got.items] == [str(i) for i in range(before, before + 100)]
 
 
-@pytest.mark.parametrize("heartbeat", [0, -1.0, "1", True, None, float("nan")])
-def test_a_heartbeat_that_is_not_a_positive_number_of_seconds_is_refused_naming_it(heartbeat: Any) -> None:
-    with pytest.raises(rxpro.InvalidArgument, match=re.escape(f"got {heartbeat!r}")):
-        StreamOptions(heartbeat=heartbeat)
+@pytest.mark.parametrize("name", ["heartbeat", "setup_timeout"])
+@pytest.mark.parametrize("seconds", [0, -1.0, "1", True, None, float("nan")])
+def test_seconds_that_are_not_a_positive_number_are_refused_naming_them(name: str, seconds: Any) -> None:
+    with pytest.raises(rxpro.InvalidArgument, match=re.escape(f"{name} must be") + ".*" + re.escape(f"got {seconds!r}")):
+        StreamOptions(**{name: seconds})
 
 
 async def test_a_consumer_without_durable_is_heartbeated_as_asked(
