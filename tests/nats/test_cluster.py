@@ -71,7 +71,8 @@ async def test_a_replay_started_while_the_cluster_has_no_quorum_waits_for_it(
     nats_cluster: LocalCluster, unique: Callable[[], str], collect: Callable[..., Any]
 ) -> None:
     """Subscribed while two of three nodes are down, JetStream's requests time out: the set-up is
-    asked again (StreamOptions.setup_timeout, 15 s) and the replay plays once a node is back."""
+    asked again for StreamOptions.setup_timeout and the replay plays once a node is back; one whose
+    setup_timeout passes while no node is back fails with NatsUnreachable naming the option."""
     name = unique()
     options = PublishOptions(prefix=f"rxpro.{name}", stream_settings=StreamSettings(name=name.upper(), replicas=3))
     subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
@@ -84,21 +85,21 @@ async def test_a_replay_started_while_the_cluster_has_no_quorum_waits_for_it(
     other = next(server for server in nats_cluster.servers if server is not leader)
     await leader.stop(kill=True)
     await other.stop(kill=True)
-    replay = rxpro.nats.stream(subject, nats_cluster.url, start="all", live=False)
+    replay = rxpro.nats.stream(subject, nats_cluster.url, start="all", live=False,
+                               options=StreamOptions(setup_timeout=60.0))
     impatient = rxpro.nats.stream(subject, nats_cluster.url, start="all", live=False,
                                   options=StreamOptions(setup_timeout=1.0))
     got = collect(replay)
     refused = collect(impatient)
-    await asyncio.sleep(2.0)  # its first requests time out: no quorum
-    assert not got.errors and not got.completed and got.items == []
+    await refused.ended(timeout=30)  # its first request times out (no quorum): past its 1 s, it gives up
+    assert refused.items == [] and len(refused.errors) == 1, refused.errors
+    assert isinstance(refused.errors[0], rxpro.nats.NatsUnreachable)
+    assert "in 1 s (StreamOptions.setup_timeout)" in str(refused.errors[0])
+    assert not got.errors and not got.completed and got.items == []  # still asking
     await other.start()
     await got.ended(timeout=60)
-    await refused.ended(timeout=60)
     for observable, collector in ((replay, got), (impatient, refused)):
         collector.dispose()
         await observable.wait_closed()
     assert not got.errors and got.completed, (got.errors, len(got.items))
     assert [t["id"] for t in got.items] == [str(i) for i in range(2_000)]
-    assert refused.items == [] and len(refused.errors) == 1, refused.errors
-    assert isinstance(refused.errors[0], rxpro.nats.NatsUnreachable)
-    assert "in 1 s (StreamOptions.setup_timeout)" in str(refused.errors[0])
