@@ -33,6 +33,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxpro import InvalidArgument
+from rxpro._retry import RetryPolicy
 
 from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, NotRxproMessage, StreamNotFound
@@ -271,19 +272,24 @@ class _Consumption:
             await close_connection(self.nc)
 
 
+#: the pauses between set-up requests: 0.25 s, doubling to 2 s (the deadline, not a count, ends them)
+_SETUP_BACKOFF = RetryPolicy(max_retries=None, initial_delay_ms=250.0, max_delay_ms=2_000.0, jitter=0.0)
+
+
 async def _again_while_transient(request: Callable[[], Awaitable[_T]], deadline: float) -> _T:
-    """``await request()``, asked again (0.25 s, doubling to 2 s apart) while it fails with a
+    """``await request()``, asked again (:data:`_SETUP_BACKOFF` apart) while it fails with a
     :data:`_TRANSIENT` error and ``deadline`` (loop time) is ahead; the last error otherwise."""
     loop = asyncio.get_running_loop()
-    pause = 0.25
+    attempt = 0
     while True:
         try:
             return await request()
         except _TRANSIENT:
+            attempt += 1
+            pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
             if loop.time() + pause > deadline:
                 raise
         await asyncio.sleep(pause)
-        pause = min(2 * pause, 2.0)
 
 
 class NatsObservable(Observable[Any]):
