@@ -20,10 +20,10 @@ RxPY's time operators default to a scheduler on that loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, Union
 
 import nats.js.errors
 from nats.aio.client import Client
@@ -33,11 +33,10 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from rxpro import InvalidArgument
-from rxpro._retry import RetryPolicy
 
 from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, NotRxproMessage, StreamNotFound
-from ._jetstream import stream_of
+from ._jetstream import TRANSIENT, again_while_transient, stream_of
 from ._subjects import check_subject
 from ._wire import CHANNEL_HEADER, decode_body
 
@@ -46,9 +45,6 @@ __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
 Start = Union[Literal["new", "all"], int, datetime]
-
-_T = TypeVar("_T")
-
 
 @dataclass(frozen=True, slots=True)
 class StreamOptions:
@@ -74,11 +70,6 @@ class StreamOptions:
             seconds = getattr(self, name)
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
                 raise InvalidArgument(f"{name} must be a number of seconds > 0, got {seconds!r}")
-
-
-#: what a JetStream request gets while the cluster elects a leader or a node is down: worth asking again
-#: (not "no responders": that is a server without JetStream, said at once)
-_TRANSIENT = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
 
 
 def _deliver(start: Start) -> tuple[DeliverPolicy, dict[str, Any]]:
@@ -134,16 +125,16 @@ class _Consumption:
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             # nats-py subscribes to the consumer's deliver subject only once the consumer exists:
             # until then a failed step leaves nothing of ours behind, and the whole set-up is asked again
-            self.subscription = await _again_while_transient(lambda: self._bind(js), deadline)
+            self.subscription = await again_while_transient(lambda: self._bind(js), deadline)
             if not self.live:
-                info = await _again_while_transient(self.subscription.consumer_info, deadline)
+                info = await again_while_transient(self.subscription.consumer_info, deadline)
                 if not info.num_pending and not info.delivered.consumer_seq:
                     self._complete()  # nothing to replay
         except asyncio.CancelledError:
             raise
         except (StreamNotFound, InvalidArgument, NatsUnreachable) as error:
             self._error(error)
-        except _TRANSIENT as error:
+        except TRANSIENT as error:
             self._error(NatsUnreachable(
                 f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
                 f"(StreamOptions.setup_timeout): {getattr(error, 'description', None) or error or type(error).__name__}"))
@@ -270,26 +261,6 @@ class _Consumption:
                 pass
         if self.owns_nc and self.nc is not None:
             await close_connection(self.nc)
-
-
-#: the pauses between set-up requests: 0.25 s, doubling to 2 s (the deadline, not a count, ends them)
-_SETUP_BACKOFF = RetryPolicy(max_retries=None, initial_delay_ms=250.0, max_delay_ms=2_000.0, jitter=0.0)
-
-
-async def _again_while_transient(request: Callable[[], Awaitable[_T]], deadline: float) -> _T:
-    """``await request()``, asked again (:data:`_SETUP_BACKOFF` apart) while it fails with a
-    :data:`_TRANSIENT` error and ``deadline`` (loop time) is ahead; the last error otherwise."""
-    loop = asyncio.get_running_loop()
-    attempt = 0
-    while True:
-        try:
-            return await request()
-        except _TRANSIENT:
-            attempt += 1
-            pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
-            if loop.time() + pause > deadline:
-                raise
-        await asyncio.sleep(pause)
 
 
 class NatsObservable(Observable[Any]):

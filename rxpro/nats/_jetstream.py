@@ -5,19 +5,57 @@ limits retention that drops the oldest messages past 24 hours or 1 GiB,
 duplicate window 2 minutes (how far apart two redundant publishers may run),
 1 replica (3 on a 3-node cluster: ``replicas=3``). An existing stream is used
 as it is, never changed.
+
+A request made while the cluster has no leader times out or answers 503:
+``again_while_transient`` asks again until a deadline (``setup_timeout``).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
+from rxpro._retry import RetryPolicy
+
 from ._errors import InvalidSubject, StreamNotFound
 
-__all__ = ["StreamSettings", "ensure_stream", "stream_of"]
+__all__ = ["TRANSIENT", "StreamSettings", "again_while_transient", "ensure_stream", "stream_of"]
+
+_T = TypeVar("_T")
+
+#: what a JetStream request gets while the cluster elects a leader or a node is down: worth asking again
+#: (not "no responders": that is a server without JetStream, said at once)
+TRANSIENT = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
+
+#: the pauses between set-up requests: 0.25 s, doubling to 2 s (the deadline, not a count, ends them)
+_SETUP_BACKOFF = RetryPolicy(max_retries=None, initial_delay_ms=250.0, max_delay_ms=2_000.0, jitter=0.0)
+
+
+async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: float) -> _T:
+    """``await request()``, asked again (:data:`_SETUP_BACKOFF` apart) while it fails with a
+    :data:`TRANSIENT` error and ``deadline`` (loop time) is ahead; the last error otherwise.
+
+    Consumers (``StreamOptions.setup_timeout``) and publishers (``PublishOptions.setup_timeout``)
+    set up through it, so one started during a leader election waits for the new leader.
+    """
+    loop = asyncio.get_running_loop()
+    attempt = 0
+    while True:
+        try:
+            return await request()
+        except TRANSIENT:
+            attempt += 1
+            pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
+            if loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import nats.errors
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -32,9 +33,11 @@ from nats.errors import OutboundBufferLimitError
 from reactivex import Observable
 from reactivex.abc import DisposableBase
 
+from rxpro import InvalidArgument
+
 from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, PublishFailed
-from ._jetstream import StreamSettings, ensure_stream, stream_of
+from ._jetstream import TRANSIENT, StreamSettings, again_while_transient, ensure_stream, stream_of
 from ._subjects import DEFAULT_PREFIX, check_subject, subject_for
 from ._wire import (
     CHANNEL_HEADER,
@@ -68,12 +71,28 @@ class PublishOptions:
     ack_timeout: float = 2.0
     #: a message unacknowledged this long in all (retries included) is a :class:`PublishFailed`
     retry_for: float = 60.0
+    #: seconds ``start()`` keeps asking JetStream for the stream while the requests time out or
+    #: answer 503 (a leader election after a node died takes a few) before it fails with
+    #: :class:`NatsUnreachable`
+    setup_timeout: float = 15.0
     #: the first token(s) of default subjects: ``<prefix>.<exchange>.<channel>.<symbol>``
     prefix: str = DEFAULT_PREFIX
     #: create the stream (``stream_settings``) when none stores the subjects; else :class:`StreamNotFound`
     create_stream: bool = True
     stream_settings: StreamSettings = field(default_factory=StreamSettings)
     connect: ConnectOptions = field(default_factory=ConnectOptions)
+
+    def __post_init__(self) -> None:
+        for name in ("max_buffered", "max_in_flight"):
+            count = getattr(self, name)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise InvalidArgument(f"{name} must be a whole number >= 1, got {count!r}")
+        for name in ("ack_timeout", "retry_for", "setup_timeout", "linger"):
+            seconds = getattr(self, name)
+            if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                    or not (seconds >= 0 if name == "linger" else seconds > 0)):
+                bound = ">= 0" if name == "linger" else "> 0"
+                raise InvalidArgument(f"{name} must be a number of seconds {bound}, got {seconds!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,22 +210,31 @@ class Publisher:
         else:
             self._nc = await connect(self._nc_or_url, self.options.connect)
             self._owns_nc = True
+        subjects = [self._fixed_subject or f"{self.options.prefix}.>"]
         try:
             js = self._nc.jetstream()
-            if self._fixed_subject is not None:
-                subjects = [self._fixed_subject]
-            else:
-                subjects = [f"{self.options.prefix}.>"]
+            deadline = loop.time() + self.options.setup_timeout
             if self._stream_name is not None or not self.options.create_stream:
                 probe = self._fixed_subject or f"{self.options.prefix}.{self.exchange_id}.{self.channel or 'trades'}.X"
-                self.stream = await stream_of(js, probe, self._stream_name)
+                self.stream = await again_while_transient(lambda: stream_of(js, probe, self._stream_name), deadline)
             else:
-                self.stream = await ensure_stream(js, subjects, self.options.stream_settings)
+                self.stream = await again_while_transient(
+                    lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline)
             self._inbox = self._nc.new_inbox()
             self._ack_subscription = await self._nc.subscribe(
                 f"{self._inbox}.*", cb=self._on_ack, pending_msgs_limit=10 * self.options.max_in_flight + 1024,
                 pending_bytes_limit=64 * 1024 * 1024,
             )
+        except TRANSIENT as error:
+            await self._release()
+            raise NatsUnreachable(
+                f"JetStream did not find or create the stream for {subjects[0]!r} in "
+                f"{self.options.setup_timeout:g} s (PublishOptions.setup_timeout): "
+                f"{getattr(error, 'description', None) or error or type(error).__name__}") from None
+        except nats.errors.Error as error:
+            await self._release()
+            raise NatsUnreachable(
+                f"NATS failed while setting up publishing to {subjects[0]!r}: {error or type(error).__name__}") from None
         except BaseException:
             await self._release()
             raise

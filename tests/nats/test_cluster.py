@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Callable
 
 import nats
+import pytest
 from reactivex.subject import Subject
 
 import rxpro
@@ -103,3 +104,53 @@ async def test_a_replay_started_while_the_cluster_has_no_quorum_waits_for_it(
         await observable.wait_closed()
     assert not got.errors and got.completed, (got.errors, len(got.items))
     assert [t["id"] for t in got.items] == [str(i) for i in range(2_000)]
+
+
+async def test_a_publisher_started_while_the_cluster_has_no_quorum_waits_for_it(
+    nats_cluster: LocalCluster, unique: Callable[[], str], collect: Callable[..., Any]
+) -> None:
+    """Two of three nodes down, JetStream can't look the stream up: a publisher's start() asks again
+    for PublishOptions.setup_timeout and publishes once a node is back; one whose setup_timeout
+    passes first fails with NatsUnreachable naming the option, and leaves no task or connection."""
+    name = unique()
+    settings = StreamSettings(name=name.upper(), replicas=3)
+    options = PublishOptions(prefix=f"rxpro.{name}", stream_settings=settings)
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[dict[str, Any]] = Subject()
+    async with rxpro.nats.publish(source, nats_cluster.url, exchange="binance", options=options) as publisher:
+        source.on_next(trade(0))
+        await publisher.flush(30)
+    leader = nats_cluster.server_named(await _stream_leader(nats_cluster, name.upper()))
+    other = next(server for server in nats_cluster.servers if server is not leader)
+    await leader.stop(kill=True)
+    await other.stop(kill=True)
+    tasks_before = asyncio.all_tasks()
+    impatient = rxpro.nats.publish(Subject(), nats_cluster.url, exchange="binance",
+                                   options=PublishOptions(prefix=options.prefix, stream_settings=settings,
+                                                          setup_timeout=1.0))
+    with pytest.raises(rxpro.nats.NatsUnreachable, match=r"in 1 s \(PublishOptions\.setup_timeout\)"):
+        await impatient.start()
+    assert asyncio.all_tasks() == tasks_before  # nothing of the failed start is left running
+    patient = rxpro.nats.publish(source, nats_cluster.url, exchange="binance",
+                                 options=PublishOptions(prefix=options.prefix, stream_settings=settings,
+                                                        setup_timeout=60.0))
+    starting = asyncio.ensure_future(patient.start())
+    await asyncio.sleep(1.5)
+    assert not starting.done()  # still asking
+    await other.start()
+    await asyncio.wait_for(starting, 60)
+    try:
+        for i in range(1, 500):
+            source.on_next(trade(i))
+        source.on_completed()
+        summary = await asyncio.wait_for(patient.finished(), 60)
+    finally:
+        await patient.close()
+    assert summary.stored == 499 and summary.stream == name.upper()
+    replay = rxpro.nats.stream(subject, nats_cluster.url, start="all", live=False)
+    got = collect(replay)
+    await got.ended(timeout=60)
+    got.dispose()
+    await replay.wait_closed()
+    assert not got.errors and got.completed, got.errors
+    assert [t["id"] for t in got.items] == [str(i) for i in range(500)]

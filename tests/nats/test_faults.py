@@ -257,6 +257,17 @@ def test_seconds_that_are_not_a_positive_number_are_refused_naming_them(name: st
         StreamOptions(**{name: seconds})
 
 
+@pytest.mark.parametrize(("name", "value", "bound"), [
+    ("setup_timeout", 0, "number of seconds > 0"), ("ack_timeout", -1.0, "number of seconds > 0"), ("retry_for", "60", "number of seconds > 0"),
+    ("setup_timeout", float("nan"), "number of seconds > 0"), ("linger", -0.1, "number of seconds >= 0"), ("linger", None, "number of seconds >= 0"),
+    ("max_buffered", 0, "whole number >= 1"), ("max_in_flight", 2.5, "whole number >= 1"),
+    ("max_in_flight", True, "whole number >= 1"),
+])
+def test_publish_options_out_of_range_are_refused_naming_them(name: str, value: Any, bound: str) -> None:
+    with pytest.raises(rxpro.InvalidArgument, match=re.escape(f"{name} must be a {bound}, got {value!r}")):
+        PublishOptions(**{name: value})
+
+
 async def test_a_consumer_without_durable_is_heartbeated_as_asked(
     nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
 ) -> None:
