@@ -8,13 +8,14 @@ reaches the threshold).
 from __future__ import annotations
 
 from collections.abc import Callable
+from math import isfinite
 from typing import Any
 
 from reactivex import Observable, abc
 
 from rxpro._errors import OperatorArgumentError
 
-from ._checks import TRADE_SHAPE, check_positive, is_number, shape_error
+from ._checks import TRADE_SHAPE, SymbolGuard, check_positive, is_number, not_finite_error, shape_error
 
 __all__ = ["bars"]
 
@@ -42,7 +43,9 @@ def bars(
     open on completion is not emitted (it never reached its threshold).
     Trades without a price, or with a zero price, are skipped, as in
     ``build_ohlcvc``; a price, amount or cost that is not a number (e.g. a
-    str) ends the stream with ``StreamShapeError``.
+    str), an amount or cost that is NaN or infinite (a bar could never reach
+    its threshold), or a trade of a second symbol ends the stream with
+    ``StreamShapeError``.
 
     Example:
         >>> rxpro.trades(ex, 'BTC/USDT').pipe(bars(volume=10))  # a bar per 10 BTC
@@ -104,7 +107,8 @@ class _BarBuilder:
 
     __slots__ = (
         "_by_count", "_by_notional", "_threshold", "_observer", "_emit", "_stopped",
-        "_is_open", "_first_ts", "_open", "_high", "_low", "_volume", "_count", "_notional",
+        "_is_open", "_first_ts", "_open", "_high", "_low", "_volume", "_count", "_notional", "_symbol",
+        "_symbols",
     )
 
     def __init__(self, kind: str, threshold: float, observer: abc.ObserverBase[Bar]) -> None:
@@ -122,6 +126,8 @@ class _BarBuilder:
         self._volume: Any = 0.0
         self._count = 0
         self._notional: Any = 0.0
+        self._symbols = SymbolGuard("bars")
+        self._symbol: Any = None  # the stream's symbol, once a trade named it (identity: the fast test)
 
     def on_next(self, trade: Trade) -> None:
         """Add one trade to the open bar (or open one); emit the bar when it reaches the threshold."""
@@ -130,9 +136,18 @@ class _BarBuilder:
         try:
             price = trade["price"]
             amount = trade["amount"]
+            if trade.get("symbol") is not self._symbol:
+                mixed = self._symbols.mixed(trade)
+                if mixed is not None:
+                    self._stop(mixed)
+                    return
+                self._symbol = self._symbols.symbol
             if price is None or not (price > 0 or price < 0):
                 return
             amount = amount or 0.0  # None counts as no volume
+            if not isfinite(amount):  # a NaN would keep the bar from ever reaching its threshold
+                self._stop(not_finite_error("bars", "amount", amount, trade))
+                return
             if self._is_open:
                 if price > self._high:
                     self._high = price
@@ -142,7 +157,11 @@ class _BarBuilder:
                 self._count += 1
                 if self._by_notional:
                     cost = trade.get("cost")
-                    self._notional += cost if cost is not None else price * amount
+                    notional = cost if cost is not None else price * amount
+                    if not isfinite(notional):
+                        self._stop(not_finite_error("bars", "cost", notional, trade))
+                        return
+                    self._notional += notional
             elif not self._open_bar(trade, price, amount):
                 return
             if self._by_count:
@@ -151,7 +170,7 @@ class _BarBuilder:
                 reached = self._notional >= self._threshold
             else:
                 reached = self._volume >= self._threshold
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError, ValueError, OverflowError):
             self._fail(trade)
             return
         if reached:
@@ -172,6 +191,9 @@ class _BarBuilder:
         ):
             self._fail(trade)
             return False
+        if notional is not None and not isfinite(notional):
+            self._stop(not_finite_error("bars", "cost", notional, trade))
+            return False
         self._first_ts = trade["timestamp"]
         self._open = self._high = self._low = price
         self._volume = amount
@@ -181,5 +203,8 @@ class _BarBuilder:
         return True
 
     def _fail(self, trade: Trade) -> None:
+        self._stop(shape_error("bars", TRADE_SHAPE, trade))
+
+    def _stop(self, error: Exception) -> None:
         self._stopped = True
-        self._observer.on_error(shape_error("bars", TRADE_SHAPE, trade))
+        self._observer.on_error(error)

@@ -126,9 +126,9 @@ class _Snapshots:
             # (a dict, what ccxt gives, is let through without the slower Mapping check)
             if (
                 (book.__class__ is not dict and not isinstance(book, Mapping))
-                or "bids" not in book
-                or "asks" not in book
-            ):
+                or book.get("bids") is None
+                or book.get("asks") is None
+            ):  # said at this value, not at the tick that would copy it
                 self._fail(shape_error("book_snapshots", _BOOK_SHAPE, book))
                 return
             self._updated[book.get("symbol")] = book
@@ -165,11 +165,13 @@ class _Snapshots:
         """Emit a snapshot of every updated book; ``False`` when one was not a book (the stream ended)."""
         books = list(self._updated.values())
         self._updated.clear()
-        try:
-            snapshots = [_snapshot(book, self._depth) for book in books]
-        except (KeyError, IndexError, TypeError):
-            self._fail(shape_error("book_snapshots", _BOOK_SHAPE, books))
-            return False
+        snapshots = []
+        for book in books:
+            try:
+                snapshots.append(_snapshot(book, self._depth))
+            except (KeyError, IndexError, TypeError):  # a level that is not [price, amount, ...]
+                self._fail(shape_error("book_snapshots", _BOOK_SHAPE, book))
+                return False
         for snapshot in snapshots:
             self._observer.on_next(snapshot)
         return True

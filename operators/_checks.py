@@ -20,22 +20,44 @@ from rxpro._errors import OperatorArgumentError, StreamShapeError
 
 __all__ = [
     "TRADE_SHAPE",
+    "SymbolGuard",
     "check_depth",
+    "check_flag",
     "check_positive",
     "describe",
     "is_number",
+    "not_finite_error",
     "shape_error",
     "timeframe_ms",
 ]
 
 
 def check_positive(name: str, value: object) -> float:
-    """Return ``value`` as a float if it is a finite number > 0, else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Return ``value`` as a float if it is a finite number > 0 (numpy's and ``Decimal`` too), else raise."""
+    if isinstance(value, bool) or not is_number(value) or _numpy_bool(value):
         raise OperatorArgumentError(f"{name} must be a number > 0, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (ValueError, OverflowError):  # a signalling Decimal NaN; a Fraction past float's range
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
         raise OperatorArgumentError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return number
+
+
+def _numpy_bool(value: object) -> bool:
+    """numpy's bool (``numpy.bool_``, named ``bool`` since numpy 2), without importing numpy."""
+    cls = value.__class__
+    return cls.__module__ == "numpy" and cls.__name__ in ("bool", "bool_")
+
+
+def check_flag(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool (numpy's too), else raise: ``'false'`` is not False."""
+    if isinstance(value, bool):
+        return value
+    if _numpy_bool(value):
+        return bool(value)
+    raise OperatorArgumentError(f"{name} must be True or False, got {value!r}")
 
 
 def check_depth(value: object, name: str = "depth") -> int:
@@ -79,6 +101,12 @@ def shape_error(operator: str, expected: str, value: Any) -> StreamShapeError:
     return StreamShapeError(f"{operator}() expects {expected}; got {describe(value)}")
 
 
+def not_finite_error(operator: str, field: str, number: Any, value: Any) -> StreamShapeError:
+    """The error sent to ``on_error`` for a NaN or infinite number where the running sums can't take one."""
+    return StreamShapeError(f"{operator}() expects a finite {field!r} in each trade; got {field}={number!r} in "
+                            f"{describe(value)}")
+
+
 _NUMBERS = (int, numbers.Real, Decimal)
 
 
@@ -89,3 +117,34 @@ def is_number(value: object) -> bool:
     an operator's state, not on every arithmetic step.
     """
     return value.__class__ is float or isinstance(value, _NUMBERS)
+
+
+class SymbolGuard:
+    """The one symbol a trade operator (``ohlcv``, ``bars``, ``vwap``) builds its series from.
+
+    ccxt's ``build_ohlcvc`` is fed one market's trades; a stream of several
+    (``watch_trades_for_symbols``, a merge) would blend their prices into one
+    series. ``mixed(trade)`` returns the error that says so at the first trade
+    of a second symbol (trades without a symbol are taken as the stream's).
+    """
+
+    __slots__ = ("operator", "symbol")
+
+    def __init__(self, operator: str) -> None:
+        self.operator = operator
+        self.symbol: Any = None
+
+    def mixed(self, trade: Any) -> StreamShapeError | None:
+        symbol = trade.get("symbol")
+        if symbol is self.symbol or symbol is None:
+            return None
+        if self.symbol is None:
+            self.symbol = symbol
+            return None
+        if symbol == self.symbol:
+            self.symbol = symbol  # the same text: later trades pass the identity test
+            return None
+        return StreamShapeError(
+            f"{self.operator}() builds one market's series, got trades of {self.symbol!r} and then {symbol!r}: "
+            "split the stream by symbol first (one operator per symbol, e.g. with reactivex's group_by)"
+        )

@@ -113,11 +113,14 @@ class _Consolidation(Generic[_E, _R]):
         expected: str,
         entries_of: Callable[[Any], list[tuple[str, _E]] | None],
         result_of: Callable[[str, Mapping[str, _E]], tuple[Any, _R] | None],
+        needs: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.expected = expected
         self.entries_of = entries_of
         self.result_of = result_of
+        #: venues without which nothing can be emitted: one that failed for good ends the output
+        self.needs = needs
 
 
 def _consolidating(
@@ -176,6 +179,10 @@ class _Consolidator(Generic[_E, _R]):
             if self._stopped:
                 return
             if isinstance(item, VenueError):
+                if item.final and item.venue in spec.needs:
+                    # nothing could ever be emitted again: say why rather than go quiet
+                    self._fail(item.error)
+                    return
                 self.board.drop_venue(item.venue)
                 return
             if not isinstance(item, Venued):
@@ -419,7 +426,10 @@ def spread(
     Takes the same ``Venued`` quotes as ``best_bid_offer``. For each symbol
     both venues quote, emits a ``Spread`` (absolute and in basis points of
     the fee-adjusted buy price, after taker ``fees``) whenever it changes;
-    nothing while either side is missing, stale or failed.
+    nothing while either side is missing, stale or failed. A venue whose
+    stream failed for good (``merge_exchanges`` without
+    ``resubscribe_after_ms``: its ``VenueError`` is ``final``) ends the
+    spread with that venue's error, as no spread could follow.
 
     Example:
         >>> merge_exchanges(('binance', b), ('okx', o)).pipe(
@@ -472,5 +482,6 @@ def spread(
         stamps = [t for t in (buy_quote[5], sell_quote[5]) if t is not None]
         return (ask, bid), Spread(symbol, buy, sell, ask, bid, absolute, bps, max(stamps) if stamps else None)
 
-    spec: _Consolidation[Quote, Spread] = _Consolidation("spread", _QUOTE_SHAPE, entries_of, result_of)
+    spec: _Consolidation[Quote, Spread] = _Consolidation("spread", _QUOTE_SHAPE, entries_of, result_of,
+                                                         frozenset((buy, sell)))
     return _consolidating(spec, stale_ms, quote_map, scheduler)

@@ -23,7 +23,7 @@ from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from rxpro._errors import OperatorArgumentError
 
-from ._checks import TRADE_SHAPE, is_number, shape_error, timeframe_ms
+from ._checks import TRADE_SHAPE, SymbolGuard, check_flag, is_number, shape_error, timeframe_ms
 from ._scheduling import default_scheduler, seconds
 
 __all__ = ["ohlcv"]
@@ -78,7 +78,8 @@ def ohlcv(
     zero price) are skipped here. A ``None`` amount counts as 0 as in ccxt;
     a price or amount that is not a number (e.g. a str, which
     ``build_ohlcvc`` would count as 0 or concatenate) ends the stream with
-    ``StreamShapeError``.
+    ``StreamShapeError``; so does a trade of a second symbol (candles are
+    one market's: split a multi-symbol stream by symbol first).
 
     Late trades -- a trade whose bucket is older than the open candle's: with
     ``late='drop'`` (default) it is dropped and passed to ``on_late`` (count
@@ -173,6 +174,9 @@ class _CandleRules:
     ) -> _CandleRules:
         """The rules, or ``OperatorArgumentError`` naming the first bad argument."""
         ms = timeframe_ms(timeframe)
+        closed_only = check_flag("closed_only", closed_only)
+        close_on_time = check_flag("close_on_time", close_on_time)
+        fill_gaps = check_flag("fill_gaps", fill_gaps)
         if late not in ("drop", "merge"):
             raise OperatorArgumentError(f"late must be 'drop' or 'merge', got {late!r}")
         if isinstance(grace_ms, bool) or not isinstance(grace_ms, (int, float)) or not 0 <= grace_ms < float("inf"):
@@ -197,7 +201,8 @@ class _CandleBuilder:
     __slots__ = (
         "timer", "_observer", "_emit", "_ms", "_closed_only", "_fill_gaps", "_merge_late", "_on_late",
         "_grace_ms", "_scheduler", "_lock", "_stopped", "_floor", "_had_candle",
-        "_bucket", "_bucket_end", "_open", "_high", "_low", "_close", "_volume", "_count",
+        "_bucket", "_bucket_end", "_open", "_high", "_low", "_close", "_volume", "_count", "_symbol",
+        "_symbols",
     )
 
     def __init__(
@@ -224,15 +229,19 @@ class _CandleBuilder:
         self._close: Any = None
         self._volume: Any = None
         self._count = 0
+        self._symbols = SymbolGuard("ohlcv")
+        self._symbol: Any = None  # the stream's symbol, once a trade named it (identity: the fast test)
 
     # -- the trade stream ------------------------------------------------
 
     def on_next(self, trade: Trade) -> None:
         """Put one trade into the open candle, a new candle, or the late-trade rule."""
         try:
-            ts = trade["timestamp"]
+            ts = trade["timestamp"]  # a ccxt trade has the key (None is skipped below, as by build_ohlcvc)
             price = trade["price"]
             amount = trade["amount"]
+            if trade.get("symbol") is not self._symbol and not self._one_symbol(trade):
+                return
             if ts.__class__ is not int:
                 ts = _ccxt_timestamp(ts)
                 if ts is None:
@@ -240,7 +249,7 @@ class _CandleBuilder:
             # build_ohlcvc skips these (since=0, skipZeroPrices)
             if price is None or ts < 0 or not (price > 0 or price < 0):
                 return
-        except (KeyError, TypeError, IndexError):
+        except (KeyError, TypeError, IndexError, AttributeError):
             self._fail(shape_error("ohlcv", TRADE_SHAPE, trade))
             return
         if self._bucket <= ts < self._bucket_end:  # the open candle (most trades: kept inline)
@@ -268,6 +277,15 @@ class _CandleBuilder:
             self._emit(
                 [self._bucket, self._open, self._high, self._low, self._close, self._volume, self._count]
             )
+
+    def _one_symbol(self, trade: Trade) -> bool:
+        """A trade whose symbol is not (the same object as) the last one's: ``False`` if it is another market's."""
+        mixed = self._symbols.mixed(trade)
+        if mixed is not None:
+            self._fail(mixed)
+            return False
+        self._symbol = self._symbols.symbol
+        return True
 
     def on_next_locked(self, trade: Trade) -> None:
         """``on_next`` when a close_on_time timer may run at the same time."""

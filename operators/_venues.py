@@ -15,7 +15,7 @@ resubscription after an isolated error).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union
 
 from reactivex import Observable, abc
@@ -48,10 +48,14 @@ class VenueError:
     """In-band notice that ``venue``'s stream failed with ``error``.
 
     Consolidating operators drop the venue until it sends data again.
+    ``final``: the merge will not subscribe to the venue again (no
+    ``resubscribe_after_ms``), so no data can follow; ``spread``, which needs
+    both its venues, then ends with ``error``. Not part of equality or repr.
     """
 
     venue: str
     error: Exception
+    final: bool = field(default=False, compare=False, repr=False)
 
 
 VenueItem = Union[Venued[Any], VenueError]
@@ -272,7 +276,7 @@ class _Input:
             if self._venue is None or not merge.isolate_errors:
                 merge.fail(error)
                 return
-            self._emit(VenueError(self._venue, error))
+            self._emit(VenueError(self._venue, error, merge.delay_s is None))
             if merge.delay_s is None:
                 merge.input_ended()
                 return

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from math import isfinite
 from typing import Any
 
 from reactivex import Observable, abc
 
-from ._checks import TRADE_SHAPE, check_positive, shape_error
+from ._checks import TRADE_SHAPE, SymbolGuard, check_positive, not_finite_error, shape_error
 
 __all__ = ["vwap"]
 
@@ -28,7 +29,8 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
     window is down to one trade so rounding can't build up. Trades without
     price or amount are skipped; while the window holds no volume nothing is
     emitted. A value that is not a ccxt trade with numbers (e.g. a price
-    given as a string) ends the stream with ``StreamShapeError``.
+    given as a string), a NaN or infinite price or amount, or a trade of a
+    second symbol ends the stream with ``StreamShapeError``.
 
     Example:
         >>> rxpro.trades(ex, 'BTC/USDT').pipe(vwap(60_000))  # one-minute VWAP
@@ -60,20 +62,36 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
             trades: deque[tuple[Any, Any, Any]] = deque()
             notional: Any = 0  # an int: sums of floats, Decimals or numpy numbers alike
             volume: Any = 0
+            weighted = 0  # trades in the window with an amount: none, and there is no price
             newest: Any = None
             stopped = False
+            symbols = SymbolGuard("vwap")
+            symbol: Any = None  # the stream's symbol, once a trade named it (identity: the fast test)
 
             def on_next(trade: Trade) -> None:
-                nonlocal notional, volume, newest, stopped
+                nonlocal notional, volume, weighted, newest, stopped, symbol
                 if stopped:
                     return
                 try:
                     ts = trade["timestamp"]
                     price = trade["price"]
                     amount = trade["amount"]
+                    if trade.get("symbol") is not symbol:
+                        mixed = symbols.mixed(trade)
+                        if mixed is not None:
+                            stopped = True
+                            observer.on_error(mixed)
+                            return
+                        symbol = symbols.symbol
                     if ts is None or price is None or amount is None:
                         return
                     value = price * amount
+                    if not isfinite(value + amount):
+                        # a NaN or an infinity never leaves the running sums: every later value would be NaN
+                        stopped = True
+                        field, number = ("amount", amount) if not isfinite(amount) else ("price", price)
+                        observer.on_error(not_finite_error("vwap", field, number, trade))
+                        return
                     # A str price or amount ("1.5" * 2 is a str) fails the sums
                     # below; the state they leave half-updated is never used.
                     if newest is None or ts >= newest:  # in order: O(1)
@@ -89,7 +107,9 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                         notional += value
                         volume += amount
                         _insert_late(trades, (ts, value, amount))
-                except (KeyError, TypeError):
+                    if amount:
+                        weighted += 1
+                except (KeyError, TypeError, AttributeError, ValueError, OverflowError):
                     stopped = True
                     observer.on_error(shape_error("vwap", TRADE_SHAPE, trade))
                     return
@@ -97,8 +117,12 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                     _, old_value, old_amount = trades.popleft()
                     notional -= old_value
                     volume -= old_amount
+                    if old_amount:
+                        weighted -= 1
                 if len(trades) == 1:  # resynchronise the running sums
                     _, notional, volume = trades[0]
+                elif not weighted:  # only zero amounts left: what the sums hold is rounding residue
+                    notional = volume = 0
                 if volume > 0:
                     observer.on_next(notional / volume)
 
