@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -68,8 +69,27 @@ async def trade_history(exchange: Any, symbol: str, after_id: int, before_id: in
     return [trades[i] for i in sorted(trades)]
 
 
+#: what an OKX error event names of the request it refuses: ``channel:tickers,instId:NOPE-USDT``
+#: (60018 "Wrong URL or channel:...,instId:... doesn't exist"; the event carries no ``arg`` or ``id``)
+_NAMED = re.compile(r"channel:([^,\s\\\"]+)((?:,[A-Za-z]+:[^,\s\\\"]+)*)")
+
+
+def names_request(text: str, request: Any) -> bool:
+    """Whether the error ``text`` names one of the ``args`` of the subscribe ``request`` (all the keys it names)."""
+    args = request.get("args") if isinstance(request, dict) else None
+    if not isinstance(args, list):
+        return False
+    for channel, rest in _NAMED.findall(text):
+        named = dict(pair.split(":", 1) for pair in rest.split(",") if pair)
+        for arg in args:
+            if (isinstance(arg, dict) and arg.get("channel") == channel
+                    and all(str(arg.get(key)) == value for key, value in named.items())):
+                return True
+    return False
+
+
 VENUES: tuple[Venue, ...] = (
-    Venue("okx", offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
+    Venue("okx", names_request=names_request, offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
           cryptofeed_names=("OKX",), generates_client_order_id=True,  # clOrdId: up to 32 letters and digits
           trade_ids=True, trade_history=trade_history, native=(OkxNative,),
           # books/tickers push every 100 ms while something changes; a quiet instrument may not

@@ -110,6 +110,11 @@ class Venue:
     #: the REST trade history carrying the stream's trade ids: ``history(exchange, symbol, after_id,
     #: before_id)`` -> the trades in between, oldest first (rxpro._backfill fills reconnect gaps with it)
     trade_history: Callable[[Any, str, int, int | None], Awaitable[list[dict[str, Any]]]] | None = None
+    #: ``names_request(error_text, request)``: whether an error the venue sent without saying which
+    #: request it answers (ccxt rejects the whole connection with it) names this subscribe request
+    #: (the ``message`` ccxt's ``watch`` sent). None: rxpro can't tell, and the error ends every
+    #: stream on the connection still waiting for its first data
+    names_request: Callable[[str, Any], bool] | None = None
     #: mixin classes of native handlers (``exchanges/_native.py``), placed before ccxt's class
     native: tuple[type, ...] = ()
     #: the ticker channels ccxt can subscribe here, by the venue's name, each with the ccxt

@@ -106,6 +106,8 @@ def _check_arguments(exchange: Any, method: str, arguments: dict[str, Any]) -> N
                 isinstance(s, str) for s in value
             ):
                 raise bad(name, "a list of symbol strings")
+            if not value:  # ccxt fails on [] with an IndexError or an empty race
+                raise bad(name, "a non-empty list of symbol strings (or None where the method takes all)")
         if name in ("since", "limit") and value is not None:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise bad(name, "an int or None")
@@ -126,6 +128,8 @@ def _check_arguments(exchange: Any, method: str, arguments: dict[str, Any]) -> N
                 isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
             ):
                 raise bad(name, "a list of [symbol, timeframe] pairs")
+            if not value:
+                raise bad(name, "a non-empty list of [symbol, timeframe] pairs")
             timeframes = getattr(exchange, "timeframes", None) or {}
             for _, timeframe in value:
                 if timeframes and timeframe not in timeframes:
@@ -196,6 +200,7 @@ class StreamSpec:
                         exchange, hub.stream_emptied, hub.stream_rejected, venue_for(exchange.id).trade_ids)
         subscription = Subscription(stream, self.call(self.method), unwatch)
         venue = venue_for(exchange.id)
+        subscription.names_request = venue.names_request
         if getattr(exchange, "rx_watchdog", True):  # a replay has no reconnects: its silences are the recording's
             subscription.silence_ms = hub.health.silence_for(stream.topic, venue.silence_ms)
             if stream.topic == "trades":

@@ -7,7 +7,10 @@ each stream kind of each venue has a normal cadence (``exchanges/``: a Binance
 ``depth@100ms`` book updates ten times a second; a quiet market's trades may not
 come for minutes, so trades have none), and a subscription silent for longer than
 its cadence allows is *stalled*: rxpro says so (a ``stalled`` connection event) and
-reconnects it, through the same retry path as any lost connection.
+reconnects it, through the same retry path as any lost connection. So is one that
+waits longer than its cadence for its first data (subscribing, or re-subscribing after
+a stall): a new connection that stays mute is stalled again, until the retry budget
+ends the stream.
 
 :class:`HealthPolicy` also bounds two other waits that were silent: a stream that
 never connected at all ends with ``ExchangeNotAvailable`` after a few attempts
@@ -90,7 +93,7 @@ class Watched(Protocol):
     def description(self) -> str: ...
 
     @property
-    def watchable(self) -> bool: ...  # subscribed, with subscribers: silence means something
+    def watchable(self) -> bool: ...  # subscribing or subscribed, with subscribers: silence means something
 
 
 class Guarded(Protocol):

@@ -133,6 +133,13 @@ class Subscription:
         self.registrations: list[tuple[RxClient, str]] = []
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[Any] | None = None
+        #: the subscribe requests its watch calls made (ccxt's ``watch`` messages), this generation
+        self.requests: list[Any] = []
+        #: the venue's ``names_request(error_text, request)`` (``rxpro.exchanges``), if it has one
+        self.names_request: Callable[[str, Any], bool] | None = None
+        #: an error the router found to name another request: this subscription's call, rejected with
+        #: it by ccxt all the same, subscribes again instead of ending (see ``Hub.failed``)
+        self.spared_error: BaseException | None = None
         # the silence watchdog's view (see rxpro._health): the router counts deliveries
         self.silence_ms: float | None = None
         self.deliveries = 0
@@ -145,12 +152,25 @@ class Subscription:
 
     @property
     def watchable(self) -> bool:
-        """Subscribed and listened to: a silence longer than its cadence means a dead stream."""
-        return self.state is State.SUBSCRIBED and bool(self.stream.observers)
+        """Subscribing or subscribed, and listened to: a silence longer than its cadence means a dead stream.
+
+        A subscription waiting for its first data is watched too (from its ``_start``): a new
+        connection that answers pings but sends nothing, after a reconnect or from the start,
+        would otherwise keep it waiting, unsaid, for as long as the venue stays mute.
+        """
+        return (self.state is State.SUBSCRIBED or self.state is State.STARTING) and bool(self.stream.observers)
 
     @property
     def key(self) -> Any:
         return self.stream.key
+
+    def named_by(self, error: BaseException) -> bool:
+        """Whether ``error``'s text names one of the requests this subscription made (the venue can tell)."""
+        names = self.names_request
+        if names is None or not self.requests:
+            return False
+        text = str(error)
+        return any(names(text, request) for request in self.requests)
 
     def hashes_on(self, client: RxClient) -> list[str]:
         return [h for c, h in self.registrations if c is client]
@@ -304,14 +324,20 @@ class Hub:
         task = asyncio.current_task()
         return task is not None and task in self.capturing and task in self.logging_in
 
-    def register(self, client: RxClient, message_hashes: list[str]) -> None:
-        """Route ``message_hashes`` of ``client`` to the subscription whose watch call is running."""
+    def register(self, client: RxClient, message_hashes: list[str], request: Any = None) -> None:
+        """Route ``message_hashes`` of ``client`` to the subscription whose watch call is running.
+
+        ``request``: the subscribe message the call gave ccxt's ``watch`` (kept to tell, from an
+        error the venue sends without an id, whose request it refuses).
+        """
         task = asyncio.current_task()
         captured = self.capturing.get(task) if task is not None else None
         if captured is None or task in self.logging_in:
             return  # not an rxpro call, or a login watch made on the way to the data subscription
-        subscription, _ = captured  # a stale call still registers: its _run undoes it (see there)
+        subscription, generation = captured  # a stale call still registers: its _run undoes it (see there)
         self.route(subscription, client, message_hashes)
+        if request is not None and generation == subscription.generation:
+            subscription.requests.append(request)
 
     def route(self, subscription: Subscription, client: RxClient, message_hashes: list[str]) -> None:
         for message_hash in message_hashes:
@@ -420,12 +446,19 @@ class Hub:
     def _start(self, subscription: Subscription) -> None:
         subscription.generation += 1
         subscription.flowing = False
+        subscription.requests = []
+        subscription.spared_error = None
         subscription.state = State.STARTING
         exchange = self.exchange
         for attr in CACHE_ATTRIBUTES:  # (recorded from birth; a cache set around rxpro is caught here)
             watch_caches(getattr(exchange, attr, None))
         subscription.calls_in_flight += 1
         subscription.task = self.spawn(self._run(subscription, subscription.generation))
+        if subscription.silence_ms is not None:
+            # its silence counts from this (re)subscribe: no first data within its cadence is a stall too
+            subscription.seen_deliveries = subscription.deliveries
+            subscription.quiet_since = time.monotonic()
+            self.watchdog.watch()
 
     async def _run(self, subscription: Subscription, generation: int) -> None:
         if generation != subscription.generation:
@@ -593,6 +626,12 @@ class Hub:
     def failed(self, subscription: Subscription, error: Exception, generation: int) -> None:
         """An error of the current generation, once: wait and re-subscribe, or end the stream."""
         if generation != subscription.generation or not subscription.stream.observers:
+            return
+        if error is subscription.spared_error and subscription.state is State.STARTING:
+            # the router found that this error names another subscription's request: this one
+            # stands (the venue refused nothing of it), only ccxt's future was rejected: wait again
+            self.unroute(subscription)
+            self._start_when_clear(subscription)
             return
         subscription.generation += 1
         subscription.flowing = False

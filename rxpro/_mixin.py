@@ -171,7 +171,7 @@ class RxExchangeMixin:
             future = CcxtFuture.race([shared])
             future.add_done_callback(swallow)  # whoever drops it, its error is not "never retrieved"
             hub.mark_own([shared], before)
-        hub.register(self.clients[url], [message_hash])  # type: ignore[attr-defined]
+        hub.register(self.clients[url], [message_hash], message)  # type: ignore[attr-defined]
         return future
 
     def watch_multiple(self, url: str, message_hashes: list[str], message: Any = None, subscribe_hashes: Any = None, subscription: Any = None) -> Any:
@@ -190,7 +190,7 @@ class RxExchangeMixin:
                 # stored rejection): a later reject of theirs must not be "never retrieved"
                 if each is not None:
                     each.add_done_callback(swallow)
-        hub.register(self.clients[url], list(message_hashes))  # type: ignore[attr-defined]
+        hub.register(self.clients[url], list(message_hashes), message)  # type: ignore[attr-defined]
         return future
 
     def spawn(self, method: Any, *args: Any) -> Any:

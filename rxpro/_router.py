@@ -102,8 +102,11 @@ class Routed(Protocol):
     generation: int
     flowing: bool
     deliveries: int
+    spared_error: BaseException | None
 
     def hashes_on(self, client: Any) -> list[str]: ...
+
+    def named_by(self, error: BaseException) -> bool: ...
 
 
 class FrameCount:
@@ -243,8 +246,15 @@ class Router:
         if isinstance(error, Exception) and not connection_wide(error):
             # an error event the exchange sent without saying which request it answers
             # (okx: a rejected subscribe): it concerns a subscription still waiting for
-            # its first data, not the subscriptions already flowing on this connection
-            spared = [s for s in subscriptions if s.flowing]
+            # its first data, not the subscriptions already flowing on this connection;
+            # where the venue can read from the error which request it refuses, only the
+            # subscriptions that made that request
+            waiting = [s for s in subscriptions if not s.flowing]
+            named = [s for s in waiting if s.named_by(error)]
+            spared = [s for s in subscriptions if s.flowing or (named and s not in named)]
+            for subscription in spared:
+                if not subscription.flowing:
+                    subscription.spared_error = error  # its watch call is rejected all the same: see Hub.failed
             if spared:
                 self.hub.publish("frame_error", url=self.client.url, error=error)
         targets = [(s, s.generation) for s in subscriptions if s not in spared]

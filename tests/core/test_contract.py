@@ -257,6 +257,11 @@ async def test_bad_input_errors_on_subscribe_and_other_streams_keep_flowing(bina
         (rxpro.order_book(binance, "BTC/USDT", limit="10"), rxpro.InvalidArgument, "'10'"),  # type: ignore[arg-type]
         (binance.rx.observe("watch_trades", "BTC/USDT", None, None, None, "extra"), rxpro.InvalidArgument, "argument"),
         (rxpro.ticker(binance, "BTC/USDT", []), rxpro.InvalidArgument, "params must be a dict, got []"),  # type: ignore[arg-type]
+        # an empty list of symbols: ccxt's IndexError (tickers, bids/asks) or "Future.race() called with empty futures"
+        (rxpro.tickers(binance, []), rxpro.InvalidArgument, "symbols must be a non-empty list"),
+        (rxpro.bids_asks(binance, []), rxpro.InvalidArgument, "symbols must be a non-empty list"),
+        (rxpro.order_book_for_symbols(binance, []), rxpro.InvalidArgument, "symbols must be a non-empty list"),
+        (binance.rx.watch_ohlcv_for_symbols([]), rxpro.InvalidArgument, "symbolsAndTimeframes must be a non-empty"),
     ]
     for source, cls, needle in cases:
         error = await collect(source).error(timeout=5)

@@ -47,6 +47,49 @@ async def test_a_book_silent_past_its_cadence_is_stalled_and_reconnected(pongs: 
             await ex.close()
 
 
+@pytest.mark.parametrize("venue", ["binance", "okx"])
+async def test_a_connection_that_stays_mute_after_a_stall_is_stalled_again_until_the_stream_says_why(
+    venue: str
+) -> None:
+    """Found by an adversarial review: after one stall and reconnect, a new connection that answered
+    pings but sent no data left the stream waiting for its first data, watched by nobody: silent for
+    as long as the venue stayed mute. Each new connection is now held to the cadence too, and the
+    retry budget ends the stream with the stall's error."""
+    health = rxpro.HealthPolicy(silence_ms={"ticker": 1_000.0})
+    retry = rxpro.RetryPolicy(max_retries=3, initial_delay_ms=50.0, max_delay_ms=100.0)
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(getattr(rxpro, venue)({"rxpro": {"health": health, "retry": retry}}))
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            ticker = Collector(rxpro.ticker(ex, "BTC/USDT"))
+            await ticker.count(1)
+            sim.stall(60_000, pongs=True)  # the socket stays up; no data, on this connection or the next
+            error = await ticker.error(timeout=30)
+            assert isinstance(error, ccxt.RequestTimeout) and "no data for 1 s" in str(error)
+            stalls = [e for e in events.items if e.kind == "stalled"]
+            assert len(stalls) == 4, [e.kind for e in events.items]  # the first, then one per new connection
+            assert sum(e.kind == "connected" for e in events.items) == 4
+        finally:
+            await ex.close()
+
+
+async def test_a_stream_whose_first_data_never_comes_is_stalled() -> None:
+    health = rxpro.HealthPolicy(silence_ms={"ticker": 1_000.0})
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
+        try:
+            await ex.load_markets()
+            events = Collector(rxpro.connection_events(ex))
+            sim.stall(2_500, pongs=True)
+            ticker = Collector(rxpro.ticker(ex, "BTC/USDT"))
+            await events.until(lambda c: any(e.kind == "stalled" for e in c.items), timeout=10)
+            assert ticker.items == []  # stalled while waiting for its first ticker
+            await ticker.count(3, timeout=30)  # once the venue sends again, the reconnected stream flows
+            assert ticker.errors == []
+        finally:
+            await ex.close()
+
+
 async def test_quiet_trades_are_not_stalled() -> None:
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.binance({"rxpro": {"health": FAST}}))

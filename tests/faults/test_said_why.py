@@ -10,6 +10,7 @@ import gc
 from typing import Any
 
 import ccxt
+import orjson
 import pytest
 
 import rxpro
@@ -173,3 +174,71 @@ async def test_the_first_trades_of_a_cache_ccxt_creates_are_delivered_too() -> N
             assert [int(t["id"]) for t in trades.items] == list(range(1, 2_001))
         finally:
             await ex.close()
+
+
+async def test_an_okx_rejection_ends_only_the_stream_whose_request_it_names() -> None:
+    """OKX refuses a subscription with an error event that names no request id (ccxt rejects the
+    whole connection with it). A valid stream still waiting for its first data (a quiet market) was
+    ended by another stream's refusal; rxpro now reads which request the error names."""
+    async with Simulator(SimulatorConfig(speed=None, loop=True)) as sim:
+        ex = sim.attach(rxpro.okx())
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            flowing = Collector(rxpro.trades(ex, "BTC/USDT"))
+            quiet = Collector(rxpro.trades(ex, "ETH/USDT"))  # a listed market the recording never trades
+            await flowing.count(5)
+            await asyncio.sleep(0.5)  # its subscribe long acknowledged
+            bad = Collector(rxpro.ticker(ex, "BTC/USDT", {"instId": "NOPE-USDT"}))
+            error = await bad.error(timeout=10)
+            assert isinstance(error, ccxt.BadRequest) and "instId:NOPE-USDT" in str(error)
+            await asyncio.sleep(0.5)
+            assert quiet.errors == [] and not quiet.completed  # it waits on, as before the refusal
+            assert flowing.errors == []
+            assert [e.kind for e in events.items].count("frame_error") == 1
+            before = len(flowing.items)
+            await flowing.count(before + 5)
+            subscribes = [f.data for f in sim.received if isinstance(f.data, dict) and f.data.get("op") == "subscribe"]
+            assert {"channel": "trades", "instId": "ETH-USDT"} in [a for s in subscribes for a in s["args"]]
+        finally:
+            await ex.close()
+
+
+async def test_an_okx_rejection_during_a_reconnect_spares_the_streams_resubscribing() -> None:
+    async with Simulator(SimulatorConfig(speed=None, loop=True)) as sim:
+        ex = sim.attach(rxpro.okx())
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+            book = Collector(rxpro.order_book(ex, "BTC/USDT", 5))
+            await trades.count(5)
+            await book.count(2)
+            await sim.drop_connections("okx")
+            bad = Collector(rxpro.ticker(ex, "BTC/USDT", {"instId": "NOPE-USDT"}))  # while they re-subscribe
+            await bad.error(timeout=10)
+            await events.until(lambda c: sum(e.kind == "resubscribed" for e in c.items) >= 2, timeout=30)
+            before = (len(trades.items), len(book.items))
+            await trades.count(before[0] + 5)
+            await book.count(before[1] + 2)
+            assert trades.errors == [] and book.errors == []
+        finally:
+            await ex.close()
+
+
+@pytest.mark.parametrize(("text", "named", "other"), [
+    ("Wrong URL or channel:tickers,instId:NOPE-USDT doesn't exist.", {"channel": "tickers", "instId": "NOPE-USDT"},
+     {"channel": "tickers", "instId": "BTC-USDT"}),
+    ("channel:ticker,instId:BTC-USDT doesn't exist", {"channel": "ticker", "instId": "BTC-USDT"},
+     {"channel": "tickers", "instId": "BTC-USDT"}),
+    ("Wrong URL or channel:liquidation-orders,instId: doesn't exist.",
+     {"channel": "liquidation-orders", "instType": "SWAP"}, {"channel": "trades", "instId": "BTC-USDT"}),
+    ("Wrong URL or channel:candle1s,instId:BTC-USDT-SWAP doesn't exist.",
+     {"channel": "candle1s", "instId": "BTC-USDT-SWAP"}, {"channel": "candle1m", "instId": "BTC-USDT-SWAP"}),
+])
+def test_okx_errors_name_the_request_they_refuse(text: str, named: dict[str, str], other: dict[str, str]) -> None:
+    from rxpro.exchanges._okx import names_request
+
+    feedback = 'okx ' + orjson.dumps({"event": "error", "code": "60018", "msg": text, "connId": "1"}).decode()
+    assert names_request(feedback, {"op": "subscribe", "args": [other, named]})
+    assert not names_request(feedback, {"op": "subscribe", "args": [other]})
+    assert not names_request("okx Illegal request: something else", {"op": "subscribe", "args": [named]})
+    assert not names_request(feedback, None) and not names_request(feedback, "subscribe")
