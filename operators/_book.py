@@ -126,9 +126,9 @@ class _Snapshots:
             # (a dict, what ccxt gives, is let through without the slower Mapping check)
             if (
                 (book.__class__ is not dict and not isinstance(book, Mapping))
-                or book.get("bids") is None
-                or book.get("asks") is None
-            ):  # said at this value, not at the tick that would copy it
+                or "bids" not in book
+                or "asks" not in book
+            ):
                 self._fail(shape_error("book_snapshots", _BOOK_SHAPE, book))
                 return
             self._updated[book.get("symbol")] = book
