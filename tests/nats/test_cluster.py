@@ -6,6 +6,8 @@ import asyncio
 from typing import Any, Callable
 
 import nats
+import nats.errors
+import nats.js.errors
 import pytest
 from reactivex.subject import Subject
 
@@ -25,6 +27,27 @@ async def _stream_leader(cluster: LocalCluster, name: str) -> str:
         info = await nc.jetstream().stream_info(name)
         assert info.cluster is not None and info.cluster.leader
         return info.cluster.leader
+    finally:
+        await nc.close()
+
+
+async def _until_lookups_time_out(cluster: LocalCluster, subject: str, within: float = 30.0) -> None:
+    """Wait until the surviving node no longer answers a stream lookup (it has noticed it lost quorum):
+    the request times out, or JetStream answers 503.
+
+    A node that was the meta leader answers lookups for a few seconds after two others died.
+    """
+    nc = await nats.connect(cluster.urls)
+    try:
+        js = nc.jetstream(timeout=0.5)
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            try:
+                await js.find_stream_name_by_subject(subject)
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+                return  # what rxpro's set-up asks again on
+            assert asyncio.get_running_loop().time() < deadline, "the cluster still answers without quorum"
+            await asyncio.sleep(0.25)
     finally:
         await nc.close()
 
@@ -124,6 +147,7 @@ async def test_a_publisher_started_while_the_cluster_has_no_quorum_waits_for_it(
     other = next(server for server in nats_cluster.servers if server is not leader)
     await leader.stop(kill=True)
     await other.stop(kill=True)
+    await _until_lookups_time_out(nats_cluster, subject)
     tasks_before = asyncio.all_tasks()
     impatient = rxpro.nats.publish(Subject(), nats_cluster.url, exchange="binance",
                                    options=PublishOptions(prefix=options.prefix, stream_settings=settings,
