@@ -30,7 +30,7 @@ from ccxt.async_support.base.ws.functions import is_json_encoded_object
 
 from reactivex.subject import Subject
 
-from ._router import FrameCount, Router
+from ._router import FrameCount, Router, swallow
 
 __all__ = ["ClientOwner", "ClientTap", "RxClient"]
 
@@ -92,6 +92,20 @@ class RxClient(Client):  # type: ignore[misc]
     def set_tap(self, tap: ClientTap | None) -> None:
         """Hand this connection's frames to ``tap`` from now on (``None``: to nobody)."""
         self.tap = tap
+
+    def future(self, message_hash: str) -> Any:
+        """ccxt's future for ``message_hash``; one made here retrieves its own error when it fails.
+
+        ccxt makes futures nobody may await — Binance's ``authenticate:signature:<type>``,
+        there for a concurrent caller, is rejected when its connection fails — and asyncio
+        would report each as "Future exception was never retrieved". Whoever awaits one still
+        gets the error; the router does not count this callback as someone waiting.
+        """
+        created = message_hash not in self.futures or self.futures[message_hash].cancelled()
+        future = Client.future(self, message_hash)
+        if created:
+            future.add_done_callback(swallow)
+        return future
 
     # -- frames in -------------------------------------------------------------
 

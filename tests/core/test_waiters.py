@@ -238,3 +238,32 @@ async def test_a_failed_login_inside_a_private_stream_leaves_no_unretrieved_erro
         assert reports == []
     finally:
         loop.set_exception_handler(previous)
+
+
+async def test_a_private_stream_whose_endpoint_refuses_leaves_no_unretrieved_error() -> None:
+    # ccxt's binance makes an 'authenticate:signature:spot' future for concurrent callers and
+    # rejects it when the ws-api connection fails: nobody awaits it (found by an adversarial review)
+    reports: list[Any] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reports.append(context.get("message")))
+    try:
+        async with Simulator(SimulatorConfig(speed=10, loop=True)) as sim:  # its ws-api answers 404
+            retry = rxpro.RetryPolicy(max_retries=2, initial_delay_ms=50.0)
+            ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s", "rxpro": {"retry": retry}}))
+            errors: list[BaseException] = []
+            try:
+                subscription = rxpro.balance(ex).subscribe(on_error=errors.append)
+                async with asyncio.timeout(30):
+                    while not errors:
+                        await asyncio.sleep(0.01)
+                assert isinstance(errors[0], ccxt.NetworkError) and "404" in str(errors[0])
+                subscription.dispose()
+            finally:
+                await ex.close()
+        gc.collect()
+        await asyncio.sleep(0)
+        gc.collect()
+        assert reports == []
+    finally:
+        loop.set_exception_handler(previous)
