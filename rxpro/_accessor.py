@@ -87,6 +87,10 @@ def _signature(cls: type, name: str) -> inspect.Signature:
     return signature
 
 
+#: methods whose ``symbols=None`` means every market and which fail on ``[]`` in ccxt
+_ALL_OR_SOME = frozenset({"watch_tickers", "watch_bids_asks"})
+
+
 def _check_arguments(exchange: Any, method: str, arguments: dict[str, Any]) -> None:
     """Reject arguments of the wrong type or value before ccxt sees them, naming them."""
 
@@ -106,7 +110,8 @@ def _check_arguments(exchange: Any, method: str, arguments: dict[str, Any]) -> N
                 isinstance(s, str) for s in value
             ):
                 raise bad(name, "a list of symbol strings")
-            if not value:  # ccxt fails on [] with an IndexError or an empty race
+            if not value and (method.endswith("_for_symbols") or method in _ALL_OR_SOME):
+                # ccxt fails on [] with an IndexError or an empty race (watch_positions([]) is "all")
                 raise bad(name, "a non-empty list of symbol strings (or None where the method takes all)")
         if name in ("since", "limit") and value is not None:
             if isinstance(value, bool) or not isinstance(value, int):

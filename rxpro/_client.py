@@ -77,6 +77,9 @@ class RxClient(Client):  # type: ignore[misc]
     hub: ClientOwner
     frames: FrameCount
     tap: ClientTap | None
+    #: structured frames (not a bare ``"pong"``) received: the silence watchdog's sign that a
+    #: connection is not mute while a stream on it waits for its first data
+    received: int
     # one "disconnected" event per connection: ccxt may report one loss twice (a close
     # frame, then the receive loop finding the socket closed)
     disconnect_told: bool
@@ -86,6 +89,7 @@ class RxClient(Client):  # type: ignore[misc]
         self.hub = hub
         self.tap = tap
         self.disconnect_told = False
+        self.received = 0
         self.frames = hub.frames
         self.router = hub.router_for(self)
 
@@ -113,6 +117,8 @@ class RxClient(Client):  # type: ignore[misc]
         tap = self.tap
         if tap is not None:
             tap.frame_received(self, message)
+        if message.__class__ is not str:
+            self.received += 1
         frames = self.frames
         frames.number += 1
         frames.open = True

@@ -7,10 +7,11 @@ each stream kind of each venue has a normal cadence (``exchanges/``: a Binance
 ``depth@100ms`` book updates ten times a second; a quiet market's trades may not
 come for minutes, so trades have none), and a subscription silent for longer than
 its cadence allows is *stalled*: rxpro says so (a ``stalled`` connection event) and
-reconnects it, through the same retry path as any lost connection. So is one that
-waits longer than its cadence for its first data (subscribing, or re-subscribing after
-a stall): a new connection that stays mute is stalled again, until the retry budget
-ends the stream.
+reconnects it, through the same retry path as any lost connection. So is one waiting
+for its first data (subscribing, or re-subscribing after a stall) whose connection
+brings no frame at all for that long: a new connection that stays mute is stalled
+again, until the retry budget ends the stream; one that brings frames (a book's diffs
+while its REST snapshot waits in ccxt's rate limiter) is slow, not dead.
 
 :class:`HealthPolicy` also bounds two other waits that were silent: a stream that
 never connected at all ends with ``ExchangeNotAvailable`` after a few attempts
@@ -85,9 +86,11 @@ class Watched(Protocol):
     """A subscription as the watchdog sees it (``rxpro._hub.Subscription``)."""
 
     silence_ms: float | None
-    deliveries: int
-    seen_deliveries: int
+    seen_deliveries: int  # the activity seen at the last look
     quiet_since: float
+
+    @property
+    def activity(self) -> int: ...  # deliveries (and, while it waits for its first data, frames received)
 
     @property
     def description(self) -> str: ...
@@ -134,8 +137,9 @@ class Watchdog:
                 self._look(subscription, now)
 
     def _look(self, subscription: Watched, now: float) -> None:
-        if not subscription.watchable or subscription.deliveries != subscription.seen_deliveries:
-            subscription.seen_deliveries = subscription.deliveries
+        activity = subscription.activity
+        if not subscription.watchable or activity != subscription.seen_deliveries:
+            subscription.seen_deliveries = activity
             subscription.quiet_since = now
             return
         silence_ms = subscription.silence_ms

@@ -154,11 +154,24 @@ class Subscription:
     def watchable(self) -> bool:
         """Subscribing or subscribed, and listened to: a silence longer than its cadence means a dead stream.
 
-        A subscription waiting for its first data is watched too (from its ``_start``): a new
-        connection that answers pings but sends nothing, after a reconnect or from the start,
-        would otherwise keep it waiting, unsaid, for as long as the venue stays mute.
+        A subscription waiting for its first data is watched too, once its request is on a
+        connection: a new connection that answers pings but sends nothing, after a reconnect
+        or from the start, would otherwise keep it waiting, unsaid, for as long as the venue
+        stays mute (see :attr:`activity` for what counts as not mute then).
         """
-        return (self.state is State.SUBSCRIBED or self.state is State.STARTING) and bool(self.stream.observers)
+        if self.state is State.SUBSCRIBED:
+            return bool(self.stream.observers)
+        return self.state is State.STARTING and bool(self.registrations) and bool(self.stream.observers)
+
+    @property
+    def activity(self) -> int:
+        """What the watchdog sees move while the stream is alive: its deliveries and, while it
+        waits for its first data, any frame its connections receive (a Binance book's diffs come
+        while its REST snapshot waits its turn in ccxt's rate limiter: slow, not mute)."""
+        if self.state is not State.STARTING:
+            return self.deliveries
+        clients = {id(client): client for client, _ in self.registrations}
+        return self.deliveries + sum(client.received for client in clients.values())
 
     @property
     def key(self) -> Any:
@@ -455,9 +468,7 @@ class Hub:
         subscription.calls_in_flight += 1
         subscription.task = self.spawn(self._run(subscription, subscription.generation))
         if subscription.silence_ms is not None:
-            # its silence counts from this (re)subscribe: no first data within its cadence is a stall too
-            subscription.seen_deliveries = subscription.deliveries
-            subscription.quiet_since = time.monotonic()
+            # watched while it waits for its first data too (once its request is on a connection)
             self.watchdog.watch()
 
     async def _run(self, subscription: Subscription, generation: int) -> None:
@@ -629,8 +640,8 @@ class Hub:
             return
         if error is subscription.spared_error and subscription.state is State.STARTING:
             # the router found that this error names another subscription's request: this one
-            # stands (the venue refused nothing of it), only ccxt's future was rejected: wait again
-            self.unroute(subscription)
+            # stands (the venue refused nothing of it), only ccxt's future was rejected: wait again.
+            # Its routes stay, so that a refusal of its own request arriving meanwhile still finds it
             self._start_when_clear(subscription)
             return
         subscription.generation += 1

@@ -108,6 +108,8 @@ async def ensure_stream(js: JetStreamContext, subjects: list[str], settings: Str
     )
     try:
         await js.add_stream(config)
+    except nats.js.errors.ServiceUnavailableError:
+        raise  # 503 during a leader election: the caller asks again (again_while_transient)
     except nats.js.errors.BadRequestError as error:
         # e.g. the subjects overlap another stream's, or the name is taken by a stream on other subjects
         raise InvalidSubject(f"can't create stream {settings.name!r} on {', '.join(subjects)}: {error.description}") from None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nats.errors
+import nats.js.errors
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -36,7 +37,7 @@ from reactivex.abc import DisposableBase
 from rxpro import InvalidArgument
 
 from ._connection import ConnectOptions, close_connection, connect
-from ._errors import NatsUnreachable, PublishFailed
+from ._errors import NatsUnreachable, PublishFailed, StreamNotFound
 from ._jetstream import TRANSIENT, StreamSettings, again_while_transient, ensure_stream, stream_of
 from ._subjects import DEFAULT_PREFIX, check_subject, subject_for
 from ._wire import (
@@ -231,7 +232,10 @@ class Publisher:
                 f"JetStream did not find or create the stream for {subjects[0]!r} in "
                 f"{self.options.setup_timeout:g} s (PublishOptions.setup_timeout): "
                 f"{getattr(error, 'description', None) or error or type(error).__name__}") from None
-        except nats.errors.Error as error:
+        except nats.js.errors.APIError as error:  # JetStream answered, and refused
+            await self._release()
+            raise StreamNotFound(f"can't publish to {subjects[0]!r}: {error.description}") from None
+        except nats.errors.Error as error:  # no responders (a server without JetStream), a closed connection...
             await self._release()
             raise NatsUnreachable(
                 f"NATS failed while setting up publishing to {subjects[0]!r}: {error or type(error).__name__}") from None

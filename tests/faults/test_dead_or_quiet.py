@@ -90,6 +90,26 @@ async def test_a_stream_whose_first_data_never_comes_is_stalled() -> None:
             await ex.close()
 
 
+async def test_books_waiting_for_their_rate_limited_snapshots_are_slow_not_stalled() -> None:
+    """A Binance book delivers nothing until ccxt's REST snapshot is in, and each depth-1000 snapshot
+    waits 0.5 s in ccxt's rate limiter: two books, a 0.4 s cadence. Their diffs arrive meanwhile, so
+    the connection is not mute and nothing is stalled (a review's scaled model of 21+ books vs 10 s)."""
+    health = rxpro.HealthPolicy(silence_ms={"orderbook": 400.0})
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
+        try:
+            await ex.load_markets()
+            await asyncio.sleep(1.5)  # the rate limiter's tokens back after load_markets
+            events = Collector(rxpro.connection_events(ex))
+            books = [Collector(rxpro.order_book(ex, symbol)) for symbol in ("BTC/USDT", "ETH/USDT")]
+            for book in books:
+                await book.count(5, timeout=20)
+            await asyncio.sleep(1.0)
+            assert {e.kind for e in events.items} == {"connected"} and all(b.errors == [] for b in books)
+        finally:
+            await ex.close()
+
+
 async def test_quiet_trades_are_not_stalled() -> None:
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.binance({"rxpro": {"health": FAST}}))

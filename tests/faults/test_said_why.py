@@ -242,3 +242,37 @@ def test_okx_errors_name_the_request_they_refuse(text: str, named: dict[str, str
     assert not names_request(feedback, {"op": "subscribe", "args": [other]})
     assert not names_request("okx Illegal request: something else", {"op": "subscribe", "args": [named]})
     assert not names_request(feedback, None) and not names_request(feedback, "subscribe")
+
+
+async def test_a_spared_stream_still_hears_the_refusal_of_its_own_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two refused subscriptions a round trip apart, while an un-watch is in flight: the first
+    refusal spares the second stream, which re-subscribes only once the un-watch is done. Its own
+    refusal, arriving meanwhile, must still end it (found by a review: it waited for ever)."""
+    from rxpro.testing._sim_okx import OkxVenue
+
+    on_text = OkxVenue.on_text
+
+    async def slow_on_text(self: Any, conn: Any, text: str) -> None:
+        await asyncio.sleep(0.05)  # a network round trip
+        if '"unsubscribe"' in text:
+            await asyncio.sleep(0.3)  # a slower answer to the un-watch
+        await on_text(self, conn, text)
+
+    monkeypatch.setattr(OkxVenue, "on_text", slow_on_text)
+    health = rxpro.HealthPolicy(silence_ms={"ticker": None})  # no watchdog to rescue it
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.okx({"rxpro": {"health": health}}))
+        try:
+            await ex.load_markets()
+            candles = rxpro.ohlcv(ex, "BTC/USDT", "1m").subscribe(lambda _: None)
+            await asyncio.sleep(0.5)
+            candles.dispose()  # its un-watch goes out after the grace
+            await asyncio.sleep(0.02)
+            first = Collector(rxpro.ticker(ex, "BTC/USDT", {"instId": "NOPE-B"}))
+            await asyncio.sleep(0.01)
+            second = Collector(rxpro.ticker(ex, "ETH/USDT", {"instId": "NOPE-A"}))
+            for refused, inst_id in ((first, "NOPE-B"), (second, "NOPE-A")):
+                error = await refused.error(timeout=10)
+                assert isinstance(error, ccxt.BadRequest) and f"instId:{inst_id}" in str(error)
+        finally:
+            await ex.close()

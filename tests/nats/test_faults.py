@@ -298,3 +298,28 @@ async def test_a_consumer_without_durable_is_heartbeated_as_asked(
         finally:
             await nc.close()
     assert heartbeats == {None: 1.0, 0.5: 0.5}
+
+
+async def test_creating_the_stream_during_an_election_is_asked_again() -> None:
+    """JetStream answers 503 to add_stream while it elects a meta leader: a transient refusal,
+    asked again like a timeout, not a StreamNotFound (found by a review)."""
+    import nats.js.errors as js_errors
+
+    from rxpro.nats._jetstream import StreamSettings, again_while_transient, ensure_stream
+
+    class ElectingJetStream:
+        added = 0
+
+        async def find_stream_name_by_subject(self, subject: str) -> str:
+            raise js_errors.NotFoundError(code=404, description="no stream matches subject")
+
+        async def add_stream(self, config: Any) -> None:
+            self.added += 1
+            if self.added == 1:
+                raise js_errors.ServiceUnavailableError(code=503, err_code=10008,
+                                                        description="JetStream system temporarily unavailable")
+
+    js = ElectingJetStream()
+    loop = asyncio.get_running_loop()
+    name = await again_while_transient(lambda: ensure_stream(js, ["rxpro.>"], StreamSettings()), loop.time() + 15)  # type: ignore[arg-type]
+    assert name == "RXPRO" and js.added == 2
