@@ -92,19 +92,23 @@ async def test_a_stream_whose_first_data_never_comes_is_stalled() -> None:
 
 async def test_books_waiting_for_their_rate_limited_snapshots_are_slow_not_stalled() -> None:
     """A Binance book delivers nothing until ccxt's REST snapshot is in, and each depth-1000 snapshot
-    waits 0.5 s in ccxt's rate limiter: two books, a 0.4 s cadence. Their diffs arrive meanwhile, so
-    the connection is not mute and nothing is stalled (a review's scaled model of 21+ books vs 10 s)."""
-    health = rxpro.HealthPolicy(silence_ms={"orderbook": 400.0})
+    waits 0.5 s in ccxt's rate limiter: four snapshots queued first, then two books with a 1 s cadence
+    wait ~2.5-3 s for theirs. Their diffs arrive meanwhile, so the connection is not mute and nothing is
+    stalled (a review's scaled model of 21+ books subscribed at once vs Binance's 10 s)."""
+    health = rxpro.HealthPolicy(silence_ms={"orderbook": 1_000.0})
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
         try:
             await ex.load_markets()
             await asyncio.sleep(1.5)  # the rate limiter's tokens back after load_markets
+            queued = [asyncio.ensure_future(ex.fetch_order_book("BTC/USDT", 1000)) for _ in range(4)]
             events = Collector(rxpro.connection_events(ex))
+            started = time.monotonic()
             books = [Collector(rxpro.order_book(ex, symbol)) for symbol in ("BTC/USDT", "ETH/USDT")]
             for book in books:
-                await book.count(5, timeout=20)
-            await asyncio.sleep(1.0)
+                await book.count(5, timeout=30)
+            assert time.monotonic() - started > 2.0  # they did wait past their cadence for a first book
+            await asyncio.gather(*queued)
             assert {e.kind for e in events.items} == {"connected"} and all(b.errors == [] for b in books)
         finally:
             await ex.close()
