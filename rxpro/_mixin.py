@@ -184,12 +184,9 @@ class RxExchangeMixin:
         future = super().watch_multiple(url, message_hashes, message, subscribe_hashes, subscription)  # type: ignore[misc]
         if own:
             shared = [self.clients[url].futures.get(h) for h in message_hashes]  # type: ignore[attr-defined]
+            # (ccxt's race leaves no callback on the others when one was done already: each was
+            # made by RxClient.future, which lets none of them be "never retrieved")
             hub.mark_own(shared, before)
-            for each in shared:
-                # ccxt's race leaves no callback on the others when one was done already (a
-                # stored rejection): a later reject of theirs must not be "never retrieved"
-                if each is not None:
-                    each.add_done_callback(swallow)
         hub.register(self.clients[url], list(message_hashes), message)  # type: ignore[attr-defined]
         return future
 
