@@ -36,7 +36,7 @@ from rxpro import InvalidArgument
 
 from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, NotRxproMessage, StreamNotFound
-from ._jetstream import TRANSIENT, again_while_transient, stream_of
+from ._jetstream import again_while_transient, check_seconds, stream_of
 from ._subjects import check_subject
 from ._wire import CHANNEL_HEADER, decode_body
 
@@ -66,10 +66,8 @@ class StreamOptions:
     connect: ConnectOptions = field(default_factory=ConnectOptions)
 
     def __post_init__(self) -> None:
-        for name in ("heartbeat", "setup_timeout"):
-            seconds = getattr(self, name)
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
-                raise InvalidArgument(f"{name} must be a number of seconds > 0, got {seconds!r}")
+        check_seconds("heartbeat", self.heartbeat)
+        check_seconds("setup_timeout", self.setup_timeout)
 
 
 def _deliver(start: Start) -> tuple[DeliverPolicy, dict[str, Any]]:
@@ -123,21 +121,19 @@ class _Consumption:
                 self.owns_nc = True
             js = self.nc.jetstream()
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
+            what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
+                    "(StreamOptions.setup_timeout)")
             # nats-py subscribes to the consumer's deliver subject only once the consumer exists:
             # until then a failed step leaves nothing of ours behind, and the whole set-up is asked again
-            self.subscription = await again_while_transient(lambda: self._bind(js), deadline)
+            self.subscription = await again_while_transient(lambda: self._bind(js), deadline, what)
             if not self.live:
-                info = await again_while_transient(self.subscription.consumer_info, deadline)
+                info = await again_while_transient(self.subscription.consumer_info, deadline, what)
                 if not info.num_pending and not info.delivered.consumer_seq:
                     self._complete()  # nothing to replay
         except asyncio.CancelledError:
             raise
         except (StreamNotFound, InvalidArgument, NatsUnreachable) as error:
             self._error(error)
-        except TRANSIENT as error:
-            self._error(NatsUnreachable(
-                f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
-                f"(StreamOptions.setup_timeout): {getattr(error, 'description', None) or error or type(error).__name__}"))
         except nats.js.errors.APIError as error:
             self._error(StreamNotFound(f"can't consume {self.subject!r} from stream {self.stream!r}: "
                                        f"{error.description}"))

@@ -22,11 +22,12 @@ import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
+from rxpro import InvalidArgument
 from rxpro._retry import RetryPolicy
 
-from ._errors import InvalidSubject, StreamNotFound
+from ._errors import InvalidSubject, NatsUnreachable, StreamNotFound
 
-__all__ = ["TRANSIENT", "StreamSettings", "again_while_transient", "ensure_stream", "stream_of"]
+__all__ = ["TRANSIENT", "StreamSettings", "again_while_transient", "check_seconds", "ensure_stream", "stream_of"]
 
 _T = TypeVar("_T")
 
@@ -38,9 +39,11 @@ TRANSIENT = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
 _SETUP_BACKOFF = RetryPolicy(max_retries=None, initial_delay_ms=250.0, max_delay_ms=2_000.0, jitter=0.0)
 
 
-async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: float) -> _T:
+async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: float,
+                                what: str = "JetStream did not answer") -> _T:
     """``await request()``, asked again (:data:`_SETUP_BACKOFF` apart) while it fails with a
-    :data:`TRANSIENT` error and ``deadline`` (loop time) is ahead; the last error otherwise.
+    :data:`TRANSIENT` error and ``deadline`` (loop time) is ahead; past it, :class:`NatsUnreachable`
+    saying ``what`` and the last error.
 
     Consumers (``StreamOptions.setup_timeout``) and publishers (``PublishOptions.setup_timeout``)
     set up through it, so one started during a leader election waits for the new leader.
@@ -50,12 +53,20 @@ async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: 
     while True:
         try:
             return await request()
-        except TRANSIENT:
+        except TRANSIENT as error:
             attempt += 1
             pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
             if loop.time() + pause > deadline:
-                raise
+                raise NatsUnreachable(
+                    f"{what}: {getattr(error, 'description', None) or error or type(error).__name__}") from None
         await asyncio.sleep(pause)
+
+
+def check_seconds(name: str, value: object, *, zero_ok: bool = False) -> None:
+    """``InvalidArgument`` naming ``name`` unless ``value`` is a number of seconds > 0 (>= 0 with ``zero_ok``)."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not (value >= 0 if zero_ok else value > 0)):
+        raise InvalidArgument(f"{name} must be a number of seconds {'>= 0' if zero_ok else '> 0'}, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from rxpro import InvalidArgument
 
 from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, PublishFailed, StreamNotFound
-from ._jetstream import TRANSIENT, StreamSettings, again_while_transient, ensure_stream, stream_of
+from ._jetstream import StreamSettings, again_while_transient, check_seconds, ensure_stream, stream_of
 from ._subjects import DEFAULT_PREFIX, check_subject, subject_for
 from ._wire import (
     CHANNEL_HEADER,
@@ -88,12 +88,9 @@ class PublishOptions:
             count = getattr(self, name)
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise InvalidArgument(f"{name} must be a whole number >= 1, got {count!r}")
-        for name in ("ack_timeout", "retry_for", "setup_timeout", "linger"):
-            seconds = getattr(self, name)
-            if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-                    or not (seconds >= 0 if name == "linger" else seconds > 0)):
-                bound = ">= 0" if name == "linger" else "> 0"
-                raise InvalidArgument(f"{name} must be a number of seconds {bound}, got {seconds!r}")
+        for name in ("ack_timeout", "retry_for", "setup_timeout"):
+            check_seconds(name, getattr(self, name))
+        check_seconds("linger", self.linger, zero_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,23 +212,20 @@ class Publisher:
         try:
             js = self._nc.jetstream()
             deadline = loop.time() + self.options.setup_timeout
+            what = (f"JetStream did not find or create the stream for {subjects[0]!r} in "
+                    f"{self.options.setup_timeout:g} s (PublishOptions.setup_timeout)")
             if self._stream_name is not None or not self.options.create_stream:
                 probe = self._fixed_subject or f"{self.options.prefix}.{self.exchange_id}.{self.channel or 'trades'}.X"
-                self.stream = await again_while_transient(lambda: stream_of(js, probe, self._stream_name), deadline)
+                self.stream = await again_while_transient(
+                    lambda: stream_of(js, probe, self._stream_name), deadline, what)
             else:
                 self.stream = await again_while_transient(
-                    lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline)
+                    lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline, what)
             self._inbox = self._nc.new_inbox()
             self._ack_subscription = await self._nc.subscribe(
                 f"{self._inbox}.*", cb=self._on_ack, pending_msgs_limit=10 * self.options.max_in_flight + 1024,
                 pending_bytes_limit=64 * 1024 * 1024,
             )
-        except TRANSIENT as error:
-            await self._release()
-            raise NatsUnreachable(
-                f"JetStream did not find or create the stream for {subjects[0]!r} in "
-                f"{self.options.setup_timeout:g} s (PublishOptions.setup_timeout): "
-                f"{getattr(error, 'description', None) or error or type(error).__name__}") from None
         except nats.js.errors.APIError as error:  # JetStream answered, and refused
             await self._release()
             raise StreamNotFound(f"can't publish to {subjects[0]!r}: {error.description}") from None
