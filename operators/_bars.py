@@ -107,8 +107,7 @@ class _BarBuilder:
 
     __slots__ = (
         "_by_count", "_by_notional", "_threshold", "_observer", "_emit", "_stopped",
-        "_is_open", "_first_ts", "_open", "_high", "_low", "_volume", "_count", "_notional", "_symbol",
-        "_symbols",
+        "_is_open", "_first_ts", "_open", "_high", "_low", "_volume", "_count", "_notional", "_symbols",
     )
 
     def __init__(self, kind: str, threshold: float, observer: abc.ObserverBase[Bar]) -> None:
@@ -127,7 +126,6 @@ class _BarBuilder:
         self._count = 0
         self._notional: Any = 0.0
         self._symbols = SymbolGuard("bars")
-        self._symbol: Any = None  # the stream's symbol, once a trade named it (identity: the fast test)
 
     def on_next(self, trade: Trade) -> None:
         """Add one trade to the open bar (or open one); emit the bar when it reaches the threshold."""
@@ -136,12 +134,12 @@ class _BarBuilder:
         try:
             price = trade["price"]
             amount = trade["amount"]
-            if trade.get("symbol") is not self._symbol:
-                mixed = self._symbols.mixed(trade)
+            symbol = trade.get("symbol")
+            if symbol is not self._symbols.symbol:
+                mixed = self._symbols.mixed(symbol)
                 if mixed is not None:
                     self._stop(mixed)
                     return
-                self._symbol = self._symbols.symbol
             if price is None or not (price > 0 or price < 0):
                 return
             amount = amount or 0.0  # None counts as no volume

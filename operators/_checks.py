@@ -124,8 +124,11 @@ class SymbolGuard:
 
     ccxt's ``build_ohlcvc`` is fed one market's trades; a stream of several
     (``watch_trades_for_symbols``, a merge) would blend their prices into one
-    series. ``mixed(trade)`` returns the error that says so at the first trade
-    of a second symbol (trades without a symbol are taken as the stream's).
+    series. An operator asks ``mixed(symbol)`` for a trade whose ``symbol`` is not
+    (the same object as) ``guard.symbol`` — ccxt's trades of one market share
+    its symbol string, so that test is the hot path — and gets the error that
+    says so at the first trade of a second symbol (trades without a symbol are
+    taken as the stream's).
     """
 
     __slots__ = ("operator", "symbol")
@@ -134,8 +137,7 @@ class SymbolGuard:
         self.operator = operator
         self.symbol: Any = None
 
-    def mixed(self, trade: Any) -> StreamShapeError | None:
-        symbol = trade.get("symbol")
+    def mixed(self, symbol: Any) -> StreamShapeError | None:
         if symbol is self.symbol or symbol is None:
             return None
         if self.symbol is None:

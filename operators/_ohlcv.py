@@ -201,8 +201,7 @@ class _CandleBuilder:
     __slots__ = (
         "timer", "_observer", "_emit", "_ms", "_closed_only", "_fill_gaps", "_merge_late", "_on_late",
         "_grace_ms", "_scheduler", "_lock", "_stopped", "_floor", "_had_candle",
-        "_bucket", "_bucket_end", "_open", "_high", "_low", "_close", "_volume", "_count", "_symbol",
-        "_symbols",
+        "_bucket", "_bucket_end", "_open", "_high", "_low", "_close", "_volume", "_count", "_symbols",
     )
 
     def __init__(
@@ -230,7 +229,6 @@ class _CandleBuilder:
         self._volume: Any = None
         self._count = 0
         self._symbols = SymbolGuard("ohlcv")
-        self._symbol: Any = None  # the stream's symbol, once a trade named it (identity: the fast test)
 
     # -- the trade stream ------------------------------------------------
 
@@ -240,8 +238,12 @@ class _CandleBuilder:
             ts = trade["timestamp"]  # a ccxt trade has the key (None is skipped below, as by build_ohlcvc)
             price = trade["price"]
             amount = trade["amount"]
-            if trade.get("symbol") is not self._symbol and not self._one_symbol(trade):
-                return
+            symbol = trade.get("symbol")
+            if symbol is not self._symbols.symbol:
+                mixed = self._symbols.mixed(symbol)
+                if mixed is not None:
+                    self._fail(mixed)
+                    return
             if ts.__class__ is not int:
                 ts = _ccxt_timestamp(ts)
                 if ts is None:
@@ -277,15 +279,6 @@ class _CandleBuilder:
             self._emit(
                 [self._bucket, self._open, self._high, self._low, self._close, self._volume, self._count]
             )
-
-    def _one_symbol(self, trade: Trade) -> bool:
-        """A trade whose symbol is not (the same object as) the last one's: ``False`` if it is another market's."""
-        mixed = self._symbols.mixed(trade)
-        if mixed is not None:
-            self._fail(mixed)
-            return False
-        self._symbol = self._symbols.symbol
-        return True
 
     def on_next_locked(self, trade: Trade) -> None:
         """``on_next`` when a close_on_time timer may run at the same time."""

@@ -66,23 +66,22 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
             newest: Any = None
             stopped = False
             symbols = SymbolGuard("vwap")
-            symbol: Any = None  # the stream's symbol, once a trade named it (identity: the fast test)
 
             def on_next(trade: Trade) -> None:
-                nonlocal notional, volume, weighted, newest, stopped, symbol
+                nonlocal notional, volume, weighted, newest, stopped
                 if stopped:
                     return
                 try:
                     ts = trade["timestamp"]
                     price = trade["price"]
                     amount = trade["amount"]
-                    if trade.get("symbol") is not symbol:
-                        mixed = symbols.mixed(trade)
+                    symbol = trade.get("symbol")
+                    if symbol is not symbols.symbol:
+                        mixed = symbols.mixed(symbol)
                         if mixed is not None:
                             stopped = True
                             observer.on_error(mixed)
                             return
-                        symbol = symbols.symbol
                     if ts is None or price is None or amount is None:
                         return
                     value = price * amount
