@@ -9,7 +9,9 @@ is still on its way. (Each scenario was a reproduced bug of an earlier hub.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+from collections.abc import AsyncIterator
 from typing import Any
 
 import ccxt
@@ -206,13 +208,25 @@ async def test_a_call_released_after_markets_loaded_leaves_an_await_loop_subscri
             await ex.close()
 
 
-async def test_a_failed_login_inside_a_private_stream_leaves_no_unretrieved_error() -> None:
-    # ccxt's okx authenticate() drops what watch() returns and awaits the shared future
+@contextlib.asynccontextmanager
+async def _loop_reports() -> AsyncIterator[list[Any]]:
+    """What the loop's exception handler is told ("never retrieved"...) while the block runs, its garbage collected."""
     reports: list[Any] = []
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
     loop.set_exception_handler(lambda _, context: reports.append(context.get("message")))
     try:
+        yield reports
+        gc.collect()
+        await asyncio.sleep(0)
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+
+
+async def test_a_failed_login_inside_a_private_stream_leaves_no_unretrieved_error() -> None:
+    # ccxt's okx authenticate() drops what watch() returns and awaits the shared future
+    async with _loop_reports() as reports:
         async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
             ex = sim.attach(rxpro.okx())
             await ex.load_markets()  # (public markets; the simulator has no private REST)
@@ -232,22 +246,13 @@ async def test_a_failed_login_inside_a_private_stream_leaves_no_unretrieved_erro
                 subscription.dispose()
             finally:
                 await ex.close()
-        gc.collect()
-        await asyncio.sleep(0)
-        gc.collect()
-        assert reports == []
-    finally:
-        loop.set_exception_handler(previous)
+    assert reports == []
 
 
 async def test_a_private_stream_whose_endpoint_refuses_leaves_no_unretrieved_error() -> None:
     # ccxt's binance makes an 'authenticate:signature:spot' future for concurrent callers and
     # rejects it when the ws-api connection fails: nobody awaits it (found by an adversarial review)
-    reports: list[Any] = []
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: reports.append(context.get("message")))
-    try:
+    async with _loop_reports() as reports:
         async with Simulator(SimulatorConfig(speed=10, loop=True)) as sim:  # its ws-api answers 404
             retry = rxpro.RetryPolicy(max_retries=2, initial_delay_ms=50.0)
             ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s", "rxpro": {"retry": retry}}))
@@ -261,9 +266,4 @@ async def test_a_private_stream_whose_endpoint_refuses_leaves_no_unretrieved_err
                 subscription.dispose()
             finally:
                 await ex.close()
-        gc.collect()
-        await asyncio.sleep(0)
-        gc.collect()
-        assert reports == []
-    finally:
-        loop.set_exception_handler(previous)
+    assert reports == []
