@@ -245,6 +245,7 @@ class BinanceNative(NativeHandlers):
             return super().handle_bids_asks(client, message)  # type: ignore[misc]
         symbol = ticker["symbol"]
         self.bidsasks[symbol] = ticker
+        client.rx_fresh = ticker
         client.resolve(ticker, "bidask:" + channel + "@" + symbol)  # type: ignore[operator]
         client.resolve({symbol: ticker}, "bidasks:" + channel)  # type: ignore[operator]
 
@@ -320,6 +321,7 @@ class BinanceNative(NativeHandlers):
             return super().handle_tickers(client, message)  # type: ignore[misc]
         symbol = ticker["symbol"]
         self.tickers[symbol] = ticker
+        client.rx_fresh = ticker
         client.resolve(ticker, "ticker:" + channel + "@" + symbol)  # type: ignore[operator]
         client.resolve({symbol: ticker}, "tickers:" + channel)  # type: ignore[operator]
 

@@ -240,6 +240,7 @@ class BybitNative(NativeHandlers):
             "info": orderbook,
         })
         self.bidsasks[symbol] = parsed
+        client.rx_fresh = parsed
         client.resolve({symbol: parsed}, "bidask:" + symbol)
 
     # -- tickers ---------------------------------------------------------------------------------
@@ -278,7 +279,8 @@ class BybitNative(NativeHandlers):
         parsed["timestamp"] = timestamp
         parsed["datetime"] = None if timestamp is None else iso8601(timestamp)
         self.tickers[symbol] = parsed
-        client.resolve(self.tickers[symbol], "ticker:" + symbol)
+        client.rx_fresh = parsed
+        client.resolve(parsed, "ticker:" + symbol)
         return None
 
     def _rx_ticker(self, item: dict[str, Any]) -> dict[str, Any]:

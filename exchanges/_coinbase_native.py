@@ -164,6 +164,7 @@ class CoinbaseExchangeNative(NativeHandlers):
             return super().handle_ticker(client, message)  # type: ignore[misc]
         symbol = parsed["symbol"]
         self.tickers[symbol] = parsed
+        client.rx_fresh = parsed
         client.resolve(parsed, "ticker:" + symbol)
         client.resolve(parsed, "ticker:" + market_id)  # type: ignore[operator]
         return message

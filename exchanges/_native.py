@@ -13,6 +13,11 @@ Observable still share one cache.  Anything it does not recognise — an unexpec
 shape, a market it does not know, an option it does not handle — goes to ccxt's handler
 for that frame (``super()``).
 
+A structure a native handler builds new for a frame — a ticker, a best bid/ask — is set as
+``client.rx_fresh`` before it is resolved: rxpro emits it as is, as it emits a trade, instead
+of the copy that keeps ccxt's in-place updates out of emitted values (ccxt never changes
+such a structure afterwards: the next frame stores a new one).
+
 They run only where they were checked: :data:`CHECKED_CCXT` holds the ccxt versions the
 differential tests (``tests/exchanges/test_native_*.py``: native vs ccxt on every recorded
 frame) were run against.  With any other ccxt, or ``config['rxpro']['native'] = False``,

@@ -233,11 +233,13 @@ class OkxNative(NativeHandlers):
             return super().handle_ticker(client, message)  # type: ignore[misc,no-any-return]
         symbol = market["symbol"]
         self.bidsasks[bid_ask["symbol"]] = bid_ask
+        client.rx_fresh = bid_ask
         client.resolve(bid_ask, "bidask::" + bid_ask["symbol"])
         new_tickers = {}
         for parsed in tickers:
             self.tickers[symbol] = parsed
             new_tickers[symbol] = parsed
+        client.rx_fresh = new_tickers[symbol]
         client.resolve(new_tickers, "tickers::" + symbol)
         return None
 
@@ -324,6 +326,7 @@ class OkxNative(NativeHandlers):
         except NOT_NATIVE:
             return super().handle_bid_ask(client, message)  # type: ignore[misc,no-any-return]
         self.bidsasks[bid_ask["symbol"]] = bid_ask
+        client.rx_fresh = bid_ask
         client.resolve(bid_ask, "bidask::" + bid_ask["symbol"])
         return None
 
@@ -390,6 +393,7 @@ class OkxNative(NativeHandlers):
                 client.resolve(orderbook, message_hash)
         if bid_ask is not None:
             self.bidsasks[bid_ask["symbol"]] = bid_ask
+            client.rx_fresh = bid_ask
             client.resolve(bid_ask, "bidask::" + bid_ask["symbol"])
         return message
 

@@ -83,6 +83,9 @@ class RxClient(Client):  # type: ignore[misc]
     # one "disconnected" event per connection: ccxt may report one loss twice (a close
     # frame, then the receive loop finding the socket closed)
     disconnect_told: bool
+    #: the last structure a native handler built new and resolved on this connection
+    #: (``exchanges._native``): ccxt never changes it afterwards, so it is emitted as is
+    rx_fresh: Any = None
 
     def adopt(self, hub: ClientOwner, tap: ClientTap | None) -> None:
         """Take the connection into rxpro: called once, right after ccxt built it."""

@@ -89,6 +89,7 @@ class Connection(Protocol):
 
     url: str
     futures: dict[str, Any]
+    rx_fresh: Any  # the last structure a native handler built new (emitted without a copy)
 
     def resolve_future(self, result: Any, message_hash: str) -> Any: ...
 
@@ -205,12 +206,14 @@ class Router:
             batch, origin = cache_entries(result, frames.number)
         if subscriptions and (batch is not None or isinstance(result, dict)):  # not an ack (True/None)
             frame = frames.number
+            # a structure a native handler built for this resolve needs no copy (see RxClient.rx_fresh)
+            fresh = self.client.rx_fresh if batch is None else None
             for subscription in subscriptions:
                 subscription.deliveries += 1
                 if not subscription.flowing:
                     self.hub.flowing(subscription)
                 try:
-                    subscription.stream.deliver(result, batch, origin, frame)
+                    subscription.stream.deliver(result, batch, origin, frame, fresh)
                 except Exception:  # noqa: BLE001 - a bug of one stream must not starve the others
                     log.exception("rxpro: %s: delivery failed", subscription.stream.description)
             if batch is None and type(result) is not dict and isinstance(result, OrderBook):

@@ -145,11 +145,14 @@ class Stream:
             return True
         return not self.symbols.isdisjoint(other.symbols)
 
-    def deliver(self, result: Any, batch: list[Any] | None, origin: Any, frame: int) -> None:
+    def deliver(self, result: Any, batch: list[Any] | None, origin: Any, frame: int, fresh: Any = None) -> None:
         """Push what one resolve brought to every observer (runs inside ccxt's handler).
 
         ``batch``: the cache entries this frame added (list-shaped streams), else None;
-        ``origin``: what the batch was drawn from, to tell a repeat under a second hash.
+        ``origin``: what the batch was drawn from, to tell a repeat under a second hash;
+        ``fresh``: a structure a native handler built new for this resolve (the result or
+        one of a ``{symbol: ticker}`` batch), emitted as is: ccxt never changes it
+        afterwards, as it never changes a trade. Every other dict is emitted as a copy.
         """
         if not self._symbols_unified:
             self._unify_symbols()
@@ -175,10 +178,10 @@ class Stream:
             symbols = self.symbols
             for symbol, value in result.items():
                 if symbols is None or symbol in symbols:
-                    self.emit(frozen_copy(value))
+                    self.emit(value if value is fresh else frozen_copy(value))
         elif self.topic != "ticker" or result.get("symbol") is not None or not self._refuse(
                 result, "a ticker without a symbol"):
-            self.emit(frozen_copy(result))
+            self.emit(result if result is fresh else frozen_copy(result))
 
     # -- what ccxt's own structure validators (ccxt.test.exchange.base) would reject ------------
 
