@@ -23,8 +23,9 @@ class Case:
     texts: Sequence[str]  # the frames' text as received, in order
     #: a ready plain ccxt.pro exchange (markets set offline, books seeded where the channel needs it)
     ccxt_exchange: Callable[[], Any]
-    #: a ready rxpro exchange, native parsers on or off, with one Observable subscribed as users do
-    rxpro_exchange: Callable[[bool], Any]
+    #: a ready rxpro exchange, native parsers on or off, with one Observable subscribed as users do;
+    #: ``routed=False``: no Observable, its connection resolving as ccxt's own client does
+    rxpro_exchange: Callable[..., Any]
     #: hand one decoded frame to an exchange's handler, as its WebSocket client would
     feed: Callable[[Any, Any], None]
     #: a fresh function feeding one raw text to cryptofeed's parser for this channel, or None

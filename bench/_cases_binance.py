@@ -103,17 +103,17 @@ def _exchanges(venue: str, watches: list[Watch], book: tuple[str, int | None] | 
                ) -> tuple[Callable[[], Any], Callable[[bool], Any]]:
     url = URLS[venue]
 
-    def ready(exchange: Any) -> Any:
+    def ready(exchange: Any, routed: bool = True) -> Any:
         exchange.set_markets(_markets(venue))
         if book is not None:
             _seed_book(exchange, SYMBOLS[venue], book[0], book[1])
-        return watched(exchange, url, watches)
+        return watched(exchange, url, watches, routed=routed)
 
     def plain() -> Any:
         return ready(getattr(ccxt.pro, venue)({"options": _thawed(venue_for(venue).offline_options or {})}))
 
-    def rx(native: bool) -> Any:
-        return ready(getattr(rxpro, venue)({"rxpro": {"native": native}}))
+    def rx(native: bool, routed: bool = True) -> Any:
+        return ready(getattr(rxpro, venue)({"rxpro": {"native": native}}), routed)
 
     return plain, rx
 

@@ -85,10 +85,10 @@ def _exchanges(watches: list[Watch]) -> tuple[Callable[[], Any], Callable[[bool]
         exchange.set_markets(_markets())
         return watched(exchange, URL, watches)
 
-    def rx(native: bool) -> Any:
+    def rx(native: bool, routed: bool = True) -> Any:
         exchange = rxpro.bybit({"rxpro": {"native": native}})
         exchange.set_markets(_markets())
-        return watched(exchange, URL, watches)
+        return watched(exchange, URL, watches, None, routed)
 
     return plain, rx
 

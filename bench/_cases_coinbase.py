@@ -63,10 +63,10 @@ def _exchanges(watches: list[Watch], subscriptions: dict[str, Any]) -> tuple[Cal
         exchange.set_markets(_markets())
         return watched(exchange, URL, watches, subscriptions)
 
-    def rx(native: bool) -> Any:
+    def rx(native: bool, routed: bool = True) -> Any:
         exchange = rxpro.coinbaseexchange({"rxpro": {"native": native}})
         exchange.set_markets(_markets())
-        return watched(exchange, URL, watches, subscriptions)
+        return watched(exchange, URL, watches, subscriptions, routed)
 
     return plain, rx
 

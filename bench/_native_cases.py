@@ -16,9 +16,12 @@ A case's exchange factories need a running event loop (ccxt makes a client only 
 from __future__ import annotations
 
 import time
+import types
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ccxt.async_support.base.ws.client import Client
 
 from rxpro._accessor import StreamSpec
 
@@ -50,12 +53,19 @@ class _Counter:
 _COUNTERS: weakref.WeakKeyDictionary[Any, list[_Counter]] = weakref.WeakKeyDictionary()
 
 
-def watched(exchange: Any, url: str, watches: Iterable[Watch], subscriptions: dict[str, Any] | None = None) -> Any:
-    """``exchange`` with ``watches`` on its connection to ``url``, as running watch calls leave them."""
+def watched(exchange: Any, url: str, watches: Iterable[Watch], subscriptions: dict[str, Any] | None = None,
+            routed: bool = True) -> Any:
+    """``exchange`` with ``watches`` on its connection to ``url``, as running watch calls leave them.
+
+    ``routed=False`` (an rxpro exchange): no stream at all, and the connection resolves as
+    ccxt's own client does — rxpro's handlers (natives) without rxpro's routing and emission.
+    """
     client = exchange.client(url)
     client.subscriptions.update(subscriptions or {})
     hub = getattr(exchange, "_rx_hub", None)
-    if hub is not None:
+    if hub is not None and not routed:
+        client.resolve = types.MethodType(Client.resolve, client)
+    elif hub is not None:
         counters = _COUNTERS.setdefault(exchange, [])
         for method, arguments, message_hashes in watches:
             subscription = StreamSpec.of(exchange, method, arguments, {}).subscription()

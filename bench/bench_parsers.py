@@ -11,12 +11,16 @@ Run (in an environment with cryptofeed 2.4.1 for its column; without it the colu
   ``message_handler``; ccxt.pro's handler (plain ccxt.pro class, orjson decode included);
   rxpro with native parsers on and off (``config['rxpro']['native']``), each with one
   Observable per watched stream subscribed as users do, so the hub's routing and emission
-  are in the figure.  Each variant keeps one exchange (or feed) over the rounds; a round
+  are in the figure; and rxpro native *unrouted*: the same exchange with no Observable, its
+  connection resolving as ccxt's own client does.  Each variant keeps one exchange (or feed) over the rounds; a round
   feeds the case's frames enough times for about 3,000 updates.  CPU is
   ``time.process_time()`` (this 2-core machine is shared: ratios from interleaved rounds,
   not absolute figures, are what to read).
 * ``hub`` = rxpro native-off − ccxt handler, the median of the per-round differences: rxpro's
   own cost per frame (routing, emission, the client's frame count) on top of ccxt's parse.
+  ``hub, natives on`` = rxpro native − unrouted, paired alike: rxpro's own cost per frame on
+  top of the native parse (router, cache recorders, delivery, emission).  Books: the router
+  trims a ``limit=20`` book that nobody unrouted trims, so there it is negative.
 * ``--session``: the recorded Binance BTC/USDT session (trade, diff depth, bookTicker:
   every recorded frame in order) through ccxt's handler and rxpro native on/off with
   trades, full order book and bids/asks Observables; and its depth diffs alone, full book
@@ -56,13 +60,15 @@ if str(BENCH) not in sys.path:
 from _cases import Case  # noqa: E402
 from _native_cases import Watch, emitted, feeder, watched  # noqa: E402
 
-VARIANTS = ("floor", "cryptofeed", "ccxt", "native", "off")
+VARIANTS = ("floor", "cryptofeed", "ccxt", "native", "off", "unrouted")
 LABELS = {"floor": "orjson floor", "cryptofeed": "cryptofeed 2.4.1", "ccxt": "ccxt.pro handler",
-          "native": "rxpro native", "off": "rxpro native off"}
+          "native": "rxpro native", "off": "rxpro native off", "unrouted": "rxpro native, unrouted"}
 HUB_TARGET_US = 1.5
 DEPTH_TARGETS_US = {"full book": 104.0, "limit 20": 40.0}
 #: the rows whose frames are trades: where the hub target applies
 TRADE_CHANNELS = ("trade", "trades", "matches", "publicTrade")
+#: and the rows of best bid/offer frames, where the issue measured rxpro's share with natives on too
+NATIVE_HUB_CHANNELS = (*TRADE_CHANNELS, "aggTrade", "bookTicker", "bbo-tbt")
 
 
 # -- cases --------------------------------------------------------------------------------------
@@ -117,10 +123,22 @@ class Row:
 
         Paired by round, so that a slow round (the machine is shared) slows both alike.
         """
-        off, ccxt = self.us.get("off"), self.us.get("ccxt")
-        if not off or not ccxt:
+        return self._paired("off", "ccxt")
+
+    def hub_native(self) -> float | None:
+        """rxpro's own cost per frame with natives on: native − unrouted, the median of the per-round differences.
+
+        *unrouted* is the same rxpro class with its natives, its connection resolving as ccxt's
+        own client does, no stream: what is left is the router, the cache recorders, the stream's
+        delivery and emission.
+        """
+        return self._paired("native", "unrouted")
+
+    def _paired(self, a: str, b: str) -> float | None:
+        first, second = self.us.get(a), self.us.get(b)
+        if not first or not second:
             return None
-        return statistics.median(o - c for o, c in zip(off, ccxt))
+        return statistics.median(x - y for x, y in zip(first, second))
 
 
 def _exchange_run(case: Case, exchange: Any, passes: int) -> Callable[[], None]:
@@ -169,7 +187,8 @@ async def measure(case: Case, rounds: int, updates: int, with_cryptofeed: bool) 
     """Interleaved rounds of every variant over ``case``; also the exchanges (to profile and close)."""
     passes = max(1, -(-updates // len(case.texts)))
     per_round = (case.updates or len(case.texts)) * passes
-    exchanges = {"ccxt": case.ccxt_exchange(), "native": case.rxpro_exchange(True), "off": case.rxpro_exchange(False)}
+    exchanges = {"ccxt": case.ccxt_exchange(), "native": case.rxpro_exchange(True), "off": case.rxpro_exchange(False),
+                 "unrouted": case.rxpro_exchange(True, routed=False)}
     runs: dict[str, Callable[[], None]] = {"floor": _floor_run(case, passes)}
     if with_cryptofeed and case.cryptofeed is not None:
         runs["cryptofeed"] = _cryptofeed_run(case.cryptofeed(), case, passes)
@@ -345,16 +364,17 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     lines = ["| venue | channel | frames | " + " | ".join(f"{LABELS[v]} µs/frame" for v in VARIANTS)
-             + " | native / cryptofeed | native / ccxt | hub (off − ccxt, paired) |",
-             "|---|---|---:|" + "---:|" * (len(VARIANTS) + 3)]
+             + " | native / cryptofeed | native / ccxt | hub (off − ccxt, paired) | hub, natives on (native − unrouted, paired) |",
+             "|---|---|---:|" + "---:|" * (len(VARIANTS) + 4)]
     for row in rows:
         m = {v: row.median(v) for v in VARIANTS}
-        hub = row.hub()
+        hub, hub_native = row.hub(), row.hub_native()
         native_vs_cf = _ratio(m["native"], m["cryptofeed"])
         if m["native"] is not None and m["cryptofeed"] is not None:
             native_vs_cf = f"**{native_vs_cf}**" if m["native"] <= m["cryptofeed"] else native_vs_cf
         lines.append(f"| {row.venue} | {row.channel} | {row.frames:,} | " + " | ".join(_fmt(m[v]) for v in VARIANTS)
-                     + f" | {native_vs_cf} | {_ratio(m['native'], m['ccxt'])} | {_fmt(hub) if hub is not None else '–'} |")
+                     + f" | {native_vs_cf} | {_ratio(m['native'], m['ccxt'])} | {_fmt(hub) if hub is not None else '–'}"
+                     f" | {_fmt(hub_native) if hub_native is not None else '–'} |")
     return "\n".join(lines)
 
 
@@ -371,6 +391,11 @@ def verdicts(rows: Sequence[Row], session_rows: Sequence[Row]) -> list[str]:
         if row.channel.split(" ", 1)[0] in TRADE_CHANNELS and hub is not None:
             mark = "✔" if hub <= HUB_TARGET_US else "✘"
             lines.append(f"{mark} hub, {row.venue} {row.channel}: {hub:.2f} µs per frame (target ≤ {HUB_TARGET_US})")
+        hub_native = row.hub_native()
+        if row.channel.split(" ", 1)[0] in NATIVE_HUB_CHANNELS and hub_native is not None:
+            mark = "✔" if hub_native <= HUB_TARGET_US else "✘"
+            lines.append(f"{mark} hub with natives on, {row.venue} {row.channel}: {hub_native:.2f} µs per frame"
+                         f" (target ≤ {HUB_TARGET_US})")
     for row in session_rows:
         for name, target in DEPTH_TARGETS_US.items():
             native = row.median("native")
