@@ -37,8 +37,8 @@ import ccxt.pro
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.exchange import Exchange
 from ._native import NativeHandlers
-from ._native_parse import (NOT_NATIVE, NotNative, decimal, iso8601, market_by_id, mul, nonzero_number, number, string, ticker,
-                            to_text, trade_cost)
+from ._native_parse import (NOT_NATIVE, NotNative, decimal, iso8601, market_by_id, mul, nonzero_number, number, store_levels,
+                            string, ticker, to_text, trade_cost)
 
 __all__ = ["BinanceNative"]
 
@@ -488,7 +488,7 @@ class BinanceNative(NativeHandlers):
         """Apply one depth diff to ``orderbook`` (asks, then bids; size 0 removes), with its nonce and time.
 
         Called for every live diff and, by ccxt's snapshot sync, for each buffered one.
-        Levels go through the book's own ``storeArray``, as ccxt's ``handle_delta`` does.
+        Levels go through the book's own ``storeArray`` (``store_levels``), as ccxt's ``handle_delta`` does.
         """
         if not self.rx_native or "handle_order_book_message" not in self.rx_native_handlers:
             return super().handle_order_book_message(client, message, orderbook)  # type: ignore[misc]
@@ -500,12 +500,8 @@ class BinanceNative(NativeHandlers):
             bids = _levels(message["b"])
         except NOT_NATIVE:
             return super().handle_order_book_message(client, message, orderbook)  # type: ignore[misc]
-        store = orderbook["asks"].storeArray
-        for level in asks:
-            store(level)
-        store = orderbook["bids"].storeArray
-        for level in bids:
-            store(level)
+        store_levels(orderbook["asks"], asks)
+        store_levels(orderbook["bids"], bids)
         orderbook["nonce"] = nonce
         orderbook["timestamp"] = timestamp
         orderbook["datetime"] = iso8601(timestamp)

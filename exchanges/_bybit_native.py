@@ -45,6 +45,7 @@ from ._native_parse import (
     optional_milliseconds,
     overridden,
     quote_ticker,
+    store_levels,
     string,
     ticker,
     to_text,
@@ -207,12 +208,8 @@ class BybitNative(NativeHandlers):
         if kind == "snapshot":
             orderbook.reset(snapshot)
         else:
-            store = orderbook["asks"].storeArray
-            for level in asks:
-                store(level)
-            store = orderbook["bids"].storeArray
-            for level in bids:
-                store(level)
+            store_levels(orderbook["asks"], asks)
+            store_levels(orderbook["bids"], bids)
             orderbook["timestamp"] = timestamp
             orderbook["datetime"] = None if timestamp is None else iso8601(timestamp)
         orderbooks[symbol] = orderbook

@@ -34,7 +34,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
 __all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
-           "nonzero_number", "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "product3", "quote_ticker", "string", "sub", "ticker", "to_float", "to_text",
+           "nonzero_number", "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "product3", "quote_ticker", "store_levels", "string", "sub", "ticker", "to_float", "to_text",
            "trade_cost"]
 
 
@@ -532,6 +532,21 @@ def bid_ask(level: Any) -> list[Any]:
         except Exception:  # noqa: BLE001 - safe_integer's catch-all: the column is left out
             pass
     return row
+
+
+def store_levels(side: Any, levels: Any) -> None:
+    """``side.storeArray(level)`` for each level in turn, as ccxt's delta handlers do.
+
+    A side rxpro shares between book snapshots takes them all in one call (``rx_store_all``,
+    the same steps); any other side (ccxt's own, counted, indexed) gets its ``storeArray``.
+    """
+    store_all = getattr(side, "rx_store_all", None)
+    if store_all is not None:
+        store_all(levels)
+        return
+    store = side.storeArray
+    for level in levels:
+        store(level)
 
 
 def book_snapshot(bids: Any, asks: Any, symbol: str, timestamp: int | None) -> dict[str, Any]:

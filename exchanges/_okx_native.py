@@ -41,6 +41,7 @@ from ._native_parse import (
     optional_milliseconds,
     overridden,
     quote_ticker,
+    store_levels,
     string,
     ticker,
     trade_cost,
@@ -408,12 +409,8 @@ class OkxNative(NativeHandlers):
 
     def _rx_book_message(self, client: Any, update: _BookUpdate, orderbook: Any, message_hash: str) -> None:
         """ccxt's ``handle_order_book_message``: the levels, then the sequence check, then the times."""
-        store = orderbook["asks"].storeArray  # ccxt's store(price, size) is storeArray([price, size])
-        for level in update.asks:
-            store(level)
-        store = orderbook["bids"].storeArray
-        for level in update.bids:
-            store(level)
+        store_levels(orderbook["asks"], update.asks)  # ccxt's store(price, size) is storeArray([price, size])
+        store_levels(orderbook["bids"], update.bids)
         prev_seq_id = update.prev_seq_id
         if prev_seq_id is not None and prev_seq_id != -1 and orderbook["nonce"] != prev_seq_id:
             error = InvalidNonce(self.id + " watchOrderBook received invalid nonce")

@@ -64,27 +64,46 @@ class FrozenSide(FrozenLevel):
     __slots__ = ()
 
 
-def _store_array(self: Any, delta: Any) -> None:
-    """ccxt's ``OrderBookSide.storeArray``, but a changed level is replaced, never changed in place.
+def _store_all(self: Any, deltas: Any) -> None:
+    """ccxt's ``OrderBookSide.storeArray`` of each delta in turn, but a changed level is replaced, never changed in place.
 
     So a level already emitted in a snapshot stays as it was: consecutive snapshots share
     every level that did not change, and a snapshot costs a copy of pointers, not of levels.
+    A native handler hands a frame's levels at once (``rx_store_all``): one call, not one per level.
     """
-    price = delta[0]
-    size = delta[1]
-    index_price = -price if self.side else price
     keys = self._index
-    index = bisect_left(keys, index_price)
-    if size:
-        level = FrozenLevel(delta)
-        if index < len(keys) and keys[index] == index_price:
-            list.__setitem__(self, index, level)
-        else:
-            keys.insert(index, index_price)
-            list.insert(self, index, level)
-    elif index < len(keys) and keys[index] == index_price:
-        del keys[index]
-        list.__delitem__(self, index)
+    bids = self.side
+    for delta in deltas:
+        price = delta[0]
+        index_price = -price if bids else price
+        index = bisect_left(keys, index_price)
+        if delta[1]:
+            if index < len(keys) and keys[index] == index_price:
+                _set_level(self, index, FrozenLevel(delta))
+            else:
+                keys.insert(index, index_price)
+                _insert_level(self, index, FrozenLevel(delta))
+        elif index < len(keys) and keys[index] == index_price:
+            del keys[index]
+            _delete_level(self, index)
+
+
+_set_level = list.__setitem__
+_insert_level = list.insert
+_delete_level = list.__delitem__
+
+
+def _store_array(self: Any, delta: Any) -> None:
+    """ccxt's ``storeArray`` of one delta (see :func:`_store_all`)."""
+    _store_all(self, (delta,))
+
+
+def _limit(self: Any) -> None:
+    """ccxt's ``OrderBookSide.limit``: the levels past the side's depth dropped (two slice deletions, not a loop)."""
+    depth = self._depth
+    if len(self) > depth:
+        _delete_level(self, slice(depth, None))
+        del self._index[depth:]
 
 
 _SHARING_SIDES: dict[type, type] = {}
@@ -92,6 +111,7 @@ for _side in (Asks, Bids):
     _SHARING_SIDES[_side] = type(f"Sharing{_side.__name__}", (_side,), {
         "__doc__": f"ccxt's {_side.__name__}, whose levels are replaced, not changed (see _store_array).",
         "__module__": __name__, "storeArray": _store_array, "store_array": _store_array,
+        "rx_store_all": _store_all, "limit": _limit,
     })
 _SHARED = frozenset(_SHARING_SIDES.values())
 
