@@ -24,6 +24,7 @@ from typing import Any
 from ccxt.async_support.base.ws.client import Client
 
 from rxpro._accessor import StreamSpec
+from rxpro._values import CACHE_ATTRIBUTES
 
 __all__ = ["Watch", "cryptofeed_feeder", "emitted", "feeder", "noop", "watched"]
 
@@ -57,14 +58,18 @@ def watched(exchange: Any, url: str, watches: Iterable[Watch], subscriptions: di
             routed: bool = True) -> Any:
     """``exchange`` with ``watches`` on its connection to ``url``, as running watch calls leave them.
 
-    ``routed=False`` (an rxpro exchange): no stream at all, and the connection resolves as
-    ccxt's own client does — rxpro's handlers (natives) without rxpro's routing and emission.
+    ``routed=False`` (an rxpro exchange): no stream at all, ccxt's plain caches (no rxpro
+    recorder notes what they gain) and the connection resolving as ccxt's own client does —
+    rxpro's handlers (natives) without rxpro's recording, routing and emission.
     """
     client = exchange.client(url)
     client.subscriptions.update(subscriptions or {})
     hub = getattr(exchange, "_rx_hub", None)
     if hub is not None and not routed:
         client.resolve = types.MethodType(Client.resolve, client)
+        for name in CACHE_ATTRIBUTES:  # rxpro's recording containers, empty until the first frame
+            if vars(exchange).get(name) == {}:
+                vars(exchange)[name] = {}
     elif hub is not None:
         counters = _COUNTERS.setdefault(exchange, [])
         for method, arguments, message_hashes in watches:

@@ -11,8 +11,8 @@ Run (in an environment with cryptofeed 2.4.1 for its column; without it the colu
   ``message_handler``; ccxt.pro's handler (plain ccxt.pro class, orjson decode included);
   rxpro with native parsers on and off (``config['rxpro']['native']``), each with one
   Observable per watched stream subscribed as users do, so the hub's routing and emission
-  are in the figure; and rxpro native *unrouted*: the same exchange with no Observable, its
-  connection resolving as ccxt's own client does.  Each variant keeps one exchange (or feed) over the rounds; a round
+  are in the figure; and rxpro native *unrouted*: the same exchange with no Observable, ccxt's
+  plain caches, its connection resolving as ccxt's own client does.  Each variant keeps one exchange (or feed) over the rounds; a round
   feeds the case's frames enough times for about 3,000 updates.  CPU is
   ``time.process_time()`` (this 2-core machine is shared: ratios from interleaved rounds,
   not absolute figures, are what to read).
@@ -128,9 +128,9 @@ class Row:
     def hub_native(self) -> float | None:
         """rxpro's own cost per frame with natives on: native − unrouted, the median of the per-round differences.
 
-        *unrouted* is the same rxpro class with its natives, its connection resolving as ccxt's
-        own client does, no stream: what is left is the router, the cache recorders, the stream's
-        delivery and emission.
+        *unrouted* is the same rxpro class with its natives, ccxt's plain caches, its connection
+        resolving as ccxt's own client does, no stream: what is left is the router, the cache
+        recorders, the stream's delivery and emission.
         """
         return self._paired("native", "unrouted")
 

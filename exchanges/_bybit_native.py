@@ -236,8 +236,7 @@ class BybitNative(NativeHandlers):
             "bidVolume": string(best_bid[1]) if best_bid else None,
             "info": orderbook,
         })
-        self.bidsasks[symbol] = parsed
-        client.rx_fresh = parsed
+        self.bidsasks[symbol] = parsed  # not fresh: its info is ccxt's live book (rxpro emits a copy)
         client.resolve({symbol: parsed}, "bidask:" + symbol)
 
     # -- tickers ---------------------------------------------------------------------------------

@@ -27,9 +27,10 @@ __all__ = ["CACHE_ATTRIBUTES", "RECORDING_CLASSES", "CacheDict", "FrozenLevel", 
 CACHE_ATTRIBUTES = frozenset({"trades", "ohlcvs", "orders", "myTrades", "positions", "liquidations",
                               "myLiquidations", "triggerOrders"})
 
-#: entries noted but not drained are kept up to this many (or the cache's own size, if
-#: larger): every ccxt handler resolves what it appended in the same frame, so only a
-#: cache nobody resolves would ever reach it
+#: entries noted but not drained: a drain hands out at most this many, the newest (or the
+#: cache's own size, if larger), and fewer than twice this many are kept meanwhile: every ccxt
+#: handler resolves what it appended in the same frame (and the router drains on every
+#: resolve, awaited or not), so only a cache nobody resolves would ever reach it
 _UNDRAINED = 10_000
 
 
@@ -167,7 +168,9 @@ _LEAVES = frozenset({str, int, float, bool, type(None)})
 def frozen_copy(value: Any) -> Any:
     """A copy of nested dicts and lists deep enough that ccxt's later in-place updates don't show.
 
-    The raw exchange payload under ``info`` is shared, not copied: ccxt never mutates it.
+    The raw exchange payload under ``info`` is shared, not copied: ccxt never mutates it —
+    except where ccxt puts its live order book there (bybit's best bid/ask of ``orderbook.1``):
+    that becomes a snapshot.
     """
     if value.__class__ is not dict and isinstance(value, OrderBook):
         return book_snapshot(value)
@@ -176,8 +179,12 @@ def frozen_copy(value: Any) -> Any:
         for k, v in value.items():
             # only nested containers need a deeper copy; most structures (tickers) are flat:
             # a set lookup of the value's class rules out the usual leaves before isinstance
-            if v.__class__ not in _LEAVES and k != "info" and isinstance(v, (dict, list)):
-                copied[k] = frozen_copy(v)
+            if v.__class__ not in _LEAVES:
+                if k != "info":
+                    if isinstance(v, (dict, list)):
+                        copied[k] = frozen_copy(v)
+                elif v.__class__ is not dict and isinstance(v, OrderBook):
+                    copied[k] = book_snapshot(v)
         return copied
     if isinstance(value, list):
         return [frozen_copy(v) for v in value]
@@ -202,6 +209,8 @@ class CacheRecorder:
         """The entries of the current frame; the same list again if another hash of the frame asks."""
         pending = self.pending
         if pending:
+            if len(pending) > self.bound:
+                del pending[: len(pending) - self.bound]
             self.pending = []
             self.last_batch = pending
             self.last_frame = frame
@@ -214,7 +223,10 @@ class CacheRecorder:
     def note(self, entry: Any) -> None:
         pending = self.pending
         pending.append(entry)
-        if len(pending) > self.bound:
+        # nobody drains (a cache no handler resolves: the router drains on every resolve,
+        # awaited or not): drop the oldest a bound's worth at a time — not one a note, which
+        # moved the whole list on every entry
+        if len(pending) >= 2 * self.bound:
             del pending[: len(pending) - self.bound]
 
 

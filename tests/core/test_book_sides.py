@@ -1,5 +1,8 @@
 """The book sides rxpro shares between snapshots store, trim and freeze exactly as ccxt's own sides change.
 
+(And two neighbours in ``rxpro._values``: a copy of a quote whose ``info`` is ccxt's live book,
+and the bound of what a cache recorder keeps when nobody drains it.)
+
 rxpro switches a ccxt ``Asks``/``Bids`` side to its sharing class on the first snapshot
 (``rxpro._values.book_snapshot``): a changed level is replaced rather than changed, a
 frame's levels can be stored in one call (``rx_store_all``, what native handlers use) and
@@ -9,7 +12,6 @@ class fed the same deltas one ``storeArray`` at a time, and its own ``limit()``.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from ccxt.async_support.base.ws.order_book_side import Asks, Bids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rxpro._values import FrozenLevel, book_snapshot
+from rxpro._values import CacheRecorder, FrozenLevel, book_snapshot, frozen_copy
 from rxpro.exchanges._native_parse import store_levels
 
 #: prices on a coarse grid, so that frames hit existing levels, re-insert removed ones, and repeat a price
@@ -46,7 +48,8 @@ def test_sharing_sides_change_as_ccxts_own_and_snapshots_never_change(depth: int
     snapshots: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for frame in [[], *frames]:
         snapshot = book_snapshot(shared)  # the first one switches the sides to sharing ones
-        snapshots.append((snapshot, copy.deepcopy(snapshot)))
+        # plain lists of plain levels (a deepcopy would hand back the frozen levels themselves)
+        snapshots.append((snapshot, {name: [list(level) for level in snapshot[name]] for name in ("asks", "bids")}))
         assert type(shared["asks"]) is not Asks and isinstance(shared["asks"], Asks)
         for name in ("asks", "bids"):
             for price, size in frame:
@@ -64,7 +67,7 @@ def test_sharing_sides_change_as_ccxts_own_and_snapshots_never_change(depth: int
             assert all(type(level) is FrozenLevel for level in shared[name])
     # no snapshot changed afterwards
     for snapshot, at_the_time in snapshots:
-        assert snapshot == at_the_time
+        assert {name: [list(level) for level in snapshot[name]] for name in ("asks", "bids")} == at_the_time
 
 
 def test_a_frame_repeating_a_price_leaves_what_its_last_delta_says() -> None:
@@ -100,3 +103,28 @@ def test_a_side_rxpro_does_not_share_gets_its_own_store_array(side_class: type) 
     store_levels(side, levels)
     assert not hasattr(side, "rx_store_all")
     assert all(any(level is kept for kept in side) for level in levels)
+
+
+def test_a_quote_whose_info_is_ccxts_live_book_is_emitted_with_a_snapshot_of_it() -> None:
+    """Bybit's best bid/ask (``orderbook.1``) carries ccxt's own book as ``info``: the copy must not follow it."""
+    book = OrderBook({"bids": [[10.0, 1.0]], "asks": [[11.0, 2.0]], "symbol": "BTC/USDT"})
+    quote = {"symbol": "BTC/USDT", "bid": 10.0, "ask": 11.0, "info": book}
+    emitted = frozen_copy(quote)
+    book["bids"].storeArray([10.5, 3.0])
+    book["asks"].storeArray([11.0, 0.0])
+    assert emitted["info"]["bids"] == [[10.0, 1.0]] and emitted["info"]["asks"] == [[11.0, 2.0]]
+    assert emitted["info"] is not book and emitted["bid"] == 10.0
+    plain = {"symbol": "BTC/USDT", "info": {"raw": "payload"}}
+    assert frozen_copy(plain)["info"] is plain["info"]  # a raw payload is shared, as before
+
+
+def test_entries_nobody_drains_stay_bounded_and_a_late_drain_gets_the_newest() -> None:
+    """A cache nobody resolves: the recorder keeps fewer than twice its bound; a drain gets the bound, newest last."""
+    recorder = CacheRecorder(1000)
+    bound = recorder.bound
+    for entry in range(5 * bound + 7):
+        recorder.note(entry)
+        assert len(recorder.pending) < 2 * bound
+    assert recorder.drain(1) == list(range(4 * bound + 7, 5 * bound + 7))
+    assert recorder.drain(1) == list(range(4 * bound + 7, 5 * bound + 7))  # the same frame asks again
+    assert recorder.drain(2) == []
