@@ -12,8 +12,9 @@ Run (in an environment with cryptofeed 2.4.1 for its column; without it the colu
   rxpro with native parsers on and off (``config['rxpro']['native']``), each with one
   Observable per watched stream subscribed as users do, so the hub's routing and emission
   are in the figure; and rxpro native *unrouted*: the same exchange with no Observable, ccxt's
-  plain caches, its connection resolving as ccxt's own client does.  Each variant keeps one exchange (or feed) over the rounds; a round
-  feeds the case's frames enough times for about 3,000 updates.  CPU is
+  plain caches, its connection resolving as ccxt's own client does.  Each variant keeps one
+  exchange (or feed) over the rounds; a round feeds the case's frames enough times for about
+  3,000 updates.  CPU is
   ``time.process_time()`` (this 2-core machine is shared: ratios from interleaved rounds,
   not absolute figures, are what to read).
 * ``hub`` = rxpro native-off − ccxt handler, the median of the per-round differences: rxpro's
@@ -67,7 +68,8 @@ HUB_TARGET_US = 1.5
 DEPTH_TARGETS_US = {"full book": 104.0, "limit 20": 40.0}
 #: the rows whose frames are trades: where the hub target applies
 TRADE_CHANNELS = ("trade", "trades", "matches", "publicTrade")
-#: and the rows of best bid/offer frames, where the issue measured rxpro's share with natives on too
+#: the rows where the hub with natives on is held to that target: trades and best bid/offer frames
+#: (OKX bbo-tbt is watched as a depth-1 order book: its figure includes the book's snapshot)
 NATIVE_HUB_CHANNELS = (*TRADE_CHANNELS, "aggTrade", "bookTicker", "bbo-tbt")
 
 
