@@ -5,17 +5,206 @@
 * every public trade carries an id;
 * the native handlers of its public channels (``_bybit_native.BybitNative``: publicTrade,
   orderbook, tickers);
-* cryptofeed names its recordings ``BYBIT``.
+* cryptofeed names its recordings ``BYBIT``; their replay (:class:`BybitProtocol`): topics
+  ``tickers.BTCUSDT`` per category connection, and the instruments requests ccxt makes
+  answered from the ones the recorder made.
 """
 
 from __future__ import annotations
 
-from ._bybit_native import BybitNative
-from ._venue import Venue
+import heapq
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-__all__ = ["VENUES"]
+import orjson
+
+from rxpro._errors import StreamNotRecorded
+from rxpro._recorded import HttpRecord, Recording, WsFrame
+from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, TopicProtocol, json_object
+
+from ._bybit_native import BybitNative
+from ._venue import Venue, frozen
+
+__all__ = ["VENUES", "Bybit", "BybitProtocol"]
+
+_Connection = TypeVar("_Connection", bound=ReplayConnection)
+
+
+class BybitProtocol(TopicProtocol):
+    """Bybit v5 public streams: one connection per category, topics ``orderbook.200.BTCUSDT``.
+
+    Client frame ``{"op":"subscribe","req_id":"1","args":["tickers.BTCUSDT"]}`` subscribes its
+    ``args``; a recorded frame ``{"topic":"tickers.BTCUSDT","type":"snapshot","data":{...}}``
+    belongs to its ``topic``.  The spot and linear connections share a host and their topics'
+    names (``tickers.BTCUSDT`` is both markets), so a frame goes only to the ccxt connection of
+    the URL it was recorded on.  The recorder's subscription answers carry no request id
+    (``"req_id":""``): they are dropped, and each ccxt request is answered with its own id.
+
+    Order books: a recorded book answers a shallower subscription of the same market (ccxt
+    asks ``orderbook.50`` by default, cryptofeed recorded ``orderbook.200``): each recorded
+    frame becomes a snapshot of the subscribed depth under the subscribed topic
+    (:meth:`adapt`).  A deeper book than was recorded is refused on subscribe
+    (:meth:`unrecorded`).
+    """
+
+    def __init__(self, venue: Any) -> None:
+        super().__init__(venue)
+        self._urls: dict[str, str] = {}
+        #: (connection URL, market id) -> the depth of the book recorded on it
+        self._depths: dict[tuple[str, str], int] = {}
+
+    def prepare(self, exchange: Any, recording: Recording) -> None:
+        self._urls = dict(recording.connections)
+        for _, conn, text in recording.sent:
+            message = json_object(text)
+            change = self.subscribed(message) if message is not None else None
+            if change is None or not change[0]:
+                continue
+            for topic in change[1]:
+                book = _BOOK.fullmatch(topic)
+                if book is not None:
+                    key = (self._urls.get(conn, ""), book[2])
+                    self._depths[key] = max(self._depths.get(key, 0), int(book[1]))
+
+    def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
+        op, args = message.get("op"), message.get("args")
+        if op not in ("subscribe", "unsubscribe") or not isinstance(args, list):
+            return None
+        return op == "subscribe", [arg for arg in args if isinstance(arg, str)]
+
+    def acknowledge(self, message: dict[str, Any]) -> list[str]:
+        return [orjson.dumps({"success": True, "ret_msg": "", "conn_id": "replay",
+                              "req_id": message.get("req_id", ""), "op": message.get("op")}).decode()]
+
+    def topic(self, frame: WsFrame, client: ReplayConnection) -> str | None:
+        message = json_object(frame.text)
+        if message is None:
+            return None
+        if "op" in message and "topic" not in message:
+            return self.DROP  # the recorder's own subscription answers and pongs
+        topic = message.get("topic")
+        if not isinstance(topic, str):
+            return None
+        return _subscribed_book(topic, client) or topic
+
+    def route(self, frame: WsFrame, clients: Sequence[_Connection]) -> _Connection | None:
+        url = self._urls.get(frame.conn)
+        return super().route(frame, [c for c in clients if url is None or getattr(c, "url", None) == url])
+
+    def adapt(self, frame: WsFrame, client: ReplayConnection) -> WsFrame:
+        """A recorded book frame as a shallower subscription gets it: a snapshot of its depth.
+
+        The connection keeps the recorded book (snapshot, then deltas) and sends the
+        subscriber the top levels each frame leaves, as a ``snapshot`` (Bybit sends
+        ``orderbook.1`` so, and a subscriber resets its book on any snapshot).
+        """
+        text = frame.text
+        if text is None or '"topic":"orderbook.' not in text:
+            return frame
+        message = json_object(text)
+        topic = message.get("topic") if message is not None else None
+        data = message.get("data") if message is not None else None
+        if message is None or not isinstance(topic, str) or not isinstance(data, dict):
+            return frame
+        subscribed = _subscribed_book(topic, client)
+        if subscribed is None or subscribed == topic:
+            return frame
+        books: dict[str, tuple[dict[str, str], dict[str, str]]] = client.protocol_state.setdefault("books", {})
+        if message.get("type") == "snapshot" or topic not in books:
+            books[topic] = ({}, {})
+        bids, asks = books[topic]
+        for side, levels in ((bids, data.get("b")), (asks, data.get("a"))):
+            for level in levels if isinstance(levels, list) else ():
+                price, size = level[0], level[1]
+                if float(size) == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = size
+        depth = int(subscribed.split(".", 2)[1])
+        data = dict(data, b=[list(level) for level in heapq.nlargest(depth, bids.items(), key=_price)],
+                    a=[list(level) for level in heapq.nsmallest(depth, asks.items(), key=_price)])
+        message = dict(message, topic=subscribed, type="snapshot", data=data)
+        return WsFrame(frame.ts_ns, frame.conn, orjson.dumps(message).decode())
+
+    def unrecorded(self, exchange: Any, stream: str, arguments: Mapping[str, Any]) -> StreamNotRecorded | None:
+        limit = arguments.get("limit")
+        if stream != "orderbook" or type(limit) is not int:
+            return None
+        symbol = arguments.get("symbol")
+        symbols = [symbol] if isinstance(symbol, str) else list(arguments.get("symbols") or ())
+        for symbol in symbols:
+            try:
+                market = exchange.market(symbol)
+            except Exception:  # noqa: BLE001 - ccxt's own call says what is wrong with the symbol
+                continue
+            category = "spot" if market.get("spot") else "linear" if market.get("linear") else "inverse"
+            depths = [depth for (url, market_id), depth in self._depths.items()
+                      if market_id == market["id"] and url.endswith("/" + category)]
+            if depths and limit > max(depths):
+                return StreamNotRecorded(
+                    f"the recording's {market['symbol']} book is {max(depths)} levels deep "
+                    f"(orderbook.{max(depths)}); limit {limit} asks for more",
+                    stream="orderbook", symbol=market["symbol"], recorded=(f"orderbook:{max(depths)}",))
+        return None
+
+
+#: Bybit's book depths (``orderbook.<depth>.<id>``), shallowest first
+_DEPTHS = (1, 50, 200, 500, 1000)
+_BOOK = re.compile(r"orderbook\.(\d+)\.(.+)")
+
+
+def _price(level: tuple[str, str]) -> float:
+    return float(level[0])
+
+
+def _subscribed_book(topic: str, client: ReplayConnection) -> str | None:
+    """The book topic ``client`` subscribed that a recorded ``orderbook.<depth>.<id>`` answers:
+    the same market, as deep or shallower (the shallowest); None if none."""
+    book = _BOOK.fullmatch(topic) if topic.startswith("orderbook.") else None
+    if book is None:
+        return None
+    own = client.protocol_state.get("topics", ())
+    depth, market_id = int(book[1]), book[2]
+    for subscribed in _DEPTHS:
+        if subscribed > depth:
+            break
+        if f"orderbook.{subscribed}.{market_id}" in own:
+            return f"orderbook.{subscribed}.{market_id}"
+    return None
+
+
+#: the instruments requests cryptofeed made (``category=…&status=Trading&limit=1000``) and what
+#: ccxt's ``fetch_markets`` asks instead (spot: no filter; linear: ``limit=1000``, and again with
+#: ``status=PreLaunch``); the recorded answers hold the markets that were trading
+_INSTRUMENTS = "https://api.bybit.com/v5/market/instruments-info"
+_CCXT_ASKS = {"spot": ("?category=spot",), "linear": ("?category=linear&limit=1000",)}
+_NONE_PRELAUNCH = HttpRecord(-1, "GET", _INSTRUMENTS + "?category=linear&limit=1000&status=PreLaunch",
+                             '{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[],"nextPageCursor":""}}')
+
+
+@dataclass(frozen=True, eq=False)
+class Bybit(Venue):
+    """Bybit: its topic protocol, and the instruments answers derived from the recording."""
+
+    def replay_protocol(self, source: str) -> ReplayProtocol:
+        return BybitProtocol(self)
+
+    def stub_http(self, recording: Recording) -> list[HttpRecord]:
+        derived = []
+        for category, asked in _CCXT_ASKS.items():
+            recorded = [r for r in recording.http
+                        if r.url.startswith(_INSTRUMENTS) and f"category={category}&" in r.url + "&"
+                        and "status=Trading" in r.url]
+            derived += [HttpRecord(r.ts_ns, r.method, _INSTRUMENTS + query, r.body)
+                        for r in recorded[:1] for query in asked]
+        return derived + [_NONE_PRELAUNCH] + super().stub_http(recording)
+
 
 VENUES: tuple[Venue, ...] = (
-    Venue("bybit", cryptofeed_names=("BYBIT",), generates_client_order_id=True, trade_ids=True,
-          native=(BybitNative,)),
+    Bybit("bybit", cryptofeed_names=("BYBIT",), generates_client_order_id=True, trade_ids=True,
+          native=(BybitNative,),
+          # the recordings hold spot and linear instruments (ccxt also asks inverse and options)
+          offline_options=frozen({"fetchMarkets": {"types": ["spot", "linear"]}})),
 )

@@ -630,6 +630,9 @@ class ReplayExchange:
         self.replay.check_recorded([kind.name], listed)
         for timeframe in timeframes:
             self.replay.check_recorded(timeframe=timeframe)
+        refusal = self.replay.protocol.unrecorded(self, kind.name, arguments)
+        if refusal is not None:
+            raise refusal
 
     def _listed_market(self, symbol: Any) -> Any:
         try:

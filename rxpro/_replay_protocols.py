@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
+from ._errors import StreamNotRecorded
 from ._recorded import HttpRecord, Recording, WsFrame
 
 __all__ = [
@@ -138,6 +139,12 @@ class ReplayProtocol:
     def adapt(self, frame: WsFrame, client: ReplayConnection) -> WsFrame:
         """The frame as the server would have sent it to this client (default: as recorded)."""
         return frame
+
+    def unrecorded(self, exchange: Any, stream: str, arguments: Mapping[str, Any]) -> StreamNotRecorded | None:
+        """Why the recording can't serve ``watch_*(**arguments)`` of rxpro's ``stream`` (``orderbook``...)
+        where the stream and symbols are recorded but not what the call asks of them (a deeper
+        book than was recorded); None: it can, or the protocol can't tell."""
+        return None
 
 
 class RecordedMarketsProtocol(ReplayProtocol):

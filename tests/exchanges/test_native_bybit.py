@@ -327,3 +327,86 @@ async def test_observables_emit_the_same_with_the_natives_on_and_off() -> None:
     off = await _emissions(False)
     assert on == off
     assert all(on.values()), {key: len(values) for key, values in on.items()}
+
+
+def _first_recorded(url: str, topic: str) -> dict[str, Any]:
+    for frame_url, text in v3_frames():
+        message = orjson.loads(text)
+        if frame_url == url and message.get("topic") == topic:
+            return message  # type: ignore[no-any-return]
+    raise AssertionError(f"no {topic} on {url}")
+
+
+async def test_the_v3_recording_replays_each_category_on_its_own_connection() -> None:
+    """``rxpro.replay`` of the v3 file (exchanges/_bybit.py's protocol).
+
+    ccxt asks for instruments the recorder asked for with other filters: its markets are
+    ccxt's own parse of the recorded answers.  Spot and linear share topic names
+    (``tickers.BTCUSDT``) and a host: each ccxt connection gets its own URL's frames.  The
+    recorder's subscription answers carry no request id: an un-watch is answered with its own.
+    """
+    if not V3.is_file():
+        pytest.skip(f"cryptofeed v3 data (AGPL, read in place, never copied) is not at {V3}")
+    reference = ccxt.pro.bybit()
+    reference.set_markets(recorded_markets())
+    ex = rxpro.replay([V3])
+    try:
+        spot = await asyncio.wait_for(ex.watch_ticker("BTC/USDT"), 30)
+        linear = await asyncio.wait_for(ex.watch_ticker("BTC/USDT:USDT"), 30)
+        assert ex.markets == reference.markets
+        assert spot["info"] == _first_recorded(SPOT, "tickers.BTCUSDT")["data"]
+        assert linear["info"] == _first_recorded(LINEAR, "tickers.BTCUSDT")["data"]
+        assert spot["last"] != linear["last"]
+        assert await asyncio.wait_for(ex.un_watch_ticker("BTC/USDT"), 30) is True
+        later = await asyncio.wait_for(ex.watch_ticker("BTC/USDT:USDT"), 30)
+        assert later["symbol"] == "BTC/USDT:USDT" and later["timestamp"] > linear["timestamp"]
+    finally:
+        await ex.close()
+        await reference.close()
+
+
+async def _replayed_books(symbol: str, limit: int | None, native: bool = True) -> list[Any]:
+    ex = rxpro.replay([V3], autostart=False, config={"rxpro": {"native": native}})
+    try:
+        await ex.load_markets()
+        books: list[Any] = []
+        errors: list[Exception] = []
+        rxpro.order_book(ex, symbol, limit).subscribe(on_next=books.append, on_error=errors.append)
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        assert errors == []
+        return books
+    finally:
+        await ex.close()
+
+
+@pytest.mark.parametrize("symbol", ["BTC/USDT", "ETH/USDT:USDT"])
+async def test_a_recorded_book_answers_a_shallower_subscription(symbol: str) -> None:
+    """cryptofeed recorded ``orderbook.200``; ccxt subscribes ``orderbook.50`` by default, ``.1`` for a best bid/ask.
+
+    Each book of a ``limit=50`` subscription (natives on and off) is the top 50 of the book
+    at the recorded depth; a depth-1 book is one level and fills ccxt's best bid/ask (ccxt
+    reads ``orderbook.1`` off the topic); a deeper book than recorded is refused on
+    subscribe, saying what was recorded.
+    """
+    if not V3.is_file():
+        pytest.skip(f"cryptofeed v3 data (AGPL, read in place, never copied) is not at {V3}")
+    recorded = await _replayed_books(symbol, 200)
+    shallow = await _replayed_books(symbol, 50)
+    assert len(recorded) == len(shallow) > 100
+    for deep, top in zip(recorded, shallow):
+        assert top["nonce"] == deep["nonce"] and top["timestamp"] == deep["timestamp"]
+        assert top["bids"] == deep["bids"][:50] and top["asks"] == deep["asks"][:50]
+    assert any(len(deep["bids"]) > 50 for deep in recorded)
+    assert await _replayed_books(symbol, 50, native=False) == shallow  # ccxt's parser reads the snapshots alike
+
+    ex = rxpro.replay([V3])
+    try:
+        book = await asyncio.wait_for(ex.watch_order_book(symbol, 1), 30)
+        assert len(book["bids"]) == len(book["asks"]) == 1
+        assert ex.bidsasks[symbol]["bid"] == book["bids"][0][0] and ex.bidsasks[symbol]["ask"] == book["asks"][0][0]
+        with pytest.raises(rxpro.StreamNotRecorded, match="200 levels deep") as refused:
+            await ex.watch_order_book(symbol, 1000)
+        assert refused.value.recorded == ("orderbook:200",) and refused.value.symbol == symbol
+    finally:
+        await ex.close()
