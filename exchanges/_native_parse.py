@@ -33,7 +33,7 @@ from typing import Any
 from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.exchange import Exchange
 
-__all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "iso8601", "market_by_id", "milliseconds", "mul",
+__all__ = ["NOT_NATIVE", "NotNative", "Pair", "add", "bid_ask", "book_snapshot", "decimal", "div", "exact_float", "iso8601", "market_by_id", "milliseconds", "mul",
            "nonzero_number", "number", "number_field", "optional_milliseconds", "omit_zero", "overridden", "parse8601", "product", "product3", "quote_ticker", "store_levels", "string", "sub", "ticker", "to_float", "to_text",
            "trade_cost"]
 
@@ -136,7 +136,26 @@ def _reduced(integer: int, decimals: int) -> Pair:
 
 def to_float(value: Pair) -> float:
     """``float(str(Precise))``: the correctly rounded float of the decimal."""
-    return float(f"{value[0]}e{-value[1]}")
+    return exact_float(value[0], value[1])
+
+
+#: the powers of ten an exact quotient divides by (past them: the decimal text is parsed)
+_POW10 = tuple(10 ** i for i in range(64))
+
+
+def exact_float(integer: int, decimals: int) -> float:
+    """``float(f"{integer}e{-decimals}")``: the correctly rounded float of ``integer`` × 10^-``decimals``.
+
+    Python's ``int / int`` is correctly rounded (round half to even), as ``float()`` of the
+    decimal text is, and skips formatting and parsing the digits.  A quotient too large
+    for a float (``float()`` gives inf) and exponents past the table take the text's way.
+    """
+    if 0 <= decimals < 64:
+        try:
+            return integer / _POW10[decimals]
+        except OverflowError:
+            pass
+    return float(f"{integer}e{-decimals}")
 
 
 def to_text(value: Pair) -> str:
@@ -213,7 +232,7 @@ def product(a: str, b: str) -> float:
     if point_b > -1:
         decimals += len(b) - point_b - 1
         b = b.replace(".", "")
-    return float(f"{int(a) * int(b)}e{-decimals}")
+    return exact_float(int(a) * int(b), decimals)
 
 
 def product3(a: str, b: str, c: str) -> float:
@@ -232,7 +251,7 @@ def product3(a: str, b: str, c: str) -> float:
             decimals += len(text) - point - 1
             text = text.replace(".", "")
         integer *= int(text)
-    return float(f"{integer}e{-decimals}")
+    return exact_float(integer, decimals)
 
 
 def trade_cost(price: str | None, amount: str | None, market: dict[str, Any]) -> float | None:
@@ -476,6 +495,8 @@ _LAST_MS = 253_402_300_799_999
 _SECOND_TEXT: dict[int, str] = {}
 _PREFIX_MS: dict[str, int | None] = {}
 _CACHED = 4096
+#: ``.000Z`` … ``.999Z``: the end of an ISO 8601 text by its milliseconds
+_MILLIS_TEXT = tuple(f".{millis:03d}Z" for millis in range(1000))
 
 
 def iso8601(timestamp: int) -> str | None:
@@ -490,7 +511,7 @@ def iso8601(timestamp: int) -> str | None:
         utc = _EPOCH + datetime.timedelta(seconds=seconds)
         text = _SECOND_TEXT[seconds] = (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
                                         f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}")
-    return f"{text}.{millis:03d}Z"
+    return text + _MILLIS_TEXT[millis]
 
 
 def parse8601(text: str | None) -> int | None:

@@ -13,7 +13,7 @@ from typing import Any
 import ccxt
 import pytest
 from ccxt.base.precise import Precise
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rxpro.exchanges import _native_parse as native
@@ -169,3 +169,17 @@ def test_market_by_id_finds_only_what_safe_market_finds() -> None:
     for market_id, market_type in (("BTCUSDT", None), ("NOPE", "spot"), (None, None), ("BTCUSDT", "option")):
         with pytest.raises(native.NOT_NATIVE):
             native.market_by_id(exchange, market_id, market_type)
+
+
+@settings(max_examples=5000)
+@given(st.one_of(st.integers(), st.integers(-(10 ** 400), 10 ** 400), st.integers(-(2 ** 60), 2 ** 60)),
+       st.integers(-400, 400))
+@example(2 ** 53 + 1, 0)  # halfway between two floats: to even
+@example(2 ** 53 + 3, 0)
+@example(90071992547409930000001, 7)  # just past halfway, 2**53 + 1 with more digits
+@example(5, 324)  # the smallest subnormal's half: to zero
+@example(-1, 400)  # -0.0
+@example(10 ** 309, 0)  # inf
+def test_exact_float_is_the_float_of_the_decimal_text(integer: int, decimals: int) -> None:
+    # int / int against float() of the decimal text, both correctly rounded: equal, and inf where the text overflows
+    assert strictly(native.exact_float(integer, decimals)) == strictly(float(f"{integer}e{-decimals}"))
