@@ -185,11 +185,16 @@ def mul(a: Pair, b: Pair) -> Pair:
 
 def add(a: Pair, b: Pair) -> Pair:
     """``Precise.string_add``."""
+    return _reduced(*_sum(a, b))
+
+
+def _sum(a: Pair, b: Pair) -> Pair:
+    """``a + b`` exactly, not reduced: the same value as :func:`add`, for a step that reads only the value."""
     if a[1] == b[1]:
-        return _reduced(a[0] + b[0], a[1])
+        return a[0] + b[0], a[1]
     if a[1] > b[1]:
-        return _reduced(a[0] + b[0] * 10 ** (a[1] - b[1]), a[1])
-    return _reduced(a[0] * 10 ** (b[1] - a[1]) + b[0], b[1])
+        return a[0] + b[0] * 10 ** (a[1] - b[1]), a[1]
+    return a[0] * 10 ** (b[1] - a[1]) + b[0], b[1]
 
 
 def sub(a: Pair, b: Pair) -> Pair:
@@ -199,6 +204,17 @@ def sub(a: Pair, b: Pair) -> Pair:
 
 def div(a: Pair, b: Pair, precision: int = 18) -> Pair | None:
     """``Precise.string_div``: truncated at ``precision`` decimals; None when dividing by zero."""
+    quotient = _quotient(a, b, precision)
+    return None if quotient is None else _reduced(*quotient)
+
+
+def _quotient(a: Pair, b: Pair, precision: int = 18) -> Pair | None:
+    """:func:`div` not reduced.
+
+    The dividend's trailing zeros don't change the quotient: ``Precise`` scales it to
+    ``precision`` decimals first, and ``a·10^k`` scaled (or floored) by ``10^(d-k)`` is ``a``
+    scaled by ``10^d``.  The divisor is read as given (as ``Precise`` reads its text).
+    """
     if b[0] == 0:
         return None
     distance = precision - a[1] + b[1]
@@ -211,7 +227,7 @@ def div(a: Pair, b: Pair, precision: int = 18) -> Pair | None:
     result, rest = divmod(numerator, b[0])
     if result < 0 and rest:
         result += 1  # Precise truncates towards zero
-    return _reduced(result, precision)
+    return result, precision
 
 
 def product(a: str, b: str) -> float:
@@ -387,22 +403,81 @@ def ticker(exchange: Any, fields: dict[str, Any], market: dict[str, Any] | None 
     if vwap is None and base_volume is not None:
         quote = omit_zero(quote_volume)
         if quote is not None:
-            vwap = div(decimal(quote), decimal(base_volume))
+            vwap = _quotient(decimal(quote), decimal(base_volume))
     if change is None and average is None and open_ is not None and close is not None:
-        # what venues send (an open and a last): safe_ticker's steps for it, each decimal read once
+        # what venues send (an open and a last): safe_ticker's steps for it, each decimal read once.
+        # The results are read only as floats or as dividends: exact values, not reduced (ccxt's
+        # texts of them are the reduced decimals of the same values)
         opened = decimal(open_)  # type: ignore[arg-type]
         closed = decimal(close)  # type: ignore[arg-type]
-        change = sub(closed, opened)
+        change = _sum(closed, (-opened[0], opened[1]))
         if percentage is None:
-            ratio = div(change, opened)
-            percentage = None if ratio is None else mul(ratio, _HUNDRED)
-        average = div(add(opened, closed), _TWO, _average_precision(exchange, market))
+            ratio = _quotient(change, opened)
+            percentage = None if ratio is None else (ratio[0] * 100, ratio[1])
+        average = _quotient(_sum(opened, closed), _TWO, _average_precision(exchange, market))
     elif change is not None or percentage is not None or average is not None:
         open_, close, change, percentage, average = _derived(exchange, market, open_, close, change, percentage,
                                                              average)
-    close_number = _number(_omit_zero(close))
     result = dict(fields)
-    result.update({
+    try:
+        result.update(_statistics(get, open_, close, change, percentage, average, vwap, base_volume, quote_volume))
+    except ValueError:  # a field float() refuses: each one the careful way (ccxt gives None for it)
+        result.update(_careful_statistics(get, open_, close, change, percentage, average, vwap, base_volume,
+                                          quote_volume))
+    return result
+
+
+def _statistics(get: Any, open_: _Value, close: _Value, change: _Value, percentage: _Value, average: _Value,
+                vwap: _Value, base_volume: str | None, quote_volume: str | None) -> dict[str, Any]:
+    """The numbers of :func:`ticker`, inline: raises ValueError where a text is no number.
+
+    ``(float(t) or None) if t else None`` is ``nonzero_number(t)`` and ``float(t) if t is not
+    None else None`` is ``number(t)`` where ``t`` reads as a number (a zero, ``-0`` included,
+    is falsy as a float); a calculated value (a pair) is ``to_float`` of it.
+    """
+    bid, ask, high, low = get("bid"), get("ask"), get("high"), get("low")
+    bid_volume, ask_volume = get("bidVolume"), get("askVolume")
+    previous, index, mark = get("previousClose"), get("indexPrice"), get("markPrice")
+    if close is None:
+        close_number = None
+    elif type(close) is tuple:
+        close_number = None if close[0] == 0 else exact_float(close[0], close[1])  # type: ignore[index]
+    else:
+        close_number = (float(close) or None) if close else None  # type: ignore[arg-type]
+    if open_ is None:
+        open_number = None
+    elif type(open_) is tuple:
+        open_number = None if open_[0] == 0 else exact_float(open_[0], open_[1])  # type: ignore[index]
+    else:
+        open_number = (float(open_) or None) if open_ else None  # type: ignore[arg-type]
+    return {
+        "bid": (float(bid) or None) if bid else None,
+        "bidVolume": float(bid_volume) if bid_volume is not None else None,
+        "ask": (float(ask) or None) if ask else None,
+        "askVolume": float(ask_volume) if ask_volume is not None else None,
+        "high": (float(high) or None) if high else None,
+        "low": (float(low) or None) if low else None,
+        "open": open_number,
+        "close": close_number,
+        "last": close_number,
+        "change": _number(change),
+        "percentage": _number(percentage),
+        "average": _number(average),
+        "vwap": _number(vwap),
+        "baseVolume": float(base_volume) if base_volume is not None else None,
+        "quoteVolume": float(quote_volume) if quote_volume is not None else None,
+        "previousClose": float(previous) if previous is not None else None,
+        "indexPrice": float(index) if index is not None else None,
+        "markPrice": float(mark) if mark is not None else None,
+    }
+
+
+def _careful_statistics(get: Any, open_: _Value, close: _Value, change: _Value, percentage: _Value,
+                        average: _Value, vwap: _Value, base_volume: str | None,
+                        quote_volume: str | None) -> dict[str, Any]:
+    """The numbers of :func:`ticker`, each field on its own (a text float() refuses gives None)."""
+    close_number = _number(_omit_zero(close))
+    return {
         "bid": nonzero_number(get("bid")),
         "bidVolume": number(get("bidVolume")),
         "ask": nonzero_number(get("ask")),
@@ -421,8 +496,7 @@ def ticker(exchange: Any, fields: dict[str, Any], market: dict[str, Any] | None 
         "previousClose": number(get("previousClose")),
         "indexPrice": number(get("indexPrice")),
         "markPrice": number(get("markPrice")),
-    })
-    return result
+    }
 
 
 #: what ``safe_ticker`` gives a structure that has no statistics (only a best bid and ask)
