@@ -22,7 +22,7 @@ import orjson
 
 from rxpro._errors import StreamNotRecorded
 from rxpro._recorded import HttpRecord, Recording, WsFrame
-from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, TopicProtocol, json_object
+from rxpro._replay_protocols import THIRD_PARTY_SOURCES, ReplayConnection, ReplayProtocol, TopicProtocol, json_object
 
 from ._bybit_native import BybitNative
 from ._venue import Venue, frozen
@@ -179,17 +179,19 @@ def _subscribed_book(topic: str, client: ReplayConnection) -> str | None:
 #: ccxt's ``fetch_markets`` asks instead (spot: no filter; linear: ``limit=1000``, and again with
 #: ``status=PreLaunch``); the recorded answers hold the markets that were trading
 _INSTRUMENTS = "https://api.bybit.com/v5/market/instruments-info"
-_CCXT_ASKS = {"spot": ("?category=spot",), "linear": ("?category=linear&limit=1000",)}
+_CCXT_ASKS = {"spot": "?category=spot", "linear": "?category=linear&limit=1000"}
 _NONE_PRELAUNCH = HttpRecord(-1, "GET", _INSTRUMENTS + "?category=linear&limit=1000&status=PreLaunch",
                              '{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[],"nextPageCursor":""}}')
 
 
 @dataclass(frozen=True, eq=False)
 class Bybit(Venue):
-    """Bybit: its topic protocol, and the instruments answers derived from the recording."""
+    """Bybit: for cryptofeed's recordings, its topic protocol and the instruments answers derived from them."""
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
-        return BybitProtocol(self)
+        if source in THIRD_PARTY_SOURCES:
+            return BybitProtocol(self)
+        return ReplayProtocol(self)  # rxpro's own recordings hold ccxt's requests and the answers to them
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]:
         derived = []
@@ -197,8 +199,7 @@ class Bybit(Venue):
             recorded = [r for r in recording.http
                         if r.url.startswith(_INSTRUMENTS) and f"category={category}&" in r.url + "&"
                         and "status=Trading" in r.url]
-            derived += [HttpRecord(r.ts_ns, r.method, _INSTRUMENTS + query, r.body)
-                        for r in recorded[:1] for query in asked]
+            derived += [HttpRecord(r.ts_ns, r.method, _INSTRUMENTS + asked, r.body) for r in recorded[:1]]
         return derived + [_NONE_PRELAUNCH] + super().stub_http(recording)
 
 
