@@ -7,6 +7,8 @@
 * offline options (one market type, no currencies, no margin lists) and the bundled
   markets (``exchanges/data/BINANCE.0`` spot, ``BINANCE_FUTURES.0`` USDⓈ-M);
 * hftbacktest recordings: its folder names and the endpoints it did not record;
+* cryptofeed recordings: the channels of their combined-stream URLs name the streams
+  (cryptofeed's ``ticker`` is ``bookTicker``) and choose ccxt's trade channel (``aggTrade``);
 * the login: ``authenticate`` fetches a listen key by REST, or (spot, margin)
   subscribes the user-data stream on the WebSocket API and awaits that answer;
 * the native handlers of the public streams (:class:`~._binance_native.BinanceNative`,
@@ -18,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 from rxpro._recorded import HttpRecord, Recording, WsFrame, read_rest_log
-from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, merge_under
+from rxpro._replay_protocols import THIRD_PARTY_SOURCES, ReplayConnection, ReplayProtocol, merge_under
 
 from ._binance_native import BinanceNative
 from ._venue import VENUE_DATA, Venue, frozen
@@ -103,20 +106,31 @@ class BinanceProtocol(ReplayProtocol):
         return merge_under(super().configure(config), {"options": self.venue.offline_options or {}})
 
     def prepare(self, exchange: Any, recording: Recording) -> None:
-        """Subscribe tickers on the channel the recording has (``ticker`` or ``miniTicker``).
+        """Subscribe tickers and trades on the channels the recording has.
 
-        A plain ``watch_ticker`` then replays what was recorded, whichever channel the
-        recorder chose; a channel the caller chose that was recorded too is kept.
+        Tickers: ``ticker`` or ``miniTicker``; trades: ``trade`` or ``aggTrade`` (cryptofeed
+        records ``aggTrade``; ccxt subscribes ``trade`` unless told).  A plain ``watch_ticker``
+        or ``watch_trades`` then replays what was recorded, whichever channel the recorder
+        chose; a channel the caller chose that was recorded too is kept.  A third-party
+        recording's streams are read off its channels: cryptofeed's ``ticker`` here is
+        ``bookTicker``, rxpro's ``bids_asks`` (a ``ticker`` stream would get nothing).
         """
+        subscribed = list(dict.fromkeys(_channels_subscribed(recording)))
+        if recording.source in THIRD_PARTY_SOURCES:
+            streams = self.venue.streams_of(subscribed)
+            if streams:
+                recording.streams = streams
         channels = self.venue.ticker_channels
-        recorded = [c for c in dict.fromkeys(_channels_subscribed(recording)) if c in channels]
-        if not recorded:
-            return
+        recorded = [c for c in subscribed if c in channels]
         chosen = (exchange.options.get("watchTickers") or {}).get("name")
-        if chosen in recorded:
-            return
-        for method, choice in channels[recorded[0]].items():
-            exchange.options[method] = {**dict(exchange.options.get(method) or {}), **choice}
+        if recorded and chosen not in recorded:
+            for method, choice in channels[recorded[0]].items():
+                exchange.options[method] = {**dict(exchange.options.get(method) or {}), **choice}
+        trades = [c for c in subscribed if c in ("trade", "aggTrade")]
+        chosen = (exchange.options.get("watchTradesForSymbols") or {}).get("name", "trade")
+        if trades and chosen not in trades:
+            for method in ("watchTrades", "watchTradesForSymbols"):  # ccxt reads the latter; trade_history both
+                exchange.options[method] = {**dict(exchange.options.get(method) or {}), "name": trades[0]}
 
     def replies(self, client: ReplayConnection, text: str) -> list[str]:
         request = parse_request(text)
@@ -234,15 +248,21 @@ class Binance(Venue):
 
 
 def _channels_subscribed(recording: Recording) -> list[str]:
-    """The channel of every stream the recorded client frames subscribed (``btcusdt@miniTicker`` -> ``miniTicker``)."""
-    channels = []
+    """The channel of every stream the recording subscribed (``btcusdt@miniTicker`` -> ``miniTicker``):
+    in recorded client frames, and in combined-stream URLs (``/stream?streams=btcusdt@aggTrade/...``,
+    as cryptofeed connects)."""
+    names: list[str] = []
     for _, _, text in recording.sent:
         request = parse_request(text)
-        if request is None or request.method != "SUBSCRIBE":
-            continue
-        for name in request.streams:
-            parts = name.split("@")
-            channels.append(parts[0][1:] if name.startswith("!") else parts[1] if len(parts) > 1 else name)
+        if request is not None and request.method == "SUBSCRIBE":
+            names.extend(request.streams)
+    for url in recording.connections.values():
+        for streams in parse_qs(urlsplit(url).query).get("streams", ()):
+            names.extend(streams.split("/"))
+    channels = []
+    for name in names:
+        parts = name.split("@")
+        channels.append(parts[0][1:] if name.startswith("!") else parts[1] if len(parts) > 1 else name)
     return channels
 
 
@@ -281,9 +301,11 @@ VENUES: tuple[Venue, ...] = (
             depth_snapshot_url="https://dapi.binance.com/dapi/v1/depth",
             # no COIN-M recording with its markets ships with rxpro: the natives are not checked on it
             native=()),
-    # Binance US: ccxt's binanceus extends binance, but rxpro has no offline knowledge of it
-    Venue("binanceus", login_methods=LOGIN_METHODS, cryptofeed_names=("BINANCE_US",),
-          generates_client_order_id=True, trade_ids=True, ticker_channels=TICKER_CHANNELS),
+    # Binance US: ccxt's binanceus extends binance (the same streams, acknowledgements and snapshots);
+    # its natives stay off: no recording of it ships to check them on
+    Binance("binanceus", offline_options=_offline_options("spot"), cryptofeed_names=("BINANCE_US",),
+            market_stream_url="wss://stream.binance.us:9443/stream",
+            depth_snapshot_url="https://api.binance.us/api/v3/depth", native=()),
 )
 
 

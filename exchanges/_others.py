@@ -7,7 +7,9 @@ with the defaults (``venue_for`` builds it).
 
 from __future__ import annotations
 
-from ._venue import Venue
+import ccxt
+
+from ._venue import Venue, frozen
 
 __all__ = ["VENUES"]
 
@@ -30,5 +32,9 @@ VENUES: tuple[Venue, ...] = (
     Venue("gemini", login_methods=(), cryptofeed_names=("GEMINI",)),
     Venue("htx", cryptofeed_names=("HUOBI", "HUOBI_SWAP")),
     Venue("independentreserve", login_methods=(), cryptofeed_names=("INDEPENDENT_RESERVE",)),
-    Venue("kraken", login_methods=(), cryptofeed_names=("KRAKEN",)),
+    Venue("kraken", login_methods=(), cryptofeed_names=("KRAKEN",), unreplayable_urls=frozen({
+        # cryptofeed's KRAKEN recordings (2021) speak v1: ``[channelID, data, "trade", "XBT/USD"]``
+        "wss://ws.kraken.com": f"Kraken's WebSocket API v1; ccxt {ccxt.__version__} reads Kraken's public "
+                               "streams in v2 only (wss://ws.kraken.com/v2), so nothing of it would reach a stream",
+    })),
 )

@@ -115,6 +115,9 @@ class Venue:
     #: (the ``message`` ccxt's ``watch`` sent). None: rxpro can't tell, and the error ends every
     #: stream on the connection still waiting for its first data
     names_request: Callable[[str, Any], bool] | None = None
+    #: recorded WebSocket endpoints ccxt can't be fed (a protocol version it no longer speaks) -> why;
+    #: a replay of such a recording is refused (``ReplayFormatError``) instead of running silent
+    unreplayable_urls: Mapping[str, str] = field(default_factory=lambda: frozen({}))
     #: mixin classes of native handlers (``exchanges/_native.py``), placed before ccxt's class
     native: tuple[type, ...] = ()
     #: the ticker channels ccxt can subscribe here, by the venue's name, each with the ccxt

@@ -92,7 +92,7 @@ from rxpro.exchanges._table import venue_for
 
 from ._accessor import has
 from ._client import RxClient
-from ._errors import ReplayMissingResponse, StreamNotRecorded
+from ._errors import ReplayFormatError, ReplayMissingResponse, StreamNotRecorded
 from ._recorded import HttpRecord, Recording, WsFrame
 from ._registry import exchange_class
 from ._replay_formats import FORMAT, load_recording, recorded_symbols
@@ -966,7 +966,12 @@ def _replay_exchange(recording: Recording, *, speed: float | None, config: dict[
                      autostart: bool, timeline: _Timeline | None) -> Any:
     if recording.exchange_id is None:
         raise ValueError(f"{recording.paths[0]}: the exchange is not recorded; pass exchange_id")
-    protocol = venue_for(recording.exchange_id).replay_protocol(recording.source)
+    venue = venue_for(recording.exchange_id)
+    for url in dict.fromkeys(recording.connections.values()):
+        reason = venue.unreplayable_urls.get(url.rstrip("/"))
+        if reason is not None:
+            raise ReplayFormatError(f"{recording.paths[0]}: can't be replayed: recorded on {url}, {reason}")
+    protocol = venue.replay_protocol(recording.source)
     settings = protocol.configure(dict(config or {}))
     settings.setdefault("enableRateLimit", False)  # nothing goes over a network
     controller = Replay(recording, protocol, speed=speed, autostart=autostart, timeline=timeline)

@@ -22,7 +22,7 @@ connection is anything with a ``protocol_state`` dict (:class:`ReplayConnection`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -77,6 +77,8 @@ class VenueFacts(Protocol):
     def ticker_channels(self) -> Mapping[str, Mapping[str, Any]]: ...
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]: ...
+
+    def streams_of(self, channels: Iterable[str]) -> list[str]: ...
 
 
 def merge_under(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

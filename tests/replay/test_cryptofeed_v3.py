@@ -30,3 +30,80 @@ async def test_okx_v3_file_replays_in_place() -> None:
         assert trades.items and trades.errors == []
     finally:
         await ex.close()
+
+
+def _v3(name: str) -> Path:
+    path = V3 / name
+    if not path.is_file():
+        pytest.skip(f"cryptofeed v3 data (AGPL, not bundled) is not at {V3}")
+    pytest.importorskip("zstandard", reason="reading .zst needs the zstandard package (extra 'zst')")
+    return path
+
+
+def _recorded(path: Path, stream: str) -> list[dict[str, object]]:
+    """The ``data`` of every recorded frame of the combined stream ``stream``, read straight from the file."""
+    import io
+
+    import orjson
+    import zstandard
+
+    out = []
+    with open(path, "rb") as raw:
+        for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
+            record = orjson.loads(line)
+            if record.get("t") == "recv":
+                message = orjson.loads(record["data"])
+                if message.get("stream") == stream:
+                    out.append(message["data"])
+    return out
+
+
+async def test_binance_v3_streams_are_read_off_the_recorded_channels() -> None:
+    """cryptofeed connects ``/stream?streams=sushiusdt@aggTrade/...``: its ``ticker`` is ``bookTicker``, trades ``aggTrade``.
+
+    The replay names what the file holds (``bids_asks``, not ``ticker``: a ticker stream is
+    refused, not left silent), and ccxt subscribes aggTrade: every recorded aggregate trade
+    of the market comes out, in order.
+    """
+    path = _v3("BINANCE_FUTURES.jsonl.zst")
+    ex = rxpro.replay(path, autostart=False)
+    try:
+        await ex.load_markets()
+        assert ex.replay.recorded_streams == ("bids_asks", "trades", "orderbook", "ohlcv")
+        assert ex.replay.recorded_timeframes() == ("1m",)
+        trades = sink(rxpro.trades(ex, "SUSHI/USDT:USDT"))
+        quotes = sink(rxpro.bids_asks(ex, ["SUSHI/USDT:USDT"]))
+        ticker = sink(rxpro.ticker(ex, "SUSHI/USDT:USDT"))
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        assert [t["id"] for t in trades.items] == [str(d["a"]) for d in _recorded(path, "sushiusdt@aggTrade")]
+        assert trades.errors == [] and quotes.errors == [] and quotes.items
+        assert [type(e) for e in ticker.errors] == [rxpro.StreamNotRecorded] and "bids_asks" in str(ticker.errors[0])
+    finally:
+        await ex.close()
+
+
+async def test_binance_us_v3_books_are_synced_from_the_recorded_snapshot() -> None:
+    # binanceus is Binance's protocol: subscriptions acknowledged, so ccxt fetches the recorded snapshot and syncs
+    path = _v3("BINANCE_US.jsonl.zst")
+    ex = rxpro.replay(path, autostart=False)
+    try:
+        await ex.load_markets()
+        books = sink(rxpro.order_book(ex, "COMP/USDT"))
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        diffs = _recorded(path, "compusdt@depth@100ms")
+        snapshot_id = 113129219  # the recorded /api/v3/depth?symbol=COMPUSDT answer's lastUpdateId
+        applied = [d for d in diffs if int(d["u"]) > snapshot_id]  # type: ignore[call-overload]
+        assert books.errors == [] and len(applied) > 50
+        # the snapshot's book once it is in (ccxt resolves it), then one book per later diff
+        assert [b["nonce"] for b in books.items] == [snapshot_id] + [d["u"] for d in applied]
+    finally:
+        await ex.close()
+
+
+def test_a_kraken_v1_recording_is_refused_saying_why() -> None:
+    # ccxt reads Kraken's public streams over v2 only: the v1 frames would reach no stream
+    path = _v3("KRAKEN.jsonl.zst")
+    with pytest.raises(rxpro.ReplayFormatError, match=r"wss://ws\.kraken\.com, Kraken's WebSocket API v1.*/v2"):
+        rxpro.replay(path)
