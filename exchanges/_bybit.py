@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ import orjson
 
 from rxpro._errors import StreamNotRecorded
 from rxpro._recorded import HttpRecord, Recording, WsFrame
-from rxpro._replay_protocols import THIRD_PARTY_SOURCES, ReplayConnection, ReplayProtocol, TopicProtocol, json_object
+from rxpro._replay_protocols import (THIRD_PARTY_SOURCES, ReplayConnection, ReplayedBook, ReplayProtocol, TopicProtocol,
+                                    json_object)
 
 from ._bybit_native import BybitNative
 from ._venue import Venue, frozen
@@ -111,21 +111,13 @@ class BybitProtocol(TopicProtocol):
         subscribed = _subscribed_book(topic, client)
         if subscribed is None or subscribed == topic:
             return frame
-        books: dict[str, tuple[dict[str, str], dict[str, str]]] = client.protocol_state.setdefault("books", {})
-        if message.get("type") == "snapshot" or topic not in books:
-            books[topic] = ({}, {})
-        bids, asks = books[topic]
-        for side, levels in ((bids, data.get("b")), (asks, data.get("a"))):
-            for level in levels if isinstance(levels, list) else ():
-                price, size = level[0], level[1]
-                if float(size) == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = size
-        depth = int(subscribed.split(".", 2)[1])
-        data = dict(data, b=[list(level) for level in heapq.nlargest(depth, bids.items(), key=_price)],
-                    a=[list(level) for level in heapq.nsmallest(depth, asks.items(), key=_price)])
-        message = dict(message, topic=subscribed, type="snapshot", data=data)
+        books: dict[str, ReplayedBook] = client.protocol_state.setdefault("books", {})
+        book = books.get(topic)
+        if message.get("type") == "snapshot" or book is None:
+            book = books[topic] = ReplayedBook()
+        book.apply(data.get("b"), data.get("a"))
+        bids, asks = book.top(int(subscribed.split(".", 2)[1]))
+        message = dict(message, topic=subscribed, type="snapshot", data=dict(data, b=bids, a=asks))
         return WsFrame(frame.ts_ns, frame.conn, orjson.dumps(message).decode())
 
     def unrecorded(self, exchange: Any, stream: str, arguments: Mapping[str, Any]) -> StreamNotRecorded | None:
@@ -154,9 +146,6 @@ class BybitProtocol(TopicProtocol):
 _DEPTHS = (1, 50, 200, 500, 1000)
 _BOOK = re.compile(r"orderbook\.(\d+)\.(.+)")
 
-
-def _price(level: tuple[str, str]) -> float:
-    return float(level[0])
 
 
 def _subscribed_book(topic: str, client: ReplayConnection) -> str | None:

@@ -22,6 +22,7 @@ connection is anything with a ``protocol_state`` dict (:class:`ReplayConnection`
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -35,6 +36,7 @@ __all__ = [
     "THIRD_PARTY_SOURCES",
     "RecordedMarketsProtocol",
     "ReplayConnection",
+    "ReplayedBook",
     "ReplayProtocol",
     "TopicProtocol",
     "VenueFacts",
@@ -106,6 +108,38 @@ def json_object(text: str | None) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return message if isinstance(message, dict) else None
+
+
+class ReplayedBook:
+    """A book a replay keeps from recorded levels (price and size texts, as sent), to serve a
+    subscriber what the recording holds in another form (another depth, another channel).
+
+    ``apply`` a snapshot's or a change's levels (a size that reads as zero removes the
+    level); ``top(depth)`` is the book's best ``depth`` levels a side, ``[[price, size], ...]``.
+    """
+
+    __slots__ = ("bids", "asks")
+
+    def __init__(self) -> None:
+        self.bids: dict[str, str] = {}
+        self.asks: dict[str, str] = {}
+
+    def apply(self, bids: Any, asks: Any) -> None:
+        for side, levels in ((self.bids, bids), (self.asks, asks)):
+            for level in levels if isinstance(levels, list) else ():
+                price, size = level[0], level[1]
+                if float(size) == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = size
+
+    def top(self, depth: int) -> tuple[list[list[str]], list[list[str]]]:
+        return ([list(level) for level in heapq.nlargest(depth, self.bids.items(), key=_price)],
+                [list(level) for level in heapq.nsmallest(depth, self.asks.items(), key=_price)])
+
+
+def _price(level: tuple[str, str]) -> float:
+    return float(level[0])
 
 
 class ReplayProtocol:
