@@ -438,18 +438,8 @@ def _statistics(get: Any, open_: _Value, close: _Value, change: _Value, percenta
     bid, ask, high, low = get("bid"), get("ask"), get("high"), get("low")
     bid_volume, ask_volume = get("bidVolume"), get("askVolume")
     previous, index, mark = get("previousClose"), get("indexPrice"), get("markPrice")
-    if close is None:
-        close_number = None
-    elif type(close) is tuple:
-        close_number = None if close[0] == 0 else exact_float(close[0], close[1])  # type: ignore[index]
-    else:
-        close_number = (float(close) or None) if close else None  # type: ignore[arg-type]
-    if open_ is None:
-        open_number = None
-    elif type(open_) is tuple:
-        open_number = None if open_[0] == 0 else exact_float(open_[0], open_[1])  # type: ignore[index]
-    else:
-        open_number = (float(open_) or None) if open_ else None  # type: ignore[arg-type]
+    close_number = _nonzero_float(close)
+    open_number = _nonzero_float(open_)
     return {
         "bid": (float(bid) or None) if bid else None,
         "bidVolume": float(bid_volume) if bid_volume is not None else None,
@@ -470,6 +460,13 @@ def _statistics(get: Any, open_: _Value, close: _Value, change: _Value, percenta
         "indexPrice": float(index) if index is not None else None,
         "markPrice": float(mark) if mark is not None else None,
     }
+
+
+def _nonzero_float(value: _Value) -> float | None:
+    """``_number(_omit_zero(value))`` where a text reads as a number (else ValueError)."""
+    if type(value) is tuple:
+        return None if value[0] == 0 else exact_float(value[0], value[1])  # type: ignore[index]
+    return (float(value) or None) if value else None  # type: ignore[arg-type]
 
 
 def _careful_statistics(get: Any, open_: _Value, close: _Value, change: _Value, percentage: _Value,
