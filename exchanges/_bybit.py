@@ -79,13 +79,11 @@ class BybitProtocol(TopicProtocol):
                               "req_id": message.get("req_id", ""), "op": message.get("op")}).decode()]
 
     def topic(self, frame: WsFrame, client: ReplayConnection) -> str | None:
-        message = json_object(frame.text)
-        if message is None:
-            return None
-        if "op" in message and "topic" not in message:
-            return self.DROP  # the recorder's own subscription answers and pongs
-        topic = message.get("topic")
-        if not isinstance(topic, str):
+        topic = _topic_of(frame.text)
+        if topic is None:
+            message = json_object(frame.text)
+            if message is not None and "op" in message and "topic" not in message:
+                return self.DROP  # the recorder's own subscription answers and pongs
             return None
         return _subscribed_book(topic, client) or topic
 
@@ -100,16 +98,13 @@ class BybitProtocol(TopicProtocol):
         subscriber the top levels each frame leaves, as a ``snapshot`` (Bybit sends
         ``orderbook.1`` so, and a subscriber resets its book on any snapshot).
         """
-        text = frame.text
-        if text is None or '"topic":"orderbook.' not in text:
-            return frame
-        message = json_object(text)
-        topic = message.get("topic") if message is not None else None
+        topic = _topic_of(frame.text)
+        subscribed = _subscribed_book(topic, client) if topic is not None else None
+        if topic is None or subscribed is None or subscribed == topic:
+            return frame  # not a book, or the depth recorded: as it is (read once, in ``topic``)
+        message = json_object(frame.text)
         data = message.get("data") if message is not None else None
-        if message is None or not isinstance(topic, str) or not isinstance(data, dict):
-            return frame
-        subscribed = _subscribed_book(topic, client)
-        if subscribed is None or subscribed == topic:
+        if message is None or not isinstance(data, dict):
             return frame
         books: dict[str, ReplayedBook] = client.protocol_state.setdefault("books", {})
         book = books.get(topic)
@@ -146,6 +141,20 @@ class BybitProtocol(TopicProtocol):
 _DEPTHS = (1, 50, 200, 500, 1000)
 _BOOK = re.compile(r"orderbook\.(\d+)\.(.+)")
 
+
+
+def _topic_of(text: str | None) -> str | None:
+    """The ``topic`` of a recorded frame, or None: read off the text where Bybit puts it first
+    (``{"topic":"tickers.BTCUSDT",...``), else from the parsed frame."""
+    if text is None:
+        return None
+    if text.startswith('{"topic":"'):
+        end = text.find('"', 10)
+        if end > 10 and "\\" not in text[10:end]:
+            return text[10:end]
+    message = json_object(text)
+    topic = message.get("topic") if message is not None else None
+    return topic if isinstance(topic, str) else None
 
 
 def _subscribed_book(topic: str, client: ReplayConnection) -> str | None:
