@@ -48,9 +48,9 @@ class HealthPolicy:
     ``silence_ms``: per stream kind (``orderbook``, ``ticker``, ``ohlcv``, ``trades``, ...)
     how long a subscribed stream may go without data before it is stalled; overrides the
     venue's cadences (``rxpro.exchanges`` table), ``None`` for a kind: never.
-    ``watchdog``: False turns the silence watchdog off.  ``connect_attempts``: a stream of
-    an exchange that has never connected (no network, a wrong URL) ends with
-    ``ExchangeNotAvailable`` after this many failed attempts.  ``login_timeout_ms``: a
+    ``watchdog``: False turns the silence watchdog off.  ``connect_attempts``: a stream
+    whose host no connection has ever reached (no network, a wrong URL, a futures host blocked
+    while spot connects) ends with ``ExchangeNotAvailable`` after this many failed attempts.  ``login_timeout_ms``: a
     login (``authenticate``...) that gets no answer within it ends the stream with
     ``AuthenticationError``.  ``backfill``: fill the trades a reconnect missed from REST
     where the venue can (see ``rxpro._backfill``).

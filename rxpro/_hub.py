@@ -40,6 +40,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import ccxt
 from reactivex import abc
@@ -196,6 +197,11 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, ccxt.NetworkError)
 
 
+def _host_of(url: str) -> str:
+    """``host:port`` of a connection's URL (the URL itself if it has none)."""
+    return urlsplit(url).netloc or url
+
+
 class Hub:
     """Subscriptions, routes and connection events of one exchange instance."""
 
@@ -208,6 +214,7 @@ class Hub:
         self.health = HealthPolicy()
         self.watchdog = Watchdog(self)
         self.ever_connected = False  # a connection of this exchange has opened once
+        self.connected_hosts: set[str] = set()  # the hosts (``host:port``) a connection has opened to
         self.tap: ClientTap | None = None
         self.closed = False
         self.ended = False  # see end()
@@ -273,7 +280,21 @@ class Hub:
 
     def connected(self, url: str) -> None:
         self.ever_connected = True
+        self.connected_hosts.add(_host_of(url))
         self.publish("connected", url=url)
+
+    def never_connected(self, subscription: Subscription) -> str | None:
+        """The host ``subscription`` waits on, if no connection to it has ever opened.
+
+        Counted per host, not per exchange: a venue whose spot host answers while its futures
+        host is unreachable (blocked, a wrong URL) fails the futures streams fast too; a host
+        that did connect once is retried through the whole budget (a network that went away).
+        """
+        hosts = {_host_of(client.url) for client, _ in subscription.registrations}
+        if not hosts:  # the call failed before it reached a connection
+            return None if self.ever_connected else ""
+        unreached = hosts - self.connected_hosts
+        return ", ".join(sorted(unreached)) if unreached == hosts else None
 
     # -- the silence watchdog (rxpro._health) -------------------------------------
 
@@ -646,16 +667,18 @@ class Hub:
             return
         subscription.generation += 1
         subscription.flowing = False
+        unreached = self.never_connected(subscription) if _is_transient(error) else None  # (before unroute)
         self.unroute(subscription)
         if isinstance(error, ccxt.UnsubscribeError):
             self._unsubscribed(subscription, error)
             return
         # a book out of sync: drop ccxt's subscription and make it again (fresh snapshot)
         resync = isinstance(error, RESYNC_ERRORS)
-        if _is_transient(error) and not self.ever_connected and subscription.attempt + 1 >= self.health.connect_attempts:
+        if unreached is not None and subscription.attempt + 1 >= self.health.connect_attempts:
             # never connected at all (no network, a wrong URL): say so now, not after the whole budget
+            to = f" to {unreached}" if unreached else ""
             self._end(subscription, ccxt.ExchangeNotAvailable(
-                f"{self.exchange.id}: could not connect ({subscription.attempt + 1} attempts): {error}"))
+                f"{self.exchange.id}: could not connect{to} ({subscription.attempt + 1} attempts): {error}"))
             return
         if (_is_transient(error) or resync) and not self.closed and self._retry_later(subscription, error, resync):
             return

@@ -142,6 +142,28 @@ async def test_a_stream_that_never_connects_errors_within_the_first_attempts() -
         await ex.close()
 
 
+async def test_a_host_that_never_connects_fails_fast_while_another_host_flows() -> None:
+    """Counted per host, not per exchange: spot flowing must not make a dead host's stream wait out
+    the whole retry budget (85 s) in silence."""
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance())
+        try:
+            btc = Collector(rxpro.trades(ex, "BTC/USDT"))
+            await btc.count(1)
+            ex.urls["api"]["ws"]["spot"] = "ws://127.0.0.1:1/ws"  # a host nothing listens on
+            started = time.monotonic()
+            error = await Collector(rxpro.trades(ex, "ETH/USDT")).error(timeout=30)
+            elapsed = time.monotonic() - started
+            assert isinstance(error, ccxt.ExchangeNotAvailable), error
+            assert "could not connect to 127.0.0.1:1 (3 attempts)" in str(error)
+            assert elapsed < 5, elapsed
+            flowing = len(btc.items)
+            await btc.count(flowing + 1)  # the host that did connect goes on
+            assert btc.errors == []
+        finally:
+            await ex.close()
+
+
 async def test_a_login_that_gets_no_answer_ends_the_private_stream() -> None:
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.okx({"rxpro": {"health": rxpro.HealthPolicy(login_timeout_ms=500)}}))
