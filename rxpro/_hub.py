@@ -639,6 +639,20 @@ class Hub:
             subscription.task.cancel()
             subscription.task = None
 
+    def kept(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        """``method`` (a coroutine function ccxt runs as a task of its own): its task is counted
+        among the hub's, so that ``close()`` cancels it if it is still running."""
+        tasks = self.tasks
+
+        async def kept(*args: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None:
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            return await method(*args)
+
+        return kept
+
     # -- data and errors ------------------------------------------------------------------
 
     def flowing(self, subscription: Subscription) -> None:

@@ -196,9 +196,10 @@ class RxExchangeMixin:
         ccxt hands the error of a spawned call to the stream's watchers (``client.reject``)
         and nobody awaits the future it returns; one that fails after ``close()`` (ccxt's
         snapshot fetch then trips over the subscriptions close removed) must not be
-        reported as "never retrieved".
+        reported as "never retrieved".  Its task is the hub's: ``close()`` cancels one still
+        running (a snapshot waiting in the rate limiter) instead of leaving it behind.
         """
-        future = super().spawn(method, *args)  # type: ignore[misc]
+        future = super().spawn(self._rx_hub.kept(method), *args)  # type: ignore[misc]
         future.add_done_callback(_log_spawned_failure)
         return future
 

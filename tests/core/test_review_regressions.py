@@ -195,3 +195,27 @@ async def test_a_flowing_stream_outlives_an_error_frame_that_names_no_request() 
         positions.dispose()
     finally:
         await ex.close()
+
+
+async def test_close_cancels_a_book_snapshot_still_on_its_way(sim: Simulator) -> None:
+    # ccxt fetches a Binance book's REST snapshot in a task of its own (``spawn``); one still waiting
+    # (here: forever; live: in the rate limiter) was left running after close() returned
+    ex = sim.attach(rxpro.binance())
+    fetching: list[asyncio.Task[Any]] = []
+
+    async def snapshot_never_comes(*args: Any, **kwargs: Any) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        fetching.append(task)
+        await asyncio.Event().wait()
+
+    ex.fetch_rest_order_book_safe = snapshot_never_comes
+    book = Collector(rxpro.order_book(ex, "BTC/USDT"))
+    for _ in range(500):
+        if fetching:
+            break
+        await asyncio.sleep(0.01)
+    assert len(fetching) == 1 and not fetching[0].done()
+    await ex.close()
+    assert fetching[0].cancelled()
+    assert book.completed and book.items == [] and book.errors == []
