@@ -43,7 +43,8 @@ async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: 
                                 what: str = "JetStream did not answer") -> _T:
     """``await request()``, asked again (:data:`_SETUP_BACKOFF` apart) while it fails with a
     :data:`TRANSIENT` error and ``deadline`` (loop time) is ahead; past it, :class:`NatsUnreachable`
-    saying ``what`` and the last error.
+    saying ``what`` and the last error.  A request still unanswered at the deadline is cut off
+    there (not left to nats-py's own 5 s request timeout).
 
     Consumers (``StreamOptions.setup_timeout``) and publishers (``PublishOptions.setup_timeout``)
     set up through it, so one started during a leader election waits for the new leader.
@@ -52,13 +53,16 @@ async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: 
     attempt = 0
     while True:
         try:
-            return await request()
+            # one request is cut off at the deadline too (nats-py's own request timeout is 5 s)
+            return await asyncio.wait_for(request(), max(deadline - loop.time(), 0.0))
         except TRANSIENT as error:
             attempt += 1
             pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
             if loop.time() + pause > deadline:
                 raise NatsUnreachable(
                     f"{what}: {getattr(error, 'description', None) or error or type(error).__name__}") from None
+        except TimeoutError:  # wait_for's (nats-py's TimeoutError is one of TRANSIENT, caught above)
+            raise NatsUnreachable(f"{what}: no answer before the deadline") from None
         await asyncio.sleep(pause)
 
 

@@ -8,6 +8,7 @@ import socket
 from typing import Any, Callable
 
 import nats
+import nats.errors
 import pytest
 from reactivex.subject import Subject
 
@@ -323,3 +324,19 @@ async def test_creating_the_stream_during_an_election_is_asked_again() -> None:
     loop = asyncio.get_running_loop()
     name = await again_while_transient(lambda: ensure_stream(js, ["rxpro.>"], StreamSettings()), loop.time() + 15)  # type: ignore[arg-type]
     assert name == "RXPRO" and js.added == 2
+
+
+async def test_a_set_up_request_still_unanswered_at_the_deadline_is_cut_off_there() -> None:
+    """A request that takes nats-py's whole request timeout (5 s) to fail overran setup_timeout by
+    up to that much: the deadline now bounds each request too."""
+    from rxpro.nats._jetstream import again_while_transient
+
+    async def slow_request() -> None:
+        await asyncio.sleep(3)  # nats-py gives up on a request after its own timeout
+        raise nats.errors.TimeoutError
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(rxpro.nats.NatsUnreachable, match="set-up: no answer before the deadline"):
+        await again_while_transient(slow_request, started + 0.5, "set-up")
+    assert loop.time() - started < 1.5
