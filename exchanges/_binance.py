@@ -111,15 +111,9 @@ class BinanceProtocol(ReplayProtocol):
         Tickers: ``ticker`` or ``miniTicker``; trades: ``trade`` or ``aggTrade`` (cryptofeed
         records ``aggTrade``; ccxt subscribes ``trade`` unless told).  A plain ``watch_ticker``
         or ``watch_trades`` then replays what was recorded, whichever channel the recorder
-        chose; a channel the caller chose that was recorded too is kept.  A third-party
-        recording's streams are read off its channels: cryptofeed's ``ticker`` here is
-        ``bookTicker``, rxpro's ``bids_asks`` (a ``ticker`` stream would get nothing).
+        chose; a channel the caller chose that was recorded too is kept.
         """
         subscribed = list(dict.fromkeys(_channels_subscribed(recording)))
-        if recording.source in THIRD_PARTY_SOURCES:
-            streams = self.venue.streams_of(subscribed)
-            if streams:
-                recording.streams = streams
         channels = self.venue.ticker_channels
         recorded = [c for c in subscribed if c in channels]
         chosen = (exchange.options.get("watchTickers") or {}).get("name")
@@ -219,6 +213,13 @@ class Binance(Venue):
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         return BinanceProtocol(self)
+
+    def recorded_streams(self, recording: Recording) -> list[str] | None:
+        """A third-party recording's streams, read off the channels it subscribed: cryptofeed's
+        ``ticker`` here is ``bookTicker``, rxpro's ``bids_asks`` (a ``ticker`` stream would get nothing)."""
+        if recording.source not in THIRD_PARTY_SOURCES:
+            return None
+        return self.streams_of(dict.fromkeys(_channels_subscribed(recording))) or None
 
     def streams_of(self, channels: Iterable[str]) -> list[str]:
         """``btcusdt@depth@100ms`` -> ``orderbook``, ``@bookTicker`` -> ``bids_asks``, ``@kline_1m`` -> ``ohlcv:1m``..."""

@@ -136,6 +136,12 @@ class Venue:
         frames carry, for recordings that don't name their streams (hftbacktest); empty: not known here."""
         return []
 
+    def recorded_streams(self, recording: Recording) -> list[str] | None:
+        """rxpro's stream names of a loaded recording whose own names mean something else on this venue
+        (read off what it subscribed), or None: the recording's names stand.  Called once the
+        recording is loaded (``load_recording``), so every reader of ``recording.streams`` sees them."""
+        return None
+
     def stub_http(self, recording: Recording) -> list[HttpRecord]:
         """REST answers a replay serves besides the recorded ones: kept stubs, then fixed answers."""
         return [record for stub in self.stub_files for record in stub.records()] + list(self.unrecorded)

@@ -108,7 +108,12 @@ def load_recording(paths: str | Path | Sequence[str | Path], exchange_id: str | 
         _merge(recording, _load_one(path, exchange_id))
     if exchange_id:
         recording.exchange_id = exchange_id
-    return recording.finish()
+    recording.finish()
+    if recording.exchange_id:
+        streams = venue_for(recording.exchange_id).recorded_streams(recording)
+        if streams is not None:
+            recording.streams = streams
+    return recording
 
 
 def _load_one(path: Path, exchange_id: str | None) -> Recording:

@@ -23,7 +23,7 @@ connection is anything with a ``protocol_state`` dict (:class:`ReplayConnection`
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -79,8 +79,6 @@ class VenueFacts(Protocol):
     def ticker_channels(self) -> Mapping[str, Mapping[str, Any]]: ...
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]: ...
-
-    def streams_of(self, channels: Iterable[str]) -> list[str]: ...
 
 
 def merge_under(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

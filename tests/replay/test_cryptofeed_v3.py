@@ -83,6 +83,15 @@ async def test_binance_v3_streams_are_read_off_the_recorded_channels() -> None:
         await ex.close()
 
 
+def test_binance_v3_streams_are_named_when_the_file_is_loaded() -> None:
+    """Every reader of the recording sees the Binance names, not only a replay built from it."""
+    from rxpro._replay_formats import load_recording
+
+    recording = load_recording(_v3("BINANCE_FUTURES.jsonl.zst"))
+    assert recording.exchange_id == "binanceusdm"
+    assert sorted(recording.streams) == ["bids_asks", "ohlcv:1m", "orderbook", "trades"]
+
+
 async def test_binance_us_v3_books_are_synced_from_the_recorded_snapshot() -> None:
     # binanceus is Binance's protocol: subscriptions acknowledged, so ccxt fetches the recorded snapshot and syncs
     path = _v3("BINANCE_US.jsonl.zst")
