@@ -214,12 +214,11 @@ class Binance(Venue):
     def replay_protocol(self, source: str) -> ReplayProtocol:
         return BinanceProtocol(self)
 
-    def recorded_streams(self, recording: Recording) -> list[str] | None:
+    def loaded(self, recording: Recording) -> None:
         """A third-party recording's streams, read off the channels it subscribed: cryptofeed's
         ``ticker`` here is ``bookTicker``, rxpro's ``bids_asks`` (a ``ticker`` stream would get nothing)."""
-        if recording.source not in THIRD_PARTY_SOURCES:
-            return None
-        return self.streams_of(dict.fromkeys(_channels_subscribed(recording))) or None
+        if recording.source in THIRD_PARTY_SOURCES:
+            recording.streams = self.streams_of(dict.fromkeys(_channels_subscribed(recording))) or recording.streams
 
     def streams_of(self, channels: Iterable[str]) -> list[str]:
         """``btcusdt@depth@100ms`` -> ``orderbook``, ``@bookTicker`` -> ``bids_asks``, ``@kline_1m`` -> ``ohlcv:1m``..."""

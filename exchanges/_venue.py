@@ -136,11 +136,14 @@ class Venue:
         frames carry, for recordings that don't name their streams (hftbacktest); empty: not known here."""
         return []
 
-    def recorded_streams(self, recording: Recording) -> list[str] | None:
-        """rxpro's stream names of a loaded recording whose own names mean something else on this venue
-        (read off what it subscribed), or None: the recording's names stand.  Called once the
-        recording is loaded (``load_recording``), so every reader of ``recording.streams`` sees them."""
-        return None
+    def loaded(self, recording: Recording) -> None:
+        """Make a just-loaded recording of this venue read as its replay needs it (in place).
+
+        Called at the end of ``load_recording``, so every reader of the recording sees the
+        result: a third-party recording's stream names where the recorder's mean something
+        else on this venue (Binance), answers rewritten as the venue sends them today
+        (Kraken Futures).  Default: nothing.
+        """
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]:
         """REST answers a replay serves besides the recorded ones: kept stubs, then fixed answers."""

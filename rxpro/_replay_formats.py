@@ -110,9 +110,7 @@ def load_recording(paths: str | Path | Sequence[str | Path], exchange_id: str | 
         recording.exchange_id = exchange_id
     recording.finish()
     if recording.exchange_id:
-        streams = venue_for(recording.exchange_id).recorded_streams(recording)
-        if streams is not None:
-            recording.streams = streams
+        venue_for(recording.exchange_id).loaded(recording)
     return recording
 
 

@@ -116,3 +116,68 @@ def test_a_kraken_v1_recording_is_refused_saying_why() -> None:
     path = _v3("KRAKEN.jsonl.zst")
     with pytest.raises(rxpro.ReplayFormatError, match=r"wss://ws\.kraken\.com, Kraken's WebSocket API v1.*/v2"):
         rxpro.replay(path)
+
+
+def _recorded_messages(path: Path, product_id: str) -> list[dict[str, object]]:
+    """Every recorded frame naming ``product_id`` (Kraken Futures' ``product_id``), read straight from the file."""
+    import io
+
+    import orjson
+    import zstandard
+
+    out = []
+    with open(path, "rb") as raw:
+        for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
+            record = orjson.loads(line)
+            if record.get("t") == "recv":
+                message = orjson.loads(record["data"])
+                if isinstance(message, dict) and message.get("product_id") == product_id:
+                    out.append(message)
+    return out
+
+
+async def test_kraken_futures_v3_trades_and_books_are_the_recorded_ones() -> None:
+    """The 2021 instruments answer names its markets in lower case (``pi_xrpusd``), the frames in upper
+    case: every frame was a frame_error and the streams never delivered.  cryptofeed's ``ticker`` is the
+    ``ticker_lite`` feed, ccxt's best bid/ask: a ticker stream is refused naming it."""
+    path = _v3("KRAKEN_FUTURES.jsonl.zst")
+    ex = rxpro.replay(path, autostart=False)
+    try:
+        assert ex.id == "krakenfutures"
+        await ex.load_markets()
+        assert ex.replay.recorded_streams == ("bids_asks", "trades", "orderbook")
+        events = sink(rxpro.connection_events(ex))
+        trades = sink(rxpro.trades(ex, "XRP/USD:XRP"))
+        books = sink(rxpro.order_book(ex, "XRP/USD:XRP"))
+        quotes = sink(rxpro.bids_asks(ex, ["XRP/USD:XRP"]))
+        ticker = sink(rxpro.ticker(ex, "XRP/USD:XRP"))
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        recorded = _recorded_messages(path, "PI_XRPUSD")
+        # trades: the snapshot's, oldest first (it lists the newest first), then each live one
+        expected: list[object] = []
+        bids: dict[float, float] = {}
+        asks: dict[float, float] = {}
+        for message in recorded:
+            if message["feed"] == "trade_snapshot":
+                expected += [t["uid"] for t in reversed(message["trades"])]  # type: ignore[attr-defined]
+            elif message["feed"] == "trade":
+                expected.append(message["uid"])
+            elif message["feed"] == "book_snapshot":
+                bids = {level["price"]: level["qty"] for level in message["bids"]}  # type: ignore[attr-defined]
+                asks = {level["price"]: level["qty"] for level in message["asks"]}  # type: ignore[attr-defined]
+            elif message["feed"] == "book":
+                side = bids if message["side"] == "buy" else asks
+                if message["qty"]:
+                    side[message["price"]] = message["qty"]  # type: ignore[index]
+                else:
+                    side.pop(message["price"], None)  # type: ignore[arg-type]
+        assert [t["id"] for t in trades.items] == expected and trades.errors == []
+        last = books.items[-1]
+        assert [list(level) for level in last["bids"]] == [[p, q] for p, q in sorted(bids.items(), reverse=True)]
+        assert [list(level) for level in last["asks"]] == [[p, q] for p, q in sorted(asks.items())]
+        assert quotes.items and quotes.errors == []
+        assert [type(e) for e in ticker.errors] == [rxpro.StreamNotRecorded] and "bids_asks" in str(ticker.errors[0])
+        assert not [e for e in events.items if e.kind == "frame_error"]
+    finally:
+        await ex.close()
