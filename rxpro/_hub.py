@@ -198,8 +198,11 @@ def _is_transient(error: BaseException) -> bool:
 
 
 def _host_of(url: str) -> str:
-    """``host:port`` of a connection's URL (the URL itself if it has none)."""
-    return urlsplit(url).netloc or url
+    """``host:port`` of a connection's URL (the URL itself if it has none, or is no URL at all)."""
+    try:
+        return urlsplit(url).netloc or url
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address: a wrong URL still fails fast
+        return url
 
 
 class Hub:
@@ -218,6 +221,7 @@ class Hub:
         self.tap: ClientTap | None = None
         self.closed = False
         self.ended = False  # see end()
+        self.drained = False  # close() has cancelled every task of the hub's (see kept())
         self.frame_errors = 0
         self.tasks: set[asyncio.Task[Any]] = set()
         #: every subscription rxpro holds, live or on its way out, by stream key
@@ -284,11 +288,12 @@ class Hub:
         self.publish("connected", url=url)
 
     def never_connected(self, subscription: Subscription) -> str | None:
-        """The host ``subscription`` waits on, if no connection to it has ever opened.
+        """The host(s) ``subscription`` waits on, if no connection to any of them has ever opened.
 
         Counted per host, not per exchange: a venue whose spot host answers while its futures
         host is unreachable (blocked, a wrong URL) fails the futures streams fast too; a host
-        that did connect once is retried through the whole budget (a network that went away).
+        that did connect once is retried through the whole budget (a network that went away),
+        and so is a subscription spread over several hosts of which one did.
         """
         hosts = {_host_of(client.url) for client, _ in subscription.registrations}
         if not hosts:  # the call failed before it reached a connection
@@ -641,14 +646,17 @@ class Hub:
 
     def kept(self, method: Callable[..., Any]) -> Callable[..., Any]:
         """``method`` (a coroutine function ccxt runs as a task of its own): its task is counted
-        among the hub's, so that ``close()`` cancels it if it is still running."""
-        tasks = self.tasks
+        among the hub's, so that ``close()`` cancels it if it is still running; one that starts
+        after ``close()`` cancelled the hub's tasks (a ccxt timer firing late) is cancelled at once."""
+        hub = self
 
         async def kept(*args: Any) -> Any:
+            if hub.drained:
+                raise asyncio.CancelledError  # ccxt's spawn cancels its future: nothing is left waiting
             task = asyncio.current_task()
             if task is not None:
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                hub.tasks.add(task)
+                task.add_done_callback(hub.tasks.discard)
             return await method(*args)
 
         return kept
@@ -786,6 +794,7 @@ class Hub:
         self.subscriptions.clear()
 
     async def drain_tasks(self) -> None:
+        self.drained = True
         tasks = [t for t in self.tasks if not t.done()]
         for task in tasks:
             task.cancel()

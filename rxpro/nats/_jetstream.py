@@ -35,6 +35,9 @@ _T = TypeVar("_T")
 #: (not "no responders": that is a server without JetStream, said at once)
 TRANSIENT = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
 
+#: the least time one set-up request gets, deadline or not (seconds)
+_LEAST_S = 1.0
+
 #: the pauses between set-up requests: 0.25 s, doubling to 2 s (the deadline, not a count, ends them)
 _SETUP_BACKOFF = RetryPolicy(max_retries=None, initial_delay_ms=250.0, max_delay_ms=2_000.0, jitter=0.0)
 
@@ -44,25 +47,28 @@ async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: 
     """``await request()``, asked again (:data:`_SETUP_BACKOFF` apart) while it fails with a
     :data:`TRANSIENT` error and ``deadline`` (loop time) is ahead; past it, :class:`NatsUnreachable`
     saying ``what`` and the last error.  A request still unanswered at the deadline is cut off
-    there (not left to nats-py's own 5 s request timeout).
+    there, or after 1 s if it started later (not left to nats-py's own 5 s request timeout).
 
     Consumers (``StreamOptions.setup_timeout``) and publishers (``PublishOptions.setup_timeout``)
     set up through it, so one started during a leader election waits for the new leader.
     """
     loop = asyncio.get_running_loop()
     attempt = 0
+    last = ""
     while True:
         try:
-            # one request is cut off at the deadline too (nats-py's own request timeout is 5 s)
-            return await asyncio.wait_for(request(), max(deadline - loop.time(), 0.0))
+            # one request is cut off at the deadline too (nats-py's own request timeout is 5 s),
+            # but each gets _LEAST_S: a step that starts just before the deadline is still asked
+            return await asyncio.wait_for(request(), max(deadline - loop.time(), _LEAST_S))
         except TRANSIENT as error:
             attempt += 1
+            last = f"{getattr(error, 'description', None) or error or type(error).__name__}"
             pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
             if loop.time() + pause > deadline:
-                raise NatsUnreachable(
-                    f"{what}: {getattr(error, 'description', None) or error or type(error).__name__}") from None
+                raise NatsUnreachable(f"{what}: {last}") from None
         except TimeoutError:  # wait_for's (nats-py's TimeoutError is one of TRANSIENT, caught above)
-            raise NatsUnreachable(f"{what}: no answer before the deadline") from None
+            raise NatsUnreachable(f"{what}: no answer before the deadline"
+                                  + (f" (before that: {last})" if last else "")) from None
         await asyncio.sleep(pause)
 
 

@@ -219,3 +219,18 @@ async def test_close_cancels_a_book_snapshot_still_on_its_way(sim: Simulator) ->
     await ex.close()
     assert fetching[0].cancelled()
     assert book.completed and book.items == [] and book.errors == []
+
+
+async def test_background_work_ccxt_starts_after_close_is_cancelled_unrun(sim: Simulator) -> None:
+    # ccxt's delay() spawns from a loop timer: one firing after close() left a task nobody cancels
+    ex = sim.attach(rxpro.binance())
+    await ex.load_markets()
+    await ex.close()
+    ran: list[bool] = []
+
+    async def late() -> None:
+        ran.append(True)
+
+    future = ex.spawn(late)
+    await asyncio.sleep(0.05)
+    assert future.cancelled() and ran == []

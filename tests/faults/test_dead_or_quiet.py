@@ -164,6 +164,19 @@ async def test_a_host_that_never_connects_fails_fast_while_another_host_flows() 
             await ex.close()
 
 
+async def test_a_url_that_is_no_url_fails_fast_too() -> None:
+    """urlsplit refuses an unclosed IPv6 bracket: the host is then the URL itself, and the stream
+    still ends saying why (the error escaped the hub and left the stream starting for ever)."""
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance())
+        try:
+            ex.urls["api"]["ws"]["spot"] = "ws://[::1/ws"
+            error = await Collector(rxpro.trades(ex, "BTC/USDT")).error(timeout=30)
+            assert isinstance(error, ccxt.ExchangeNotAvailable) and "could not connect to ws://[::1/ws" in str(error)
+        finally:
+            await ex.close()
+
+
 async def test_a_login_that_gets_no_answer_ends_the_private_stream() -> None:
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.okx({"rxpro": {"health": rxpro.HealthPolicy(login_timeout_ms=500)}}))

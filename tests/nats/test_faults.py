@@ -340,3 +340,20 @@ async def test_a_set_up_request_still_unanswered_at_the_deadline_is_cut_off_ther
     with pytest.raises(rxpro.nats.NatsUnreachable, match="set-up: no answer before the deadline"):
         await again_while_transient(slow_request, started + 0.5, "set-up")
     assert loop.time() - started < 1.5
+
+
+async def test_a_set_up_step_that_starts_at_the_deadline_is_still_asked() -> None:
+    """A consumer's second step (its info, for a replay) may start just as setup_timeout runs out:
+    it is still asked, with a second of its own, not refused unsent."""
+    from rxpro.nats._jetstream import again_while_transient
+
+    asked: list[bool] = []
+
+    async def quick_answer() -> str:
+        asked.append(True)
+        await asyncio.sleep(0.2)
+        return "info"
+
+    loop = asyncio.get_running_loop()
+    assert await again_while_transient(quick_answer, loop.time() - 1.0, "set-up") == "info"
+    assert asked == [True]
