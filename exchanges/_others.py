@@ -19,7 +19,7 @@ __all__ = ["VENUES"]
 _NO_LOGIN_ANSWER = (
     "aster", "backpack", "bingx", "bitopro", "bitrue", "bittrade", "bullish", "bydfi", "coincheck", "coinone",
     "deepcoin", "dydx", "extended", "grvt", "hashkey", "hollaex", "hyperliquid", "lbank", "lighter", "luno",
-    "mexc", "mudrex", "ndax", "p2b", "pacifica", "toobit", "upbit", "weex", "xt",
+    "mexc", "mudrex", "ndax", "p2b", "pacifica", "toobit", "weex", "xt",  # upbit: _upbit.py
 )
 
 VENUES: tuple[Venue, ...] = (

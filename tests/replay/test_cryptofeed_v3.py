@@ -181,3 +181,52 @@ async def test_kraken_futures_v3_trades_and_books_are_the_recorded_ones() -> Non
         assert not [e for e in events.items if e.kind == "frame_error"]
     finally:
         await ex.close()
+
+
+def _recorded_upbit(path: Path, kind: str, code: str) -> list[dict[str, object]]:
+    """Every recorded SIMPLE-format frame of ``kind`` (``ty``) for ``code`` (``cd``), read straight from the file."""
+    import base64
+    import io
+
+    import orjson
+    import zstandard
+
+    out = []
+    with open(path, "rb") as raw:
+        for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
+            record = orjson.loads(line)
+            if record.get("t") != "recv":
+                continue
+            message = orjson.loads(base64.b64decode(record["b64"]) if "b64" in record else record["data"])
+            if isinstance(message, dict) and message.get("ty") == kind and message.get("cd") == code:
+                out.append(message)
+    return out
+
+
+async def test_upbit_v3_simple_format_frames_reach_trades_and_books() -> None:
+    """cryptofeed subscribed Upbit's SIMPLE format (``ty``, ``cd``, ``tp``...) and ``isOnlyRealtime``:
+    ccxt passed over every frame, and every stream stayed silent.  Each recorded trade and book of
+    KRW-LAMB now comes out, in order, with the recorded values."""
+    path = _v3("UPBIT.jsonl.zst")
+    ex = rxpro.replay(path, autostart=False)
+    try:
+        assert ex.id == "upbit"
+        await ex.load_markets()
+        events = sink(rxpro.connection_events(ex))
+        trades = sink(rxpro.trades(ex, "LAMB/KRW"))
+        books = sink(rxpro.order_book(ex, "LAMB/KRW"))
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        recorded_trades = _recorded_upbit(path, "trade", "KRW-LAMB")
+        recorded_books = _recorded_upbit(path, "orderbook", "KRW-LAMB")
+        assert len(recorded_trades) > 100 and len(recorded_books) > 50
+        assert [(t["price"], t["amount"], t["side"], t["timestamp"]) for t in trades.items] == [
+            (r["tp"], r["tv"], "buy" if r["ab"] == "BID" else "sell", r["tms"]) for r in recorded_trades]
+        assert [([list(level) for level in b["bids"]], [list(level) for level in b["asks"]]) for b in books.items] == [
+            (sorted(([u["bp"], u["bs"]] for u in r["obu"]), reverse=True),  # type: ignore[attr-defined]
+             sorted([u["ap"], u["as"]] for u in r["obu"]))  # type: ignore[attr-defined]
+            for r in recorded_books]
+        assert trades.errors == [] and books.errors == []
+        assert not [e for e in events.items if e.kind == "frame_error"]
+    finally:
+        await ex.close()
