@@ -11,13 +11,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from rxpro._recorded import WsFrame
+from rxpro._errors import StreamNotRecorded
+from rxpro._recorded import Recording, WsFrame
 from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, TopicProtocol, json_object
 
 from ._venue import StubFile, Venue, frozen, recorded_answer
@@ -37,10 +39,39 @@ class DeribitProtocol(TopicProtocol):
     **Protocol drift**: the recording holds the ``raw`` channels; ccxt defaults to
     ``100ms`` and subscribes ``raw`` only after ``public/auth`` (Deribit made raw
     feeds authenticated).  The replay sets ccxt's ``interval`` option to ``raw`` for
-    trades and books (tickers take ``params={"interval": "raw"}``), placeholder
+    trades and books (tickers take ``params={"interval": "raw"}``; without it a ticker is
+    refused with ``StreamNotRecorded`` saying so, see ``unrecorded``), placeholder
     credentials, and answers ``public/auth`` with a placeholder token.  Markets:
     ``stubs/DERIBIT.instruments.0`` (see :func:`deribit_instruments`).
     """
+
+    def __init__(self, venue: Any) -> None:
+        super().__init__(venue)
+        self._ticker_intervals: set[str] = set()  # of the recorded ``ticker.<instrument>.<interval>`` channels
+
+    def prepare(self, exchange: Any, recording: Recording) -> None:
+        super().prepare(exchange, recording)
+        for _, _, text in recording.sent:
+            change = self.subscribed(json_object(text) or {})
+            for channel in change[1] if change is not None else ():
+                if channel.startswith("ticker."):
+                    self._ticker_intervals.add(channel.rsplit(".", 1)[-1])
+
+    def unrecorded(self, exchange: Any, stream: str, arguments: Mapping[str, Any]) -> StreamNotRecorded | None:
+        """A ticker at an interval the recording's tickers are not at: ccxt would subscribe a channel
+        no recorded frame belongs to (``params={'interval': 'raw'}`` reaches the recorded ones)."""
+        if stream != "ticker" or not self._ticker_intervals:
+            return None
+        params = arguments.get("params")
+        interval = params.get("interval", "100ms") if isinstance(params, Mapping) else "100ms"
+        if interval in self._ticker_intervals:
+            return None
+        recorded = sorted(self._ticker_intervals)
+        return StreamNotRecorded(
+            f"the recording's Deribit tickers are {', '.join(recorded)} (ticker.<instrument>.{recorded[0]}); "
+            f"ccxt subscribes ticker.<instrument>.{interval}: pass params={{'interval': '{recorded[0]}'}}",
+            stream="ticker", symbol=arguments.get("symbol") if isinstance(arguments.get("symbol"), str) else None,
+            recorded=tuple(f"ticker:{interval}" for interval in recorded))
 
     def subscribed(self, message: dict[str, Any]) -> tuple[bool, list[str]] | None:
         method, params = message.get("method"), message.get("params")

@@ -93,6 +93,25 @@ async def test_a_third_party_recording_names_its_streams() -> None:
         await ex.close()
 
 
+async def test_a_deribit_ticker_at_an_interval_the_recording_lacks_is_refused_naming_the_param() -> None:
+    """The 2021 recording holds ``ticker.<instrument>.raw``; a plain ticker makes ccxt subscribe
+    ``.100ms``, a channel no recorded frame belongs to: it was silent until the recording ended."""
+    ex = rxpro.replay(data_path("cryptofeed/DERIBIT.ws.1.0"), autostart=False)
+    try:
+        await ex.load_markets()
+        symbol = ex.replay.recorded_symbols()[0]
+        plain = sink(rxpro.ticker(ex, symbol))
+        raw = sink(rxpro.ticker(ex, symbol, {"interval": "raw"}))
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        [error] = plain.errors
+        assert isinstance(error, rxpro.StreamNotRecorded) and plain.items == []
+        assert "pass params={'interval': 'raw'}" in str(error) and error.recorded == ("ticker:raw",)
+        assert raw.items and raw.errors == [] and raw.completed
+    finally:
+        await ex.close()
+
+
 async def test_our_own_recording_refuses_a_timeframe_it_did_not_record(tmp_path: Path) -> None:
     async with Simulator(SimulatorConfig(speed=20.0)) as sim:
         summary = await rxpro.record("binance", ["BTC/USDT"], ("trades", "ohlcv:1m"), tmp_path / "s.jsonl.gz",
