@@ -29,7 +29,6 @@ VENUES: tuple[Venue, ...] = (
     Venue("bitget", cryptofeed_names=("BITGET",)),
     Venue("bithumb", login_methods=(), cryptofeed_names=("BITHUMB",)),
     Venue("cryptocom", cryptofeed_names=("CRYPTO.COM",)),
-    Venue("gemini", login_methods=(), cryptofeed_names=("GEMINI",)),
     Venue("htx", cryptofeed_names=("HUOBI", "HUOBI_SWAP")),
     Venue("independentreserve", login_methods=(), cryptofeed_names=("INDEPENDENT_RESERVE",)),
     Venue("kraken", login_methods=(), cryptofeed_names=("KRAKEN",), unreplayable_urls=frozen({

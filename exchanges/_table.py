@@ -16,8 +16,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from collections.abc import Mapping
 
-from . import (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _krakenfutures, _kucoin, _okx,
-               _others, _upbit)
+from . import (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _gemini, _krakenfutures, _kucoin,
+               _okx, _others, _upbit)
 from ._retired import RETIRED, Retired
 from ._venue import StubFile, Venue
 
@@ -27,8 +27,8 @@ __all__ = ["VENUES", "Retired", "StubFile", "Venue", "cryptofeed_id", "hftbackte
 
 def _collect() -> Mapping[str, Venue]:
     venues: dict[str, Venue] = {}
-    for module in (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _krakenfutures, _kucoin, _okx,
-                   _others, _upbit):
+    for module in (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _gemini, _krakenfutures, _kucoin,
+                   _okx, _others, _upbit):
         for venue in module.VENUES:
             if venue.id in venues:
                 raise RuntimeError(f"venue {venue.id!r} is declared twice ({module.__name__})")

@@ -230,3 +230,41 @@ async def test_upbit_v3_simple_format_frames_reach_trades_and_books() -> None:
         assert not [e for e in events.items if e.kind == "frame_error"]
     finally:
         await ex.close()
+
+
+async def test_gemini_v3_perpetuals_are_the_recorded_symbols() -> None:
+    """cryptofeed's header names the perpetuals it subscribed (``BTCUSDCPERP``) ``BTC-USDC``: the
+    spot BTC/USDC passed for recorded and stayed silent, the perpetual was refused.  The symbols
+    are now the subscribed market ids; the perpetual's book is the recorded one."""
+    import io
+
+    import orjson
+    import zstandard
+
+    path = _v3("GEMINI.jsonl.zst")
+    ex = rxpro.replay(path, autostart=False)
+    try:
+        await ex.load_markets()
+        symbols = ex.replay.recorded_symbols()
+        assert "BTC/USDC:USDC" in symbols and "BTC/USDC" not in symbols
+        perp = sink(rxpro.order_book(ex, "BTC/USDC:USDC"))
+        spot = sink(rxpro.order_book(ex, "BTC/USDC"))
+        await asyncio.sleep(0)
+        await ex.replay.run()
+        book: dict[str, dict[float, float]] = {"buy": {}, "sell": {}}
+        with open(path, "rb") as raw:
+            for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"):
+                record = orjson.loads(line)
+                message = orjson.loads(record["data"]) if record.get("t") == "recv" else None
+                if isinstance(message, dict) and message.get("symbol") == "BTCUSDCPERP":
+                    for side, price, size in message.get("changes", ()):
+                        if float(size):
+                            book[side][float(price)] = float(size)
+                        else:
+                            book[side].pop(float(price), None)
+        last = perp.items[-1]
+        assert [list(level) for level in last["bids"]] == [[p, q] for p, q in sorted(book["buy"].items(), reverse=True)]
+        assert [list(level) for level in last["asks"]] == [[p, q] for p, q in sorted(book["sell"].items())]
+        assert perp.errors == [] and [type(e) for e in spot.errors] == [rxpro.StreamNotRecorded]
+    finally:
+        await ex.close()
