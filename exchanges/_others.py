@@ -31,6 +31,9 @@ VENUES: tuple[Venue, ...] = (
     Venue("cryptocom", cryptofeed_names=("CRYPTO.COM",)),
     Venue("htx", cryptofeed_names=("HUOBI", "HUOBI_SWAP")),
     Venue("independentreserve", login_methods=(), cryptofeed_names=("INDEPENDENT_RESERVE",)),
+    # their v3 samples (2021) hold REST answers ccxt no longer asks for: a replay says which, at load_markets
+    Venue("phemex", cryptofeed_names=("PHEMEX",)),
+    Venue("poloniex", cryptofeed_names=("POLONIEX",)),
     Venue("kraken", login_methods=(), cryptofeed_names=("KRAKEN",), unreplayable_urls=frozen({
         # cryptofeed's KRAKEN recordings (2021) speak v1: ``[channelID, data, "trade", "XBT/USD"]``
         "wss://ws.kraken.com": f"Kraken's WebSocket API v1; ccxt {ccxt.__version__} reads Kraken's public "

@@ -268,3 +268,19 @@ async def test_gemini_v3_perpetuals_are_the_recorded_symbols() -> None:
         assert perp.errors == [] and [type(e) for e in spot.errors] == [rxpro.StreamNotRecorded]
     finally:
         await ex.close()
+
+
+@pytest.mark.parametrize("name, exchange_id, asked", [
+    ("PHEMEX.jsonl.zst", "phemex", "/public/products"),
+    ("POLONIEX.jsonl.zst", "poloniex", "/v3/market/allInstruments"),
+])
+async def test_a_v3_sample_whose_answers_ccxt_no_longer_asks_for_says_which(name: str, exchange_id: str,
+                                                                              asked: str) -> None:
+    """These were 'the exchange is not recorded; pass exchange_id', which passing did not help."""
+    ex = rxpro.replay(_v3(name), autostart=False)
+    try:
+        assert ex.id == exchange_id
+        with pytest.raises(rxpro.ReplayMissingResponse, match=f"no recorded response for GET .*{asked}"):
+            await ex.load_markets()
+    finally:
+        await ex.close()
