@@ -18,7 +18,7 @@ __all__ = ["VENUES"]
 #: private streams.  (Checked against ccxt's source by tests/exchanges/test_venues.py.)
 _NO_LOGIN_ANSWER = (
     "aster", "backpack", "bingx", "bitopro", "bitrue", "bittrade", "bullish", "bydfi", "coincheck", "coinone",
-    "deepcoin", "dydx", "extended", "grvt", "hashkey", "hollaex", "hyperliquid", "lbank", "lighter", "luno",
+    "deepcoin", "dydx", "extended", "grvt", "hashkey", "hollaex", "lbank", "lighter", "luno",  # hyperliquid: own module
     "mexc", "mudrex", "ndax", "p2b", "pacifica", "toobit", "weex", "xt",  # upbit: _upbit.py
 )
 

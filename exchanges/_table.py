@@ -16,8 +16,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from collections.abc import Mapping
 
-from . import (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _gemini, _krakenfutures, _kucoin,
-               _okx, _others, _upbit)
+from . import (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _gemini, _hyperliquid,
+               _krakenfutures, _kucoin, _okx, _others, _upbit)
 from ._retired import RETIRED, Retired
 from ._venue import StubFile, Venue
 
@@ -27,8 +27,8 @@ __all__ = ["VENUES", "Retired", "StubFile", "Venue", "cryptofeed_id", "hftbackte
 
 def _collect() -> Mapping[str, Venue]:
     venues: dict[str, Venue] = {}
-    for module in (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _gemini, _krakenfutures, _kucoin,
-                   _okx, _others, _upbit):
+    for module in (_binance, _bitfinex, _bitstamp, _bybit, _coinbase, _deribit, _gate, _gemini, _hyperliquid,
+                   _krakenfutures, _kucoin, _okx, _others, _upbit):
         for venue in module.VENUES:
             if venue.id in venues:
                 raise RuntimeError(f"venue {venue.id!r} is declared twice ({module.__name__})")
@@ -59,9 +59,14 @@ def cryptofeed_id(name: str, v3: bool = False) -> str | None:
     return (_CRYPTOFEED_V3 if v3 else _CRYPTOFEED).get(name)
 
 
-def hftbacktest_exchange_id(folder: str, depth_frame: str | None) -> str:
-    """The ccxt id of an hftbacktest recording: by its folder (``usdm``), else by its first depth frame."""
-    return _HFTBACKTEST.get(folder) or _binance.hftbacktest_exchange_id(depth_frame)
+def hftbacktest_exchange_id(folder: str, depth_frame: str | None, first_frame: str | None = None) -> str:
+    """The ccxt id of an hftbacktest recording: by its folder (``usdm``), else by its frames (Hyperliquid's
+    ``{"channel":...}``, else a Binance market told by its first depth frame)."""
+    if folder in _HFTBACKTEST:
+        return _HFTBACKTEST[folder]
+    if _hyperliquid.is_hyperliquid_frame(first_frame):
+        return "hyperliquid"
+    return _binance.hftbacktest_exchange_id(depth_frame)
 
 
 def hftbacktest_urls(exchange_id: str) -> tuple[str, str | None]:

@@ -212,17 +212,22 @@ def _read_hftbacktest(path: Path, exchange_id: str | None) -> Recording:
     market_id = path.name.split("_", 1)[0].upper()
     if market_id.endswith("USD") and "_perp" in path.name.lower():
         market_id = path.name.upper().split("_20", 1)[0]  # btcusd_perp_20240808.gz -> BTCUSD_PERP
-    channels: set[str] = set()  # the combined-stream names of the frames: what the recording holds
+    channels: set[str] = set()  # the combined-stream (or channel) names of the frames: what the recording holds
+    first_frame: str | None = None
     for ns, text in iter_hftbacktest_lines(path):
         if text.startswith('{"lastUpdateId"'):
             snapshots.append((ns, text))
             continue
+        if first_frame is None:
+            first_frame = text
         if text.startswith('{"stream":"'):
             channels.add(text[11:text.find('"', 11)])
+        elif text.startswith('{"channel":"'):  # Hyperliquid's ``{"channel":"l2Book","data":...}``
+            channels.add(text[12:text.find('"', 12)])
         if depth_frame is None and '@depth' in text[:60]:
             depth_frame = text
         recording.frames.append(WsFrame(ns, conn, text))
-    exchange_id = exchange_id or hftbacktest_exchange_id(path.parent.name, depth_frame)
+    exchange_id = exchange_id or hftbacktest_exchange_id(path.parent.name, depth_frame, first_frame)
     recording.exchange_id = exchange_id
     recording.streams = venue_for(exchange_id).streams_of(sorted(channels))
     stream_url, depth_url = hftbacktest_urls(exchange_id)

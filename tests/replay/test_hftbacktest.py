@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import ccxt
@@ -173,3 +174,27 @@ def test_the_replay_option_on_an_exchange_class_is_an_error_naming_the_way() -> 
         rxpro.binance({"replay": SPOT})
     with pytest.raises(rxpro.InvalidArgument, match="replay_speed"):
         rxpro.exchange("binance", {"replay_speed": 10})
+
+
+async def test_a_hyperliquid_recording_is_hyperliquids_and_says_what_it_lacks() -> None:
+    """hftbacktest's Hyperliquid example (``{"channel":"l2Book",...}`` frames) was taken for a Binance
+    spot recording: markets loaded from Binance's, a BTC/USDT stream subscribed, 55 frames fed and
+    nothing said.  It is Hyperliquid's now: its streams named from its channels, and a stream ends
+    with the REST answer the recording does not hold (Hyperliquid's markets)."""
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "hftbacktest" / "examples" / "hyperliquid" \
+        / "btcusd_20250126.gz"
+    if not path.is_file():
+        pytest.skip(f"hftbacktest's Hyperliquid example is not at {path}")
+    ex = rxpro.replay(path, autostart=False)
+    try:
+        assert ex.id == "hyperliquid" and ex.replay.recorded_streams == ("trades", "orderbook")
+        trades = sink(rxpro.trades(ex, "BTC/USDC:USDC"))
+        for _ in range(200):
+            if trades.errors:
+                break
+            await asyncio.sleep(0.01)
+        [error] = trades.errors
+        assert isinstance(error, rxpro.ReplayMissingResponse)
+        assert "no recorded response for POST https://api.hyperliquid.xyz/info" in str(error)
+    finally:
+        await ex.close()
