@@ -141,8 +141,9 @@ class Venue:
 
         Called at the end of ``load_recording``, so every reader of the recording sees the
         result: a third-party recording's stream names where the recorder's mean something
-        else on this venue (Binance), answers rewritten as the venue sends them today
-        (Kraken Futures).  Default: nothing.
+        else on this venue (Binance), answers and frames rewritten as the venue sends them
+        today or as ccxt reads them (Kraken Futures' market ids, Upbit's field names), its
+        symbols read off what it subscribed (Gemini).  Default: nothing.
         """
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]:
