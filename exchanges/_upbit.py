@@ -6,7 +6,7 @@ fields are abbreviated (``{"ty":"trade","cd":"BTC-XRP","tp":...}``); ccxt reads 
 ``DEFAULT`` format (``{"type":"trade","code":"BTC-XRP","trade_price":...}``) and passes
 over frames without a ``type``: every stream stayed silent.  Once such a recording is
 loaded (:meth:`Upbit.loaded`), its frames carry the ``DEFAULT`` field names, as Upbit
-documents both formats, values unchanged (and each market's first book is its snapshot, see
+documents both formats, with the values as recorded; each book is marked a ``SNAPSHOT`` (see
 ``_in_default_names``).
 """
 
@@ -57,8 +57,7 @@ class Upbit(Venue):
     def loaded(self, recording: Recording) -> None:
         if recording.source not in THIRD_PARTY_SOURCES or not _asked_simple(recording):
             return
-        booked: set[Any] = set()  # markets whose first book was seen
-        recording.frames = [_in_default_names(frame, booked) for frame in recording.frames]
+        recording.frames = [_in_default_names(frame) for frame in recording.frames]
 
 
 def _asked_simple(recording: Recording) -> bool:
@@ -74,13 +73,14 @@ def _asked_simple(recording: Recording) -> bool:
     return False
 
 
-def _in_default_names(frame: WsFrame, booked: set[Any]) -> WsFrame:
+def _in_default_names(frame: WsFrame) -> WsFrame:
     """``frame`` with its ``SIMPLE`` field names spelled out; any other frame as it is.
 
     cryptofeed subscribed ``isOnlyRealtime``: no book came as a ``SNAPSHOT``, and ccxt starts a
-    market's book only from one (each Upbit book frame is the whole top of the book, and ccxt
-    resets the book with every frame).  A market's first recorded book stands in for the
-    snapshot a subscription without ``isOnlyRealtime`` gets first.
+    market's book only from one.  Each Upbit book frame is the whole top of the book (ccxt resets
+    the book with every frame), so every recorded book is marked ``SNAPSHOT``: a subscription
+    that joins the replay late starts from the next book, as a live one starts from the
+    snapshot Upbit sends it first.
     """
     raw = frame.text if frame.text is not None else (frame.binary or b"").decode("utf-8", "replace")
     message = json_object(raw)
@@ -90,8 +90,7 @@ def _in_default_names(frame: WsFrame, booked: set[Any]) -> WsFrame:
         return frame
     spelled: dict[str, Any] = {names.get(key, key): value for key, value in message.items()}
     units = spelled.get("orderbook_units")
-    if spelled.get("type") == "orderbook" and spelled.get("code") not in booked:
-        booked.add(spelled.get("code"))
+    if spelled.get("type") == "orderbook":
         spelled["stream_type"] = "SNAPSHOT"
     if isinstance(units, list):
         spelled["orderbook_units"] = [{_UNIT_NAMES.get(k, k): v for k, v in unit.items()} if isinstance(unit, dict)

@@ -284,3 +284,22 @@ async def test_a_v3_sample_whose_answers_ccxt_no_longer_asks_for_says_which(name
             await ex.load_markets()
     finally:
         await ex.close()
+
+
+async def test_an_upbit_book_subscribed_while_the_replay_plays_starts_from_the_next_book() -> None:
+    """ccxt starts an Upbit book only from a SNAPSHOT; with only each market's first recorded book
+    marked so, a book subscribed after that one had played (a paced replay passes over frames
+    nobody subscribed) got a frame_error for every later frame and stayed silent."""
+    ex = rxpro.replay(_v3("UPBIT.jsonl.zst"), speed=8.0, autostart=False)
+    try:
+        await ex.load_markets()
+        events = sink(rxpro.connection_events(ex))
+        playing = asyncio.ensure_future(ex.replay.run())
+        await asyncio.sleep(1.0)  # past LAMB/KRW's first books (the recording spans 31 s: ~4 s at 8x)
+        assert not playing.done()
+        books = sink(rxpro.order_book(ex, "LAMB/KRW"))
+        await asyncio.wait_for(playing, 30)
+        assert books.items and books.errors == []
+        assert not [e for e in events.items if e.kind == "frame_error"]
+    finally:
+        await ex.close()
