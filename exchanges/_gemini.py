@@ -32,7 +32,9 @@ class Gemini(Venue):
                 continue
             for subscription in subscriptions:
                 symbols = subscription.get("symbols") if isinstance(subscription, dict) else None
-                ids += [s for s in symbols or () if isinstance(s, str) and s not in ids]
+                for market_id in symbols or ():
+                    if isinstance(market_id, str) and market_id not in ids:
+                        ids.append(market_id)
         if ids:
             recording.symbols = ids
 

@@ -17,11 +17,15 @@ __all__ = ["VENUES", "Hyperliquid", "is_hyperliquid_frame"]
 
 #: rxpro's stream of each public channel (Hyperliquid's WebSocket reference)
 _STREAMS = {"l2Book": "orderbook", "trades": "trades", "bbo": "bids_asks", "candle": "ohlcv"}
+#: the channels of Hyperliquid's frames (other venues send ``{"channel":...}`` frames too)
+_CHANNELS = frozenset({*_STREAMS, "subscriptionResponse", "allMids", "activeAssetCtx", "pong", "error"})
 
 
 def is_hyperliquid_frame(text: str | None) -> bool:
     """Whether a recorded frame is one of Hyperliquid's (``{"channel":"l2Book",...``)."""
-    return text is not None and text.startswith('{"channel":"')
+    if text is None or not text.startswith('{"channel":"'):
+        return False
+    return text[12:text.find('"', 12)] in _CHANNELS
 
 
 class Hyperliquid(Venue):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -176,7 +177,8 @@ def test_the_replay_option_on_an_exchange_class_is_an_error_naming_the_way() -> 
         rxpro.exchange("binance", {"replay_speed": 10})
 
 
-async def test_a_hyperliquid_recording_is_hyperliquids_and_says_what_it_lacks() -> None:
+@pytest.mark.parametrize("folder", ["hyperliquid", "elsewhere"])  # told by its folder, or by its frames
+async def test_a_hyperliquid_recording_is_hyperliquids_and_says_what_it_lacks(folder: str, tmp_path: Path) -> None:
     """hftbacktest's Hyperliquid example (``{"channel":"l2Book",...}`` frames) was taken for a Binance
     spot recording: markets loaded from Binance's, a BTC/USDT stream subscribed, 55 frames fed and
     nothing said.  It is Hyperliquid's now: its streams named from its channels, and a stream ends
@@ -185,6 +187,9 @@ async def test_a_hyperliquid_recording_is_hyperliquids_and_says_what_it_lacks() 
         / "btcusd_20250126.gz"
     if not path.is_file():
         pytest.skip(f"hftbacktest's Hyperliquid example is not at {path}")
+    if folder != "hyperliquid":
+        (tmp_path / folder).mkdir()
+        path = Path(shutil.copy(path, tmp_path / folder / path.name))
     ex = rxpro.replay(path, autostart=False)
     try:
         assert ex.id == "hyperliquid" and ex.replay.recorded_streams == ("trades", "orderbook")
