@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from rxpro._recorded import WsFrame
-from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, TopicProtocol, json_object
+from rxpro._replay_protocols import OWN_SOURCE, ReplayConnection, ReplayProtocol, TopicProtocol, json_object
 
 from ._venue import StubFile, Venue, frozen, recorded_answer
 
@@ -86,6 +86,8 @@ class Bitstamp(Venue):
     """Bitstamp: its channel protocol."""
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
+        if source == OWN_SOURCE:
+            return ReplayProtocol(self)  # ccxt's own connection, requests and answers: fed as recorded
         return BitstampProtocol(self)
 
 

@@ -20,7 +20,7 @@ import orjson
 
 from rxpro._errors import StreamNotRecorded
 from rxpro._recorded import Recording, WsFrame
-from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, TopicProtocol, json_object
+from rxpro._replay_protocols import OWN_SOURCE, ReplayConnection, ReplayProtocol, TopicProtocol, json_object
 
 from ._venue import StubFile, Venue, frozen, recorded_answer
 
@@ -48,6 +48,13 @@ class DeribitProtocol(TopicProtocol):
     def __init__(self, venue: Any) -> None:
         super().__init__(venue)
         self._ticker_intervals: set[str] = set()  # of the recorded ``ticker.<instrument>.<interval>`` channels
+
+    @property
+    def stream_params(self) -> dict[str, dict[str, Any]]:
+        """Tickers at the recorded interval (``raw`` where the recording does not say, or holds it)."""
+        interval = "raw" if not self._ticker_intervals or "raw" in self._ticker_intervals \
+            else sorted(self._ticker_intervals)[0]
+        return {"ticker": {"interval": interval}}
 
     def prepare(self, exchange: Any, recording: Recording) -> None:
         super().prepare(exchange, recording)
@@ -147,6 +154,8 @@ class Deribit(Venue):
     """Deribit: its JSON-RPC protocol."""
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
+        if source == OWN_SOURCE:
+            return ReplayProtocol(self)  # ccxt's own connection, requests and answers: fed as recorded
         return DeribitProtocol(self)
 
 
@@ -158,7 +167,6 @@ VENUES: tuple[Venue, ...] = (
         offline_options=frozen({"watchTrades": _RAW, "watchTradesForSymbols": _RAW,
                                 "watchOrderBook": _RAW, "watchOrderBookForSymbols": _RAW}),
         placeholder_credentials=True,
-        stream_params=frozen({"ticker": _RAW}),  # ccxt's watch_ticker has no option for it
         cryptofeed_names=("DERIBIT",),
         stub_files=(StubFile("DERIBIT.instruments.0", "https://www.deribit.com/api/v2/public/get_instruments",
                              _build_instruments),),

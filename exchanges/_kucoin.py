@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from rxpro._recorded import HttpRecord, Recording, WsFrame
-from rxpro._replay_protocols import ReplayConnection, ReplayProtocol, TopicProtocol, json_object
+from rxpro._replay_protocols import OWN_SOURCE, ReplayConnection, ReplayProtocol, TopicProtocol, json_object
 
 from ._venue import Venue, frozen
 
@@ -70,6 +70,8 @@ class Kucoin(Venue):
     """KuCoin spot: its topic protocol, and the REST answers derived from the recording."""
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
+        if source == OWN_SOURCE:
+            return ReplayProtocol(self)  # ccxt's own connection, requests and answers: fed as recorded
         return KucoinProtocol(self)
 
     def stub_http(self, recording: Recording) -> list[HttpRecord]:

@@ -591,6 +591,9 @@ class ReplayExchange:
             self.asyncio_loop = asyncio.get_running_loop()
         record = await self.replay.fetch(url, method)
         text = record.body
+        tap = self._rx_hub.tap  # type: ignore[attr-defined]
+        if tap is not None:  # a recording of this replay keeps the answers too, as one of a live session does
+            tap.rest_answered(200, url, method, text)
         if self.enableLastHttpResponse:  # type: ignore[attr-defined]
             self.last_http_response = text
         parsed = self.parse_json(text)  # type: ignore[attr-defined]

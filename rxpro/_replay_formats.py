@@ -41,6 +41,7 @@ from ._recorded import (
     iter_hftbacktest_lines,
     seconds_ns,
 )
+from ._replay_protocols import OWN_SOURCE
 
 __all__ = [
     "FORMAT",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: The ``format`` field of our own header line.
-FORMAT = "rxpro/1"
+FORMAT = OWN_SOURCE
 
 
 def _merge(recording: Recording, other: Recording) -> None:

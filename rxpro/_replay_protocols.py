@@ -32,6 +32,7 @@ from ._errors import StreamNotRecorded
 from ._recorded import HttpRecord, Recording, WsFrame
 
 __all__ = [
+    "OWN_SOURCE",
     "PLACEHOLDER_CREDENTIALS",
     "THIRD_PARTY_SOURCES",
     "RecordedMarketsProtocol",
@@ -46,6 +47,11 @@ __all__ = [
 
 #: Recording formats written by other programs: they kept the markets request only.
 THIRD_PARTY_SOURCES = ("cryptofeed-master", "cryptofeed-v3")
+
+#: rxpro's own recordings (``rxpro.record``): ccxt's own connection, its requests and the answers
+#: to them, and only the channels it subscribed.  A venue's protocol for other recordings (which
+#: feeds a connection only the topics it subscribes, answers requests) has nothing to add to them.
+OWN_SOURCE = "rxpro/1"
 
 #: Credentials that let ccxt build a signed request that never leaves the process.
 PLACEHOLDER_CREDENTIALS: Mapping[str, str] = {"apiKey": "replay", "secret": "cmVwbGF5", "password": "replay"}
