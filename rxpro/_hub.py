@@ -155,14 +155,16 @@ class Subscription:
     def watchable(self) -> bool:
         """Subscribing or subscribed, and listened to: a silence longer than its cadence means a dead stream.
 
-        A subscription waiting for its first data is watched too, once its request is on a
-        connection: a new connection that answers pings but sends nothing, after a reconnect
-        or from the start, would otherwise keep it waiting, unsaid, for as long as the venue
-        stays mute (see :attr:`activity` for what counts as not mute then).
+        A subscription waiting for its first data is watched too, once its request is on an
+        open connection: a new connection that answers pings but sends nothing, after a
+        reconnect or from the start, would otherwise keep it waiting, unsaid, for as long as
+        the venue stays mute (see :attr:`activity` for what counts as not mute then). A
+        connection still opening is timed by ccxt's connect timeout, not by the cadence.
         """
         if self.state is State.SUBSCRIBED:
             return bool(self.stream.observers)
-        return self.state is State.STARTING and bool(self.registrations) and bool(self.stream.observers)
+        return (self.state is State.STARTING and bool(self.stream.observers)
+                and any(not client.closed() for client, _ in self.registrations))
 
     @property
     def activity(self) -> int:
@@ -313,6 +315,10 @@ class Hub:
         self.publish("stalled", stream=subscription.stream.description, error=error,
                      url=next(iter(clients.values())).url if clients else None)
         for client in clients.values():
+            if client.closed():
+                # still opening (or gone): ccxt's on_error would not close it, and it would open
+                # afterwards out of ccxt's hands; its connect timeout covers it
+                continue
             # what ccxt does when a keepalive goes unanswered: every stream on it retries
             client.on_error(error)
 
@@ -491,6 +497,9 @@ class Hub:
         exchange = self.exchange
         for attr in CACHE_ATTRIBUTES:  # (recorded from birth; a cache set around rxpro is caught here)
             watch_caches(getattr(exchange, attr, None))
+        # the watchdog holds it to its cadence from this start (not from a clock at zero: a fresh
+        # connection with nothing received yet was "stalled" at the watchdog's first look)
+        subscription.quiet_since = time.monotonic()
         subscription.calls_in_flight += 1
         subscription.task = self.spawn(self._run(subscription, subscription.generation))
         if subscription.silence_ms is not None:

@@ -81,6 +81,7 @@ class Simulator:
         self._closed = False
         self._stall_until = 0.0
         self._stall_pongs = False
+        self._handshake_delay_s = 0.0
         self._waiters: list[tuple[Callable[[ReceivedFrame], bool], asyncio.Future[ReceivedFrame]]] = []
         self._pending_bursts: dict[tuple[str, str], list[tuple[Callable[[Connection], Iterator[str]], Burst]]] = {}
         self._tapes: dict[tuple[str, str], Tape] = {}  # the latest tape of each trade stream
@@ -147,6 +148,10 @@ class Simulator:
     @property
     def open_connections(self) -> int:
         return len(self._open)
+
+    def open_connection_ids(self) -> frozenset[int]:
+        """The ids (``ReceivedFrame.conn_id``) of the connections open now."""
+        return frozenset(self._open)
 
     # ------------------------------------------------------------------ venues and data
     def venue(self, exchange: str) -> SimulatedVenue:
@@ -301,6 +306,15 @@ class Simulator:
         self._stall_until = asyncio.get_running_loop().time() + ms / 1000.0
         self._stall_pongs = pongs
 
+    def delay_handshakes(self, ms: float) -> None:
+        """Answer each WebSocket handshake from now on ``ms`` milliseconds late (0: at once again).
+
+        A client's connection is then still opening for that long after its subscribe call.
+        """
+        if not ms >= 0:
+            raise ValueError(f"delay_handshakes: ms must be >= 0, got {ms!r}")
+        self._handshake_delay_s = ms / 1000.0
+
     def inject_malformed(self, exchange: str = BINANCE) -> None:
         """The next frame each open connection of ``exchange`` gets is invalid JSON."""
         self.inject_frame(MALFORMED_FRAME, exchange)
@@ -387,6 +401,8 @@ class Simulator:
                     on_text: Callable[[Connection, str], Awaitable[None]],
                     initial: Sequence[str] = ()) -> web.WebSocketResponse:
         """Accept a WebSocket of ``venue``: record and pass on its text frames, answer pings."""
+        if self._handshake_delay_s:
+            await asyncio.sleep(self._handshake_delay_s)
         ws = web.WebSocketResponse(autoping=False, compress=False, max_msg_size=0)
         await ws.prepare(request)
         self.connections += 1

@@ -191,3 +191,50 @@ async def test_a_login_that_gets_no_answer_ends_the_private_stream() -> None:
         finally:
             await ex.close()
 
+
+
+async def test_a_new_stream_on_a_new_connection_is_held_to_its_cadence_from_its_start() -> None:
+    """Found in CI (a subscribe/dispose interleaving under load): a subscription's silence clock
+    started at zero, so the watchdog's first look at a stream whose fresh connection had received
+    nothing yet (still opening, on a loaded machine) declared it stalled at once and reconnected
+    it. A stream is now allowed its cadence counted from its own start."""
+    health = rxpro.HealthPolicy(silence_ms={"ticker": 4_000.0})
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            btc = Collector(rxpro.ticker(ex, "BTC/USDT"))
+            await btc.count(1)  # the watchdog is looking (every 0.25 s) from here on
+            sim.delay_handshakes(1_000)  # the next connection opens 1 s after the stream's start
+            eth = Collector(rxpro.ticker(ex, "ETH/USDT"))  # a new subscription: a new Binance connection
+            await eth.count(2, timeout=10)
+            assert sim.open_connections == 2
+            assert [e.kind for e in events.items] == ["connected", "connected"], events.items
+            assert btc.errors == [] and eth.errors == []
+        finally:
+            await ex.close()
+
+
+async def test_a_connection_still_opening_is_not_stalled_and_never_left_open() -> None:
+    """A watchdog look at a stream whose connection was still opening (a slow handshake) called it
+    stalled: ccxt's ``on_error`` closes only an open connection, so that one opened afterwards,
+    out of ccxt's hands, and stayed open past ``close()``. Opening is timed by ccxt's connect
+    timeout; the stream's cadence counts once its connection is open."""
+    health = rxpro.HealthPolicy(silence_ms={"ticker": 2_500.0})
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            btc = Collector(rxpro.ticker(ex, "BTC/USDT"))
+            await btc.count(1)  # the watchdog is looking from here on
+            sim.delay_handshakes(3_500)  # the next connection opens past the ticker's 2.5 s cadence
+            eth = Collector(rxpro.ticker(ex, "ETH/USDT"))
+            await eth.count(2, timeout=15)
+            assert [e.kind for e in events.items] == ["connected", "connected"], events.items
+            assert sim.open_connections == 2
+        finally:
+            await ex.close()
+        deadline = asyncio.get_running_loop().time() + 3
+        while sim.open_connections and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert sim.open_connections == 0  # close() closed every connection it opened

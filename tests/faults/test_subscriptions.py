@@ -58,9 +58,8 @@ def server_subscriptions(sim: Simulator) -> frozenset[str]:
             active |= names
         else:
             active -= names
-    open_ids = sim.open_connection_ids() if hasattr(sim, "open_connection_ids") else None
-    return frozenset(n for conn, names in by_connection.items()
-                     if open_ids is None or conn in open_ids for n in names)
+    open_ids = sim.open_connection_ids()
+    return frozenset(n for conn, names in by_connection.items() if conn in open_ids for n in names)
 
 
 class Subscriber:
