@@ -172,7 +172,25 @@ class RxClient(Client):  # type: ignore[misc]
     def on_close(self, code: Any) -> None:
         if self.error is None:
             self._tell_disconnected(ccxt.NetworkError(f"closed by the server, code {code}"))
+        elif not self.disconnect_told:
+            # ccxt closed it itself, its error set first (a book whose REST snapshot failed:
+            # ccxt's ``load_order_book`` rejects only that book, cancels the other futures and
+            # closes): ccxt rejects nothing more, so the other streams on it would wait for
+            # ever. They hear of the loss and subscribe again on a new connection
+            lost = ccxt.NetworkError(f"{self.url}: closed by ccxt after {self.error!r}")
+            self._tell_disconnected(lost)
+            self.router.reject(lost, None)
         super().on_close(code)
+
+    def opening(self) -> bool:
+        """Whether the connection is still being opened (dialling, a backoff, the handshake).
+
+        Not open and not dead: ccxt's connect timeout decides. ``closed()`` can't tell the
+        two apart (it is true for both).
+        """
+        connected = self.connected
+        return (self.connection is None and self.error is None
+                and (connected is None or not connected.done()))
 
     def _tell_disconnected(self, error: Any) -> None:
         if not self.disconnect_told:

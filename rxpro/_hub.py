@@ -159,12 +159,13 @@ class Subscription:
         open connection: a new connection that answers pings but sends nothing, after a
         reconnect or from the start, would otherwise keep it waiting, unsaid, for as long as
         the venue stays mute (see :attr:`activity` for what counts as not mute then). A
-        connection still opening is timed by ccxt's connect timeout, not by the cadence.
+        connection still opening is timed by ccxt's connect timeout, not by the cadence; a
+        dead one is watched (the watchdog's reconnect is what rescues its streams).
         """
         if self.state is State.SUBSCRIBED:
             return bool(self.stream.observers)
-        return (self.state is State.STARTING and bool(self.stream.observers)
-                and any(not client.closed() for client, _ in self.registrations))
+        return (self.state is State.STARTING and bool(self.stream.observers) and bool(self.registrations)
+                and not all(client.opening() for client, _ in self.registrations))
 
     @property
     def activity(self) -> int:
@@ -315,9 +316,9 @@ class Hub:
         self.publish("stalled", stream=subscription.stream.description, error=error,
                      url=next(iter(clients.values())).url if clients else None)
         for client in clients.values():
-            if client.closed():
-                # still opening (or gone): ccxt's on_error would not close it, and it would open
-                # afterwards out of ccxt's hands; its connect timeout covers it
+            if client.opening():
+                # ccxt's on_error would not close it, and it would open afterwards out of
+                # ccxt's hands, used by nobody; its connect timeout covers it
                 continue
             # what ccxt does when a keepalive goes unanswered: every stream on it retries
             client.on_error(error)

@@ -200,6 +200,9 @@ class ReplayClient(RxClient):
     def closed(self) -> bool:
         return self._replay_closed
 
+    def opening(self) -> bool:
+        return False  # open from the start: the replay feeds it
+
     async def close(self, code: int = 1000) -> None:
         for future in self.futures.values():
             future.cancel()

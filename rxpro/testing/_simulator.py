@@ -82,6 +82,7 @@ class Simulator:
         self._stall_until = 0.0
         self._stall_pongs = False
         self._handshake_delay_s = 0.0
+        self._closing = asyncio.Event()  # set by close(): a delayed handshake stops waiting
         self._waiters: list[tuple[Callable[[ReceivedFrame], bool], asyncio.Future[ReceivedFrame]]] = []
         self._pending_bursts: dict[tuple[str, str], list[tuple[Callable[[Connection], Iterator[str]], Burst]]] = {}
         self._tapes: dict[tuple[str, str], Tape] = {}  # the latest tape of each trade stream
@@ -116,6 +117,7 @@ class Simulator:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         for task in self._tape_tasks:
             task.cancel()
         await asyncio.gather(*self._tape_tasks, return_exceptions=True)
@@ -402,7 +404,13 @@ class Simulator:
                     initial: Sequence[str] = ()) -> web.WebSocketResponse:
         """Accept a WebSocket of ``venue``: record and pass on its text frames, answer pings."""
         if self._handshake_delay_s:
-            await asyncio.sleep(self._handshake_delay_s)
+            try:
+                await asyncio.wait_for(self._closing.wait(), self._handshake_delay_s)
+            except asyncio.TimeoutError:
+                pass
+            if self._closed or request.transport is None or request.transport.is_closing():
+                # closing, or the client gave up waiting (its connect timeout): no handshake
+                raise web.HTTPServiceUnavailable()
         ws = web.WebSocketResponse(autoping=False, compress=False, max_msg_size=0)
         await ws.prepare(request)
         self.connections += 1

@@ -238,3 +238,39 @@ async def test_a_connection_still_opening_is_not_stalled_and_never_left_open() -
         while sim.open_connections and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
         assert sim.open_connections == 0  # close() closed every connection it opened
+
+
+async def test_streams_sharing_a_connection_that_ccxt_closes_after_a_failed_book_snapshot_resume() -> None:
+    """ccxt's ``load_order_book`` (KuCoin, Gate, Bitstamp, MEXC, XT, Backpack) ends a book whose REST
+    snapshot failed by rejecting that book, setting the connection's error, cancelling every other
+    future and closing the connection: ccxt rejects nothing else, so the other streams on it were
+    never told. A trades stream (no cadence: no watchdog) was silent for ever. They now hear of the
+    loss ("disconnected", "retrying") and flow again on a new connection. ccxt's own teardown is run
+    here, on the connection OKX's trades and ticker share."""
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.okx())
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+            ticker = Collector(rxpro.ticker(ex, "BTC/USDT"))
+            await trades.count(2)
+            await ticker.count(2)
+            (client,) = {c for s in ex._rx_hub.subscriptions.values() for c, _ in s.registrations}
+
+            async def no_snapshot(*args: Any, **kwargs: Any) -> Any:
+                raise ccxt.ExchangeNotAvailable("the snapshot request failed")
+
+            ex.fetch_rest_order_book_safe = no_snapshot
+            ex.orderbooks["ETH/USDT"] = ex.order_book()
+            await ex.load_order_book(client, "orderbook:ETH/USDT", "ETH/USDT", None, {})  # ccxt's teardown
+            seen = len(trades.items), len(ticker.items)
+            await events.until(lambda c: sum(e.kind == "resubscribed" for e in c.items) == 2, timeout=20)
+            await trades.count(seen[0] + 2, timeout=30)
+            await ticker.count(seen[1] + 2, timeout=30)
+            kinds = [e.kind for e in events.items]
+            assert kinds.count("disconnected") == 1 and kinds.count("retrying") == 2, kinds
+            lost = next(e for e in events.items if e.kind == "disconnected")
+            assert isinstance(lost.error, ccxt.NetworkError) and "snapshot request failed" in str(lost.error)
+            assert trades.errors == [] and ticker.errors == []
+        finally:
+            await ex.close()
