@@ -208,6 +208,10 @@ class ReplayClient(RxClient):
             future.cancel()
         self._replay_closed = True
         self.replay._on_close(self)
+        if self.error is not None and not self.disconnect_told:
+            # ccxt closed it itself, its error set (a failed book snapshot): what a socket's
+            # receive loop would report, so that the other streams on it hear and resume
+            self.on_close(1006)
 
     async def aiohttp_close(self) -> None:
         self._replay_closed = True
