@@ -39,7 +39,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import ccxt
@@ -102,6 +102,12 @@ class ConnectionEvent:
     gap: tuple[int | None, int | None] | None = None
 
 
+class Timer(Protocol):
+    """A pending call on the exchange's clock (``asyncio.TimerHandle``; a replay's virtual one)."""
+
+    def cancel(self) -> None: ...
+
+
 class State(enum.Enum):
     """Where one subscription stands at the exchange (see the module docstring)."""
 
@@ -132,7 +138,7 @@ class Subscription:
         # connection, so letting go of it means un-watching it
         self.resync_pending = False
         self.registrations: list[tuple[RxClient, str]] = []
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Timer | None = None
         self.task: asyncio.Task[Any] | None = None
         #: the subscribe requests its watch calls made (ccxt's ``watch`` messages), this generation
         self.requests: list[Any] = []
@@ -741,10 +747,11 @@ class Hub:
         subscription.retrying = True
         subscription.state = State.RETRYING
         self.publish("retrying", stream=subscription.stream.description, error=error, delay_ms=delay)
-        loop = self.loop or asyncio.get_running_loop()
         subscription.task = None
         subscription.resync_pending = resync
-        subscription.timer = loop.call_later(delay / 1000, self._retry, subscription, resync)
+        # on the exchange's clock: a replay's backoff passes in recorded time, so that a replay
+        # fed as fast as it goes does not end before the stream is back
+        subscription.timer = self.exchange.rx_call_later(delay / 1000, self._retry, subscription, resync)
         return True
 
     def _retry(self, subscription: Subscription, resync: bool) -> None:

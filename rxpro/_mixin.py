@@ -22,7 +22,7 @@ from ._accessor import RxAccessor
 from ._client import ClientTap, RxClient
 from ._errors import InvalidArgument
 from ._health import HealthPolicy
-from ._hub import Hub
+from ._hub import Hub, Timer
 from ._retry import RetryPolicy
 from ._router import CcxtFuture, callbacks_of, swallow
 from ._values import CACHE_ATTRIBUTES, recording_container
@@ -127,6 +127,11 @@ class RxExchangeMixin:
         if name in CACHE_ATTRIBUTES:
             value = recording_container(value)
         super().__setattr__(name, value)
+
+    def rx_call_later(self, delay_s: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Call ``callback(*args)`` in ``delay_s`` seconds of this exchange's time (a replay's: recorded time)."""
+        loop = getattr(self, "asyncio_loop", None) or asyncio.get_running_loop()  # (ccxt sets it)
+        return loop.call_later(delay_s, callback, *args)
 
     @property
     def rx(self) -> RxAccessor:

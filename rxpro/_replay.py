@@ -553,6 +553,18 @@ class Replay:
             self._finished.set_exception(error)
 
 
+class _VirtualTimer:
+    """A call waiting on a replay's clock, cancelled as an ``asyncio.TimerHandle`` is."""
+
+    __slots__ = ("_disposable",)
+
+    def __init__(self, disposable: abc.DisposableBase) -> None:
+        self._disposable = disposable
+
+    def cancel(self) -> None:
+        self._disposable.dispose()
+
+
 class ReplayExchange:
     """The replayed exchange: an rxpro exchange class with the recording as its network and clock.
 
@@ -583,6 +595,10 @@ class ReplayExchange:
                                         subscription)
         self.replay.wake()
         return future
+
+    def rx_call_later(self, delay_s: float, callback: Callable[..., Any], *args: Any) -> _VirtualTimer:
+        """``callback(*args)`` once the replay's clock is ``delay_s`` further on (the hub's retries)."""
+        return _VirtualTimer(self.replay.scheduler.schedule_relative(delay_s, lambda _s, _st: callback(*args)))
 
     def milliseconds(self) -> int:
         return self.replay.now_ns // 1_000_000
@@ -855,7 +871,12 @@ class _Timeline:
                     member.skipped += 1
                     self.advance(frame.ts_ns)
                     since_yield += 1
-                    if since_yield >= _YIELD_EVERY * 8:
+                    if _loop_ready(loop):
+                        # work the clock just released (a retry subscribing again) runs before
+                        # more frames go by unfed
+                        since_yield = 0
+                        await _settle()
+                    elif since_yield >= _YIELD_EVERY * 8:
                         since_yield = 0
                         await asyncio.sleep(0)
                     continue
@@ -897,6 +918,11 @@ def replay_end(scheduler: Any) -> asyncio.Future[None] | None:
     except TypeError:  # not weak-referenceable: not a replay's clock
         return None
     return None if timeline is None else timeline.end()
+
+
+def _loop_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` has callbacks ready to run (an event loop that doesn't show them: no)."""
+    return bool(getattr(loop, "_ready", None))
 
 
 async def _settle() -> None:
