@@ -597,7 +597,12 @@ class ReplayExchange:
         return future
 
     def rx_call_later(self, delay_s: float, callback: Callable[..., Any], *args: Any) -> _VirtualTimer:
-        """``callback(*args)`` once the replay's clock is ``delay_s`` further on (the hub's retries)."""
+        """``callback(*args)`` once the replay's clock is ``delay_s`` further on (the hub's retries).
+
+        Before the feed starts nothing moves that clock: then wall time, as live.
+        """
+        if not self.replay.running:
+            return super().rx_call_later(delay_s, callback, *args)  # type: ignore[misc,no-any-return]
         return _VirtualTimer(self.replay.scheduler.schedule_relative(delay_s, lambda _s, _st: callback(*args)))
 
     def milliseconds(self) -> int:
@@ -719,6 +724,7 @@ class _ReplayClock(HistoricalScheduler):
     def __init__(self, initial: datetime, on_schedule: Callable[[], None]) -> None:
         super().__init__(initial)
         self.pending = 0
+        self.fired = 0  # the timed work run so far (the feed settles when a frame's time ran some)
         self._on_schedule = on_schedule
 
     def schedule_absolute(self, duetime: Any, action: Any, state: Any = None) -> abc.DisposableBase:
@@ -732,6 +738,7 @@ class _ReplayClock(HistoricalScheduler):
 
         def run(scheduler: Any, state_: Any) -> Any:
             uncount()
+            self.fired += 1
             return action(scheduler, state_)
 
         self.pending += 1
@@ -866,21 +873,20 @@ class _Timeline:
                     if delay > 0:
                         await asyncio.sleep(delay)
                 member.position += 1
+                fired = self.scheduler.fired
+                self.advance(frame.ts_ns)
+                if self.scheduler.fired != fired:
+                    # work this frame's time released (a retry subscribing again) runs before the
+                    # frame is routed: the frame that fires a retry is the stream's again
+                    await _settle()
                 client = None if member._closed else member.protocol.route(frame, member._bound.get(frame.conn, ()))
                 if client is None or client.closed():
                     member.skipped += 1
-                    self.advance(frame.ts_ns)
                     since_yield += 1
-                    if _loop_ready(loop):
-                        # work the clock just released (a retry subscribing again) runs before
-                        # more frames go by unfed
-                        since_yield = 0
-                        await _settle()
-                    elif since_yield >= _YIELD_EVERY * 8:
+                    if since_yield >= _YIELD_EVERY * 8:
                         since_yield = 0
                         await asyncio.sleep(0)
                     continue
-                self.advance(frame.ts_ns)
                 member._feed_frame(client, member.protocol.adapt(frame, client))
                 member.frames += 1
                 since_yield += 1
@@ -918,11 +924,6 @@ def replay_end(scheduler: Any) -> asyncio.Future[None] | None:
     except TypeError:  # not weak-referenceable: not a replay's clock
         return None
     return None if timeline is None else timeline.end()
-
-
-def _loop_ready(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether ``loop`` has callbacks ready to run (an event loop that doesn't show them: no)."""
-    return bool(getattr(loop, "_ready", None))
 
 
 async def _settle() -> None:

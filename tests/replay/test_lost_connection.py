@@ -85,3 +85,65 @@ async def test_trades_sharing_a_connection_ccxt_closed_after_a_failed_book_snaps
         # comes 2 s later: all of them are delivered
         assert ids == expected
     assert book.items or book.errors  # the book delivers or says why
+
+
+async def test_the_frame_whose_time_fires_the_retry_is_delivered() -> None:
+    """Found in review: the feed routed a frame before its time released the retry, so the first
+    frame at or after the retry's time went by unfed. Here the recording holds nothing but ETH/USD
+    trades after its first 50 ms: the frame that fires the retry is the next trade, 2 s on."""
+    from rxpro._replay import _replay_exchange
+    from rxpro._replay_formats import load_recording
+
+    expected = await _trade_ids_of_a_clean_replay()
+    recording = load_recording(BITSTAMP)
+    start = recording.frames[0].ts_ns
+    recording.frames[:] = [f for f in recording.frames
+                           if f.ts_ns <= start + 50_000_000 or "live_trades_ethusd" in (f.text or "")]
+    ex = _replay_exchange(recording, speed=None, config=None, autostart=False, timeline=None)
+    try:
+        await ex.load_markets()
+        real = ex.fetch_rest_order_book_safe
+        failed: list[str] = []
+
+        async def first_snapshot_fails(symbol: str, *args: Any, **kwargs: Any) -> Any:
+            if not failed:
+                failed.append(symbol)
+                raise ccxt.ExchangeNotAvailable("the snapshot request failed")
+            return await real(symbol, *args, **kwargs)
+
+        ex.fetch_rest_order_book_safe = first_snapshot_fails
+        trades = sink(rxpro.trades(ex, SYMBOL))
+        book = sink(rxpro.order_book(ex, SYMBOL))
+        await asyncio.sleep(0)
+        await asyncio.wait_for(ex.replay.run(), 30)
+    finally:
+        await ex.close()
+    assert failed == [SYMBOL]
+    assert [t["id"] for t in trades.items] == expected
+    assert book.completed or book.errors  # the cut recording holds no more of its frames: it ends
+
+
+async def test_a_retry_before_the_replay_feeds_anything_still_comes() -> None:
+    """Found in review: a retry scheduled before the feed started (a transient error on the way to
+    the first connection) waited on a clock nothing moved, and the stream waited for ever. Until the
+    feed runs, a retry waits wall time, as live: the budget runs out and the stream says why."""
+    ex = rxpro.replay(BITSTAMP, config={"rxpro": {"retry": {"max_retries": 2, "initial_delay_ms": 10}}})
+    try:
+        await ex.load_markets()
+        calls: list[int] = []
+
+        async def failing(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            raise ccxt.ExchangeNotAvailable("the token request failed")
+
+        ex.watch_trades = failing
+        trades = sink(rxpro.trades(ex, SYMBOL))
+        for _ in range(200):
+            if trades.errors:
+                break
+            await asyncio.sleep(0.025)
+        assert len(calls) == 3, calls  # the first call and two retries
+        assert len(trades.errors) == 1 and isinstance(trades.errors[0], ccxt.ExchangeNotAvailable)
+        assert "token request failed" in str(trades.errors[0])
+    finally:
+        await ex.close()
