@@ -22,6 +22,7 @@ not further wrappers.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 import ccxt
@@ -115,6 +116,22 @@ class RxClient(Client):  # type: ignore[misc]
         return future
 
     # -- frames in -------------------------------------------------------------
+
+    async def receive(self) -> Any:
+        """The next message (ccxt's ``receive``); a failure is the connection's loss.
+
+        ccxt only rejects the pending futures when its receive task raises: the connection
+        stays open and in ``ex.clients`` with its receive loop stopped, so every stream
+        subscribing again on it would wait for ever. It is closed and told instead, as a
+        lost connection is.
+        """
+        try:
+            return await self.connection.receive()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.on_error(ccxt.NetworkError(f"{self.url}: receiving failed: {error!r}"))
+            raise
 
     def handle_message(self, message: Any) -> None:
         tap = self.tap

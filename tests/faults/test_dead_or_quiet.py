@@ -274,3 +274,43 @@ async def test_streams_sharing_a_connection_that_ccxt_closes_after_a_failed_book
             assert trades.errors == [] and ticker.errors == []
         finally:
             await ex.close()
+
+
+class _FailsOnce:
+    """A WebSocket whose next ``receive()`` raises (everything else is the real one's)."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+        self._failed = False
+
+    async def receive(self, *args: Any) -> Any:
+        if not self._failed:
+            self._failed = True
+            raise RuntimeError("receive failed")
+        return await self._ws.receive(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ws, name)
+
+
+async def test_a_connection_whose_receive_raises_is_closed_and_its_streams_resume() -> None:
+    """When ccxt's receive task raises (not a close frame), ccxt only rejects the pending futures:
+    the connection stayed open and in ``ex.clients`` with its receive loop stopped, and a trades
+    stream (no cadence) that subscribed again on it waited for ever. It is now closed and told."""
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.binance())
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+            await trades.count(2)
+            (client,) = {c for s in ex._rx_hub.subscriptions.values() for c, _ in s.registrations}
+            client.connection = _FailsOnce(client.connection)  # the receive after the next message
+            await events.until(lambda c: any(e.kind == "resubscribed" for e in c.items), timeout=20)
+            seen = len(trades.items)
+            await trades.count(seen + 3, timeout=20)
+            lost = next(e for e in events.items if e.kind == "disconnected")
+            assert isinstance(lost.error, ccxt.NetworkError) and "receive failed" in str(lost.error)
+            assert trades.errors == []
+            assert client.closed() and ex.clients.get(client.url) is not client
+        finally:
+            await ex.close()
