@@ -22,7 +22,6 @@ not further wrappers.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
 import ccxt
@@ -127,9 +126,7 @@ class RxClient(Client):  # type: ignore[misc]
         """
         try:
             return await self.connection.receive()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
+        except Exception as error:  # (a cancellation is no Exception: it passes)
             self.on_error(ccxt.NetworkError(f"{self.url}: receiving failed: {error!r}"))
             raise
 
@@ -205,9 +202,7 @@ class RxClient(Client):  # type: ignore[misc]
         Not open and not dead: ccxt's connect timeout decides. ``closed()`` can't tell the
         two apart (it is true for both).
         """
-        connected = self.connected
-        return (self.connection is None and self.error is None
-                and (connected is None or not connected.done()))
+        return self.connection is None and self.error is None and not self.connected.done()
 
     def _tell_disconnected(self, error: Any) -> None:
         if not self.disconnect_told:

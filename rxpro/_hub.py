@@ -170,8 +170,8 @@ class Subscription:
         """
         if self.state is State.SUBSCRIBED:
             return bool(self.stream.observers)
-        return (self.state is State.STARTING and bool(self.stream.observers) and bool(self.registrations)
-                and not all(client.opening() for client, _ in self.registrations))
+        return (self.state is State.STARTING and bool(self.stream.observers)
+                and any(not client.opening() for client, _ in self.registrations))
 
     @property
     def activity(self) -> int:

@@ -208,9 +208,9 @@ class ReplayClient(RxClient):
             future.cancel()
         self._replay_closed = True
         self.replay._on_close(self)
-        if self.error is not None and not self.disconnect_told:
-            # ccxt closed it itself, its error set (a failed book snapshot): what a socket's
-            # receive loop would report, so that the other streams on it hear and resume
+        if self.error is not None:
+            # closed for an error (ccxt's own, e.g. a failed book snapshot): reported as a socket's
+            # receive loop reports it; RxClient.on_close decides whether the streams are told
             self.on_close(1006)
 
     async def aiohttp_close(self) -> None:
