@@ -193,6 +193,27 @@ async def test_a_login_that_gets_no_answer_ends_the_private_stream() -> None:
 
 
 
+async def _a_ticker_behind_a_slow_handshake(
+    sim: Simulator, ex: Any, delay_ms: float, *, timeout: float
+) -> tuple[Collector, Collector, Collector]:
+    """BTC/USDT's ticker flows (the watchdog looks every 0.25 s from then on); then ETH/USDT's, a new
+    subscription and so a new Binance connection, whose handshake is answered ``delay_ms`` late,
+    delivers twice. Returns the connection events and both tickers."""
+    events = Collector(rxpro.connection_events(ex))
+    btc = Collector(rxpro.ticker(ex, "BTC/USDT"))
+    await btc.count(1)
+    sim.delay_handshakes(delay_ms)
+    eth = Collector(rxpro.ticker(ex, "ETH/USDT"))
+    await eth.count(2, timeout=timeout)
+    return events, btc, eth
+
+
+def _only_connection(ex: Any) -> Any:
+    """The one connection every stream of ``ex`` is on."""
+    (client,) = {c for s in ex._rx_hub.subscriptions.values() for c, _ in s.registrations}
+    return client
+
+
 async def test_a_new_stream_on_a_new_connection_is_held_to_its_cadence_from_its_start() -> None:
     """Found in CI (a subscribe/dispose interleaving under load): a subscription's silence clock
     started at zero, so the watchdog's first look at a stream whose fresh connection had received
@@ -202,12 +223,8 @@ async def test_a_new_stream_on_a_new_connection_is_held_to_its_cadence_from_its_
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
         try:
-            events = Collector(rxpro.connection_events(ex))
-            btc = Collector(rxpro.ticker(ex, "BTC/USDT"))
-            await btc.count(1)  # the watchdog is looking (every 0.25 s) from here on
-            sim.delay_handshakes(1_000)  # the next connection opens 1 s after the stream's start
-            eth = Collector(rxpro.ticker(ex, "ETH/USDT"))  # a new subscription: a new Binance connection
-            await eth.count(2, timeout=10)
+            # the next connection opens 1 s after the stream's start
+            events, btc, eth = await _a_ticker_behind_a_slow_handshake(sim, ex, 1_000, timeout=10)
             assert sim.open_connections == 2
             assert [e.kind for e in events.items] == ["connected", "connected"], events.items
             assert btc.errors == [] and eth.errors == []
@@ -224,12 +241,8 @@ async def test_a_connection_still_opening_is_not_stalled_and_never_left_open() -
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.binance({"rxpro": {"health": health}}))
         try:
-            events = Collector(rxpro.connection_events(ex))
-            btc = Collector(rxpro.ticker(ex, "BTC/USDT"))
-            await btc.count(1)  # the watchdog is looking from here on
-            sim.delay_handshakes(3_500)  # the next connection opens past the ticker's 2.5 s cadence
-            eth = Collector(rxpro.ticker(ex, "ETH/USDT"))
-            await eth.count(2, timeout=15)
+            # the next connection opens past the ticker's 2.5 s cadence
+            events, _, _ = await _a_ticker_behind_a_slow_handshake(sim, ex, 3_500, timeout=15)
             assert [e.kind for e in events.items] == ["connected", "connected"], events.items
             assert sim.open_connections == 2
         finally:
@@ -255,7 +268,7 @@ async def test_streams_sharing_a_connection_that_ccxt_closes_after_a_failed_book
             ticker = Collector(rxpro.ticker(ex, "BTC/USDT"))
             await trades.count(2)
             await ticker.count(2)
-            (client,) = {c for s in ex._rx_hub.subscriptions.values() for c, _ in s.registrations}
+            client = _only_connection(ex)
 
             async def no_snapshot(*args: Any, **kwargs: Any) -> Any:
                 raise ccxt.ExchangeNotAvailable("the snapshot request failed")
@@ -303,7 +316,7 @@ async def test_a_connection_whose_receive_raises_is_closed_and_its_streams_resum
             events = Collector(rxpro.connection_events(ex))
             trades = Collector(rxpro.trades(ex, "BTC/USDT"))
             await trades.count(2)
-            (client,) = {c for s in ex._rx_hub.subscriptions.values() for c, _ in s.registrations}
+            client = _only_connection(ex)
             client.connection = _FailsOnce(client.connection)  # the receive after the next message
             await events.until(lambda c: any(e.kind == "resubscribed" for e in c.items), timeout=20)
             seen = len(trades.items)

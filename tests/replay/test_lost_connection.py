@@ -25,6 +25,22 @@ BITSTAMP = data_path("cryptofeed/BITSTAMP.ws.1.0")  # bundled: runs in CI
 SYMBOL = "ETH/USD"
 
 
+def _fail_first_snapshot(ex: Any) -> list[str]:
+    """The first REST book snapshot ``ex`` asks for fails (ccxt's load_order_book then tears its
+    connection down); the symbols it failed for are in the list returned."""
+    real = ex.fetch_rest_order_book_safe
+    failed: list[str] = []
+
+    async def first_snapshot_fails(symbol: str, *args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(symbol)
+            raise ccxt.ExchangeNotAvailable("the snapshot request failed")
+        return await real(symbol, *args, **kwargs)
+
+    ex.fetch_rest_order_book_safe = first_snapshot_fails
+    return failed
+
+
 async def _trade_ids_of_a_clean_replay() -> list[str]:
     ex = rxpro.replay(BITSTAMP, autostart=False)
     try:
@@ -51,16 +67,7 @@ async def test_trades_sharing_a_connection_ccxt_closed_after_a_failed_book_snaps
     log: list[tuple[str, Any]] = []
     try:
         await ex.load_markets()
-        real = ex.fetch_rest_order_book_safe
-        failed: list[str] = []
-
-        async def first_snapshot_fails(symbol: str, *args: Any, **kwargs: Any) -> Any:
-            if not failed:
-                failed.append(symbol)
-                raise ccxt.ExchangeNotAvailable("the snapshot request failed")
-            return await real(symbol, *args, **kwargs)
-
-        ex.fetch_rest_order_book_safe = first_snapshot_fails
+        failed = _fail_first_snapshot(ex)
         rxpro.connection_events(ex).subscribe(lambda e: log.append((e.kind, e)))
         trades = sink(rxpro.trades(ex, SYMBOL))
         trades_log = rxpro.trades(ex, SYMBOL).subscribe(lambda t: log.append(("trade", t["id"])))
@@ -102,16 +109,7 @@ async def test_the_frame_whose_time_fires_the_retry_is_delivered() -> None:
     ex = _replay_exchange(recording, speed=None, config=None, autostart=False, timeline=None)
     try:
         await ex.load_markets()
-        real = ex.fetch_rest_order_book_safe
-        failed: list[str] = []
-
-        async def first_snapshot_fails(symbol: str, *args: Any, **kwargs: Any) -> Any:
-            if not failed:
-                failed.append(symbol)
-                raise ccxt.ExchangeNotAvailable("the snapshot request failed")
-            return await real(symbol, *args, **kwargs)
-
-        ex.fetch_rest_order_book_safe = first_snapshot_fails
+        failed = _fail_first_snapshot(ex)
         trades = sink(rxpro.trades(ex, SYMBOL))
         book = sink(rxpro.order_book(ex, SYMBOL))
         await asyncio.sleep(0)
