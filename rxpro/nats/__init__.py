@@ -14,11 +14,28 @@ Needs the ``nats`` extra: ``pip install 'rxpro[nats]'``.
 
 from ._connection import ConnectOptions, connect
 from ._consume import NatsObservable, Start, StreamOptions, stream
-from ._errors import InvalidSubject, NatsError, NatsUnreachable, NotRxproMessage, PublishFailed, StreamNotFound
+from ._errors import (
+    InvalidSubject,
+    NatsError,
+    NatsUnreachable,
+    NotRxproMessage,
+    PublisherLost,
+    PublisherStopped,
+    PublishFailed,
+    StreamNotFound,
+)
 from ._jetstream import StreamSettings
-from ._publish import PublishOptions, Publisher, PublishSummary, publish
+from ._publish import Publisher, PublishOptions, PublishSummary, publish
 from ._server import LocalCluster, LocalServer, server_path
-from ._subjects import SubjectParts, check_subject, decode_symbol, encode_symbol, parse_subject, subject_for
+from ._subjects import (
+    SubjectParts,
+    check_subject,
+    decode_symbol,
+    encode_symbol,
+    parse_subject,
+    status_subject,
+    subject_for,
+)
 from ._wire import channel_of
 
 __all__ = [
@@ -34,6 +51,8 @@ __all__ = [
     "PublishOptions",
     "PublishSummary",
     "Publisher",
+    "PublisherLost",
+    "PublisherStopped",
     "Start",
     "StreamNotFound",
     "StreamOptions",
@@ -47,6 +66,7 @@ __all__ = [
     "parse_subject",
     "publish",
     "server_path",
+    "status_subject",
     "stream",
     "subject_for",
 ]

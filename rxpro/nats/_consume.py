@@ -13,6 +13,17 @@ Each subscription gets its own JetStream consumer:
   a crash, the values delivered since the last acknowledgement come again (at
   most 64, or one burst).
 
+A live subscription is never left silent when its feed is gone: it listens to the
+publishers' statuses (``_rxpro_status.<subject>``, plain NATS; see ``_publish``).
+
+- The last publisher of its subject ended: once the subscription has delivered the last
+  value that publisher stored, it completes (the publisher's source completed, or it was
+  closed), or fails with :class:`PublisherStopped` naming the publisher and its error.
+  While another publisher of the subject is alive (a redundant feed), nothing happens.
+- Nothing at all — no value, no status — for ``StreamOptions.silence`` seconds (10) after
+  it heard something: it fails with :class:`PublisherLost` (a publisher process killed, a
+  network cut). Before it hears anything it waits: a feed may start after its consumers.
+
 Values are emitted on the asyncio loop that subscribed, so rxpro's operators and
 RxPY's time operators default to a scheduler on that loop.
 """
@@ -20,12 +31,14 @@ RxPY's time operators default to a scheduler on that loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Union
 
 import nats.js.errors
+import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -35,12 +48,20 @@ from reactivex.disposable import Disposable
 from rxpro import InvalidArgument
 
 from ._connection import ConnectOptions, close_connection, connect
-from ._errors import NatsUnreachable, NotRxproMessage, StreamNotFound
+from ._errors import (
+    NatsUnreachable,
+    NotRxproMessage,
+    PublisherLost,
+    PublisherStopped,
+    StreamNotFound,
+)
 from ._jetstream import again_while_transient, check_seconds, stream_of
-from ._subjects import check_subject
+from ._subjects import check_subject, status_subject
 from ._wire import CHANNEL_HEADER, decode_body
 
 __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
+
+log = logging.getLogger("rxpro.nats")
 
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
@@ -63,11 +84,18 @@ class StreamOptions:
     #: out or answer 503 (a leader election after a node died takes a few) before it fails with
     #: :class:`NatsUnreachable`
     setup_timeout: float = 15.0
+    #: seconds a live subscription that has heard from its feed waits, hearing nothing more (no
+    #: value, no publisher status: publishers say they are alive every ``PublishOptions.heartbeat``,
+    #: 1 s), before it fails with :class:`PublisherLost`; None: it waits for ever (and ignores the
+    #: publishers' statuses)
+    silence: float | None = 10.0
     connect: ConnectOptions = field(default_factory=ConnectOptions)
 
     def __post_init__(self) -> None:
         check_seconds("heartbeat", self.heartbeat)
         check_seconds("setup_timeout", self.setup_timeout)
+        if self.silence is not None:
+            check_seconds("silence", self.silence)
 
 
 def _deliver(start: Start) -> tuple[DeliverPolicy, dict[str, Any]]:
@@ -111,6 +139,14 @@ class _Consumption:
         #: where a durable consumer re-created by this subscription starts (its old one deleted)
         self.resume_at: int | None = None
         self.since_ack = 0
+        # the feed's publishers, as their statuses tell (live subscriptions with a silence limit)
+        self.status_subscription: Any = None
+        self.values = 0  # values delivered: a watch that sees the count move heard the feed
+        self.last_msg: Msg | None = None
+        self.heard_at: float | None = None  # loop time the feed was last heard (None: not yet)
+        self.alive: dict[str, float] = {}  # publisher -> loop time of its last status
+        #: the last live publisher ended: (publisher, state, error, the stream sequence to deliver first)
+        self.ending: tuple[str, str, str | None, int] | None = None
 
     async def run(self) -> None:
         try:
@@ -120,6 +156,9 @@ class _Consumption:
                 self.nc = await connect(self.nc_or_url, self.options.connect)
                 self.owns_nc = True
             js = self.nc.jetstream()
+            watching = self.live and self.options.silence is not None
+            if watching:  # before the consumer: a status sent while it is set up is heard
+                self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
                     "(StreamOptions.setup_timeout)")
@@ -130,6 +169,8 @@ class _Consumption:
                 info = await again_while_transient(self.subscription.consumer_info, deadline, what)
                 if not info.num_pending and not info.delivered.consumer_seq:
                     self._complete()  # nothing to replay
+            if watching:
+                await self._watch_publishers()
         except asyncio.CancelledError:
             raise
         except (StreamNotFound, InvalidArgument, NatsUnreachable) as error:
@@ -192,6 +233,8 @@ class _Consumption:
     async def _on_message(self, msg: Msg) -> None:
         if self.stopped:
             return
+        self.values += 1
+        self.last_msg = msg
         headers = msg.headers
         if not headers or CHANNEL_HEADER not in headers:
             self._error(NotRxproMessage(
@@ -216,6 +259,72 @@ class _Consumption:
                 await self._ack()
         if not self.live and msg.metadata.num_pending == 0:
             self._complete()  # the last value the stream held when this one was delivered
+
+    # -- the feed's publishers ------------------------------------------------------------
+
+    async def _on_status(self, msg: Msg) -> None:
+        """A publisher's status: ``live`` (every heartbeat), or how it ended."""
+        try:
+            status = orjson.loads(msg.data)
+            publisher, state = status["publisher"], status["state"]
+        except Exception:  # noqa: BLE001 - not an rxpro status: nothing to learn from it
+            log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", msg.subject, msg.data[:200])
+            return
+        now = asyncio.get_running_loop().time()
+        self.heard_at = now
+        if state == "live":
+            self.alive[publisher] = now
+            self.ending = None  # a publisher is there (again): the feed goes on
+            return
+        self.alive.pop(publisher, None)
+        silence = self.options.silence or 0.0
+        if any(now - seen <= silence for seen in self.alive.values()):
+            log.info("rxpro.nats: %s: publisher %s ended (%s); another goes on", self.subject, publisher, state)
+            return
+        seq = status.get("seq") if type(status.get("seq")) is int else 0
+        if self.ending is not None and self.ending[1] == "failed" and state != "failed":
+            publisher, state, error = self.ending[:3]  # of two ends, the failure is the one to tell
+        else:
+            error = status.get("error")
+        self.ending = (publisher, state, error, max(seq, self.ending[3] if self.ending else 0))
+
+    async def _watch_publishers(self) -> None:
+        """Until the subscription ends: end it when its feed ended (after its last value), or went silent."""
+        assert self.options.silence is not None
+        silence = self.options.silence
+        loop = asyncio.get_running_loop()
+        seen = self.values
+        while not self.stopped:
+            await asyncio.sleep(min(silence / 4, 0.25))
+            now = loop.time()
+            if self.values != seen:
+                seen = self.values
+                self.heard_at = now
+            silent = self.heard_at is not None and now - self.heard_at > silence
+            if self.ending is not None and (silent or await self._ended_feed_delivered(self.ending[3])):
+                publisher, state, error, _ = self.ending
+                if state == "failed":
+                    self._error(PublisherStopped(f"{self.subject!r}: its publisher {publisher} stopped: {error}"))
+                else:
+                    self._complete()
+            elif silent:
+                last = max(self.alive, key=self.alive.__getitem__) if self.alive else None
+                self._error(PublisherLost(
+                    f"{self.subject!r}: nothing from any publisher (no value, no status) for {silence:g} s "
+                    f"(StreamOptions.silence)" + (f"; the last one heard was {last}" if last else "")))
+
+    async def _ended_feed_delivered(self, wanted: int) -> bool:
+        """Whether the value of stream sequence ``wanted`` (an ended feed's last) was delivered, or won't be here."""
+        msg = self.last_msg
+        if wanted == 0 or msg is not None and msg.metadata.sequence.stream >= wanted:
+            return True
+        try:
+            info = await self.subscription.consumer_info()
+        except (nats.errors.Error, asyncio.TimeoutError):
+            return False  # asked again at the next look
+        # not sent to this consumer, and nothing left to send: it was before where the consumer started
+        # (a value the server sent that is still on its way counts as coming)
+        return not info.num_pending and info.delivered.stream_seq < wanted
 
     @staticmethod
     def _sequence(msg: Msg) -> str:
@@ -245,6 +354,11 @@ class _Consumption:
 
     async def release(self) -> None:
         self.stopped = True
+        if self.status_subscription is not None:
+            try:
+                await self.status_subscription.unsubscribe()
+            except nats.errors.Error:
+                pass
         if self.subscription is not None:
             if self.durable is not None:
                 try:
@@ -323,7 +437,11 @@ def stream(
     ``stream``: the JetStream stream (default: the one that stores ``subject``).
     ``live=False`` completes once the values the stream held at subscribe are
     delivered (a replay of the bus). Each value is the dict (or OHLCV row) the
-    publisher's subscriber saw, ``==`` to it. Errors: :class:`StreamNotFound`,
+    publisher's subscriber saw, ``==`` to it. A live stream ends when its feed does:
+    it completes once the last publisher of its subject completed or was closed, fails
+    with :class:`PublisherStopped` when that publisher failed, and with
+    :class:`PublisherLost` after ``StreamOptions.silence`` seconds without a value or a
+    publisher's heartbeat. Errors: :class:`StreamNotFound`,
     :class:`NotRxproMessage`, :class:`NatsUnreachable`, :class:`InvalidSubject`. While
     JetStream's requests to set the consumer up time out or answer 503 (a cluster electing a
     leader), they are asked again for ``StreamOptions.setup_timeout`` seconds first.

@@ -19,6 +19,8 @@ __all__ = [
     "NatsUnreachable",
     "NotRxproMessage",
     "PublishFailed",
+    "PublisherLost",
+    "PublisherStopped",
     "StreamNotFound",
 ]
 
@@ -45,3 +47,11 @@ class NatsUnreachable(NatsError, ccxt.NetworkError):
 
 class PublishFailed(NatsError, ccxt.NetworkError):
     """Publishing stopped rather than drop a value: the buffer bound was exceeded, or JetStream refused a message."""
+
+
+class PublisherLost(NatsError, ccxt.NetworkError):
+    """A live stream heard nothing from any publisher of its subject, values or status, for ``StreamOptions.silence`` seconds."""
+
+
+class PublisherStopped(NatsError, ccxt.NetworkError):
+    """The last publisher of a live stream's subject stopped with an error (its own, or its source's), named here."""

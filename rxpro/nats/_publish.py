@@ -14,11 +14,23 @@ re-sends the unacknowledged ones oldest first, one at a time, and only then
 goes on. How many values wait is bounded (``max_buffered``): past it, or when
 a message stays unacknowledged past ``retry_for``, or when JetStream refuses
 one, publishing stops with :class:`PublishFailed` — never a silent drop.
+
+A publisher also says, on plain NATS, that it is alive and how it ended, so that a
+consumer in another process is never left to guess (``rxpro.nats.stream``): every
+``heartbeat`` seconds a ``live`` status on ``_rxpro_status.<subject>`` for each subject
+it has published to (or was given), and at its end one last status per subject —
+``completed`` (its source completed), ``closed`` (closed before that) or ``failed``
+with the error — carrying the stream sequence of the last value JetStream stored for
+it, so a consumer ends only once it has that value. A publisher killed says nothing:
+its consumers notice that its heartbeats stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -38,8 +50,14 @@ from rxpro import InvalidArgument
 
 from ._connection import ConnectOptions, close_connection, connect
 from ._errors import NatsUnreachable, PublishFailed, StreamNotFound
-from ._jetstream import StreamSettings, again_while_transient, check_seconds, ensure_stream, stream_of
-from ._subjects import DEFAULT_PREFIX, check_subject, subject_for
+from ._jetstream import (
+    StreamSettings,
+    again_while_transient,
+    check_seconds,
+    ensure_stream,
+    stream_of,
+)
+from ._subjects import DEFAULT_PREFIX, check_subject, status_subject, subject_for
 from ._wire import (
     CHANNEL_HEADER,
     EXCHANGE_HEADER,
@@ -76,6 +94,9 @@ class PublishOptions:
     #: answer 503 (a leader election after a node died takes a few) before it fails with
     #: :class:`NatsUnreachable`
     setup_timeout: float = 15.0
+    #: seconds between the ``live`` statuses on ``_rxpro_status.<subject>`` that tell consumers
+    #: in other processes this publisher is there (``StreamOptions.silence`` is how long they wait)
+    heartbeat: float = 1.0
     #: the first token(s) of default subjects: ``<prefix>.<exchange>.<channel>.<symbol>``
     prefix: str = DEFAULT_PREFIX
     #: create the stream (``stream_settings``) when none stores the subjects; else :class:`StreamNotFound`
@@ -88,7 +109,7 @@ class PublishOptions:
             count = getattr(self, name)
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise InvalidArgument(f"{name} must be a whole number >= 1, got {count!r}")
-        for name in ("ack_timeout", "retry_for", "setup_timeout"):
+        for name in ("ack_timeout", "retry_for", "setup_timeout", "heartbeat"):
             check_seconds(name, getattr(self, name))
         check_seconds("linger", self.linger, zero_ok=True)
 
@@ -182,6 +203,11 @@ class Publisher:
         self._closed = False
         self._routes: dict[tuple[str, str | None], tuple[str, str]] = {}
         self._last_stored_token: dict[str, int] = {}
+        #: names this publisher in its statuses (and in the errors its consumers raise): host:pid:random
+        self.publisher_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        #: per subject, the stream sequence of the newest value JetStream stored (told at the end)
+        self._last_seq: dict[str, int] = {}
+        self._told_end = False
         self.published = 0
         self.stored = 0
         self.duplicates = 0
@@ -238,6 +264,7 @@ class Publisher:
             raise
         self._tasks.append(asyncio.create_task(self._send(), name="rxpro.nats publisher: send"))
         self._tasks.append(asyncio.create_task(self._watch(), name="rxpro.nats publisher: ack timeouts"))
+        self._tasks.append(asyncio.create_task(self._beat(), name="rxpro.nats publisher: status"))
         self._subscription = self._source.subscribe(self._on_value, self._on_source_error, self._on_source_done)
 
     async def finished(self) -> PublishSummary:
@@ -277,6 +304,7 @@ class Publisher:
                 self._finished.set_result(self.summary())
         if self._finished is not None and self._finished.done() and not self._finished.cancelled():
             self._finished.exception()  # retrieved: close() is not the place to raise it
+        await self._tell_end()
         await self._release()
 
     async def _release(self) -> None:
@@ -457,6 +485,9 @@ class Publisher:
             ))
             return
         del self._in_flight[token]
+        seq = answer.get("seq")
+        if type(seq) is int and seq > self._last_seq.get(message.subject, 0):
+            self._last_seq[message.subject] = seq
         if answer.get("duplicate"):
             if message.attempts > 1:
                 # sent again after its acknowledgement was lost (a leader died): JetStream
@@ -483,6 +514,50 @@ class Publisher:
         message.sent = 0.0
         if message.resolved is not None and not message.resolved.done():
             message.resolved.set_result(None)
+
+    # -- status: alive, and how it ended ---------------------------------------------------
+
+    def _status_subjects(self) -> list[str]:
+        """The subjects this publisher speaks for: the one it was given, or those it has published to."""
+        if self._fixed_subject is not None:
+            return [self._fixed_subject]
+        return sorted({subject for subject, _ in self._routes.values()})
+
+    async def _beat(self) -> None:
+        """A ``live`` status per subject every ``heartbeat`` s; the end's status once the publisher finished."""
+        assert self._nc is not None and self._finished is not None
+        body = orjson.dumps({"publisher": self.publisher_id, "state": "live"})
+        while not self._finished.done():
+            if self._nc.is_connected:
+                for subject in self._status_subjects():
+                    try:
+                        await self._nc.publish(status_subject(subject), body)
+                    except nats.errors.Error:
+                        break  # the connection went: the next beat tries again
+            await asyncio.wait([self._finished], timeout=self.options.heartbeat)
+        await self._tell_end()
+
+    async def _tell_end(self) -> None:
+        """One last status per subject: how this publisher ended, and the last value stored (once)."""
+        nc, finished = self._nc, self._finished
+        if self._told_end or nc is None or finished is None or not nc.is_connected:
+            return
+        self._told_end = True
+        error = finished.exception() if finished.done() and not finished.cancelled() else None
+        if error is not None:
+            state, reason = "failed", f"{type(error).__name__}: {error}"
+        elif self._source_done:
+            state, reason = "completed", None
+        else:
+            state, reason = "closed", None
+        try:
+            for subject in self._status_subjects():
+                await nc.publish(status_subject(subject), orjson.dumps(
+                    {"publisher": self.publisher_id, "state": state, "error": reason,
+                     "seq": self._last_seq.get(subject, 0)}))
+            await nc.flush(timeout=1)
+        except (nats.errors.Error, asyncio.TimeoutError):
+            pass  # gone with the connection: consumers tell a silent publisher by its missing heartbeats
 
     # -- timeouts and re-sending -----------------------------------------------------------
 

@@ -28,15 +28,20 @@ from ._errors import InvalidSubject
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "STATUS_PREFIX",
     "SubjectParts",
     "check_subject",
     "decode_symbol",
     "encode_symbol",
     "parse_subject",
+    "status_subject",
     "subject_for",
 ]
 
 DEFAULT_PREFIX = "rxpro"
+#: where publishers say they are alive, and how they ended: ``_rxpro_status.<data subject>``, plain
+#: NATS (no JetStream stream stores it: ``rxpro.>`` doesn't match it)
+STATUS_PREFIX = "_rxpro_status"
 
 _KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _NAMED = {"/": "_", ":": "~"}
@@ -151,3 +156,8 @@ def parse_subject(subject: str) -> SubjectParts:
     if len(tokens) < 4:
         raise InvalidSubject(f"{subject!r} is not <prefix>.<exchange>.<channel>.<symbol>")
     return SubjectParts(".".join(tokens[:-3]), tokens[-3], tokens[-2], decode_symbol(tokens[-1]))
+
+
+def status_subject(subject: str) -> str:
+    """Where the publishers of ``subject`` (a subject or a wildcard) send their status: ``_rxpro_status.<subject>``."""
+    return f"{STATUS_PREFIX}.{subject}"

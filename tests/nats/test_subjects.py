@@ -10,9 +10,10 @@ from rxpro.nats import InvalidSubject, check_subject, decode_symbol, encode_symb
 
 PUBLIC = [
     "ConnectOptions", "InvalidSubject", "LocalCluster", "LocalServer", "NatsError", "NatsObservable",
-    "NatsUnreachable", "NotRxproMessage", "PublishFailed", "PublishOptions", "PublishSummary", "Publisher", "Start",
-    "StreamNotFound", "StreamOptions", "StreamSettings", "SubjectParts", "channel_of", "check_subject", "connect",
-    "decode_symbol", "encode_symbol", "parse_subject", "publish", "server_path", "stream", "subject_for",
+    "NatsUnreachable", "NotRxproMessage", "PublishFailed", "PublishOptions", "PublishSummary", "Publisher",
+    "PublisherLost", "PublisherStopped", "Start", "StreamNotFound", "StreamOptions", "StreamSettings", "SubjectParts",
+    "channel_of", "check_subject", "connect", "decode_symbol", "encode_symbol", "parse_subject", "publish",
+    "server_path", "status_subject", "stream", "subject_for",
 ]
 
 

@@ -1,0 +1,222 @@
+"""A live bus stream is never left silent when its feed is gone: it ends, and says why.
+
+Publishers tell their consumers, on plain NATS (``_rxpro_status.<subject>``), that they are
+alive (every ``PublishOptions.heartbeat``) and how they ended, with the stream sequence of
+the last value stored. A live ``rxpro.nats.stream`` completes after that last value when
+its last publisher completed or was closed, fails with ``PublisherStopped`` (naming the
+publisher and its error) when it failed, and with ``PublisherLost`` after
+``StreamOptions.silence`` seconds of hearing nothing (a killed feed process). Before these,
+each of these consumers waited for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ccxt
+import pytest
+from reactivex.subject import Subject
+
+import rxpro
+import rxpro.nats
+from rxpro.nats import LocalServer, PublisherLost, PublisherStopped, PublishOptions, StreamOptions
+
+#: a quick silence limit for the tests (the default is 10 s)
+QUICK = StreamOptions(silence=1.5)
+
+
+def _trade(i: int) -> dict[str, Any]:
+    return {"id": str(i), "symbol": "BTC/USDT", "timestamp": 1_723_161_200_000 + i, "side": "buy",
+            "price": 60_000.5, "amount": 0.25, "info": {}}
+
+
+def _beating(options: PublishOptions, heartbeat: float = 0.2) -> PublishOptions:
+    return PublishOptions(prefix=options.prefix, stream_settings=options.stream_settings, heartbeat=heartbeat)
+
+
+async def _closed(bus: rxpro.nats.NatsObservable, got: Any) -> None:
+    got.dispose()
+    await bus.wait_closed()
+
+
+async def _feed(source: Subject[Any], first: int, count: int) -> None:
+    for i in range(first, first + count):
+        source.on_next(_trade(i))
+        if i % 100 == 99:
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("end", ["completed", "closed"])
+async def test_a_live_stream_completes_after_the_last_value_of_a_feed_that_ended(
+    end: str, nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+        got = collect(bus)
+        await _feed(source, 0, 2_000)
+        if end == "completed":
+            source.on_completed()
+            await publisher.finished()
+        else:
+            await publisher.flush(30)
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert not got.errors and got.completed
+    assert [t["id"] for t in got.items] == [str(i) for i in range(2_000)]  # every value before the end
+
+
+async def test_without_a_silence_limit_a_live_stream_waits_as_before(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=StreamOptions(silence=None))
+        got = collect(bus)
+        await _feed(source, 0, 10)
+        source.on_completed()
+        await publisher.finished()
+        await got.count(10, timeout=10)
+    await asyncio.sleep(2.0)
+    await _closed(bus, got)
+    assert not got.completed and not got.errors
+
+
+async def test_a_feed_that_failed_ends_its_live_streams_naming_the_publisher_and_its_error(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+        got = collect(bus)
+        await _feed(source, 0, 500)
+        await publisher.flush(30)
+        source.on_error(ccxt.ExchangeNotAvailable("binance is down for maintenance"))
+        with pytest.raises(ccxt.ExchangeNotAvailable):
+            await publisher.finished()
+        started = time.monotonic()
+        await got.ended(timeout=10)
+        told_after = time.monotonic() - started
+    await _closed(bus, got)
+    assert [t["id"] for t in got.items] == [str(i) for i in range(500)]
+    [error] = got.errors
+    assert isinstance(error, PublisherStopped) and isinstance(error, ccxt.NetworkError)
+    assert publisher.publisher_id in str(error)
+    assert "ExchangeNotAvailable: binance is down for maintenance" in str(error)
+    assert told_after < QUICK.silence  # said by the publisher, not guessed from its silence
+
+
+async def test_while_a_redundant_publisher_goes_on_the_stream_goes_on(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    first_source: Subject[Any] = Subject()
+    second_source: Subject[Any] = Subject()
+    beating = _beating(options)
+    async with rxpro.nats.publish(first_source, nats_server.url, exchange="binance", options=beating) as first, \
+            rxpro.nats.publish(second_source, nats_server.url, exchange="binance", options=beating) as second:
+        bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+        got = collect(bus)
+        for source in (first_source, second_source):  # the same trades from both: one copy stored
+            await _feed(source, 0, 300)
+        await got.count(300, timeout=10)
+        await asyncio.sleep(0.5)  # both have said they are alive
+        first_source.on_error(ccxt.NetworkError("the first feed's exchange went away"))
+        with pytest.raises(ccxt.NetworkError):
+            await first.finished()
+        await asyncio.sleep(2 * QUICK.silence)  # past the silence limit: the second beats
+        assert not got.errors and not got.completed
+        await _feed(second_source, 300, 200)
+        await got.count(500, timeout=10)
+        second_source.on_completed()
+        await second.finished()
+        await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors
+    assert [t["id"] for t in got.items] == [str(i) for i in range(500)]
+
+
+async def test_a_quiet_feed_whose_publisher_is_alive_is_not_lost(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
+        bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+        got = collect(bus)
+        await asyncio.sleep(0.3)
+        await _feed(source, 0, 1)
+        await got.count(1, timeout=10)
+        await asyncio.sleep(3 * QUICK.silence)  # no value, but heartbeats
+        assert not got.errors and not got.completed
+        await _feed(source, 1, 1)
+        await got.count(2, timeout=10)
+        await _closed(bus, got)
+
+
+@pytest.fixture
+def feed_process() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+async def test_a_killed_feed_process_is_told_after_the_silence_limit(
+    nats_server: LocalServer, unique: Callable[[], str], collect: Callable[..., Any],
+    feed_process: list[subprocess.Popen[str]],
+) -> None:
+    prefix = f"rxpro.{unique()}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rxpro", "publish", "binance", "BTC/USDT", "--streams", "trades", "--nats",
+         nats_server.url, "--simulator", "--speed", "10", "--prefix", prefix, "--stream-name",
+         prefix.split(".")[1].upper()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    feed_process.append(process)
+    subject = f"{prefix}.binance.trades.BTC_USDT"
+    deadline = time.monotonic() + 60
+    while True:  # the feed process makes the stream: consume once it is there
+        bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+        got = collect(bus)
+        await got.until(lambda: bool(got.items or got.errors), timeout=60)
+        if got.items or time.monotonic() > deadline:
+            break
+        assert isinstance(got.errors[0], rxpro.nats.StreamNotFound), got.errors
+        await _closed(bus, got)
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.5)  # its heartbeat (1 s) heard
+    assert not got.errors
+    process.kill()  # SIGKILL: no goodbye
+    killed = time.monotonic()
+    await got.ended(timeout=30)
+    told_after = time.monotonic() - killed
+    await _closed(bus, got)
+    [error] = got.errors
+    assert isinstance(error, PublisherLost) and isinstance(error, ccxt.NetworkError)
+    assert re.search(r"nothing from any publisher .* for 1\.5 s \(StreamOptions\.silence\); the last one heard was "
+                     rf"\S+:{process.pid}:", str(error)), str(error)
+    assert QUICK.silence - 0.5 < told_after < QUICK.silence + 5
+
+
+@pytest.mark.parametrize("silence", [0, -1.0, "10", True, float("nan")])
+def test_a_silence_limit_that_is_not_a_positive_number_is_refused_naming_it(silence: Any) -> None:
+    with pytest.raises(rxpro.InvalidArgument, match=re.escape(f"silence must be a number of seconds > 0, got {silence!r}")):
+        StreamOptions(silence=silence)
+
+
+@pytest.mark.parametrize("heartbeat", [0, -1.0, "1", None])
+def test_a_publisher_heartbeat_that_is_not_a_positive_number_is_refused_naming_it(heartbeat: Any) -> None:
+    with pytest.raises(rxpro.InvalidArgument,
+                       match=re.escape(f"heartbeat must be a number of seconds > 0, got {heartbeat!r}")):
+        PublishOptions(heartbeat=heartbeat)
