@@ -220,3 +220,32 @@ def test_a_publisher_heartbeat_that_is_not_a_positive_number_is_refused_naming_i
     with pytest.raises(rxpro.InvalidArgument,
                        match=re.escape(f"heartbeat must be a number of seconds > 0, got {heartbeat!r}")):
         PublishOptions(heartbeat=heartbeat)
+
+
+async def test_a_watch_process_ends_by_itself_when_the_feed_process_it_shows_stops(
+    nats_server: LocalServer, unique: Callable[[], str], feed_process: list[subprocess.Popen[str]],
+) -> None:
+    """``rxpro watch --nats`` (no ``--seconds``) exits 0 after the feed's last trade, which it showed."""
+    prefix = f"rxpro.{unique()}"
+    name = prefix.split(".")[1].upper()
+    # the stream first, so that the watch can start before the feed
+    async with rxpro.nats.publish(Subject(), nats_server.url, exchange="binance",
+                                  options=PublishOptions(prefix=prefix,
+                                                         stream_settings=rxpro.nats.StreamSettings(name=name))):
+        pass
+    rxpro_command = [sys.executable, "-m", "rxpro"]
+    subject = f"{prefix}.binance.trades.BTC_USDT"
+    watch = subprocess.Popen([*rxpro_command, "watch", "--nats", nats_server.url, subject, "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    feed_process.append(watch)
+    await asyncio.sleep(1.5)
+    feed = await asyncio.to_thread(
+        subprocess.run, [*rxpro_command, "publish", "binance", "BTC/USDT", "--streams", "trades", "--nats",
+                         nats_server.url, "--simulator", "--speed", "10", "--seconds", "3", "--prefix", prefix,
+                         "--stream-name", name], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert feed.returncode == 0, feed.stderr
+    out, err = await asyncio.to_thread(watch.communicate, timeout=30)
+    assert watch.returncode == 0, err
+    shown = [line for line in out.splitlines() if line.startswith("{")]
+    published = int(re.search(r"([\d,]+) published", feed.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert published > 0 and len(shown) == published
