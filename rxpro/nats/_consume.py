@@ -24,6 +24,9 @@ publishers' statuses (``_rxpro_status.<subject>``, plain NATS; see ``_publish``)
   it heard something: it fails with :class:`PublisherLost` (a publisher process killed, a
   network cut). Before it hears anything it waits: a feed may start after its consumers.
 
+And any subscription, live or not, whose connection nats-py closed for good (its reconnect
+attempts spent) fails with :class:`NatsUnreachable`.
+
 Values are emitted on the asyncio loop that subscribed, so rxpro's operators and
 RxPY's time operators default to a scheduler on that loop.
 """
@@ -169,8 +172,7 @@ class _Consumption:
                 info = await again_while_transient(self.subscription.consumer_info, deadline, what)
                 if not info.num_pending and not info.delivered.consumer_seq:
                     self._complete()  # nothing to replay
-            if watching:
-                await self._watch_publishers()
+            await self._watch()
         except asyncio.CancelledError:
             raise
         except (StreamNotFound, InvalidArgument, NatsUnreachable) as error:
@@ -288,14 +290,22 @@ class _Consumption:
             error = status.get("error")
         self.ending = (publisher, state, error, max(seq, self.ending[3] if self.ending else 0))
 
-    async def _watch_publishers(self) -> None:
-        """Until the subscription ends: end it when its feed ended (after its last value), or went silent."""
-        assert self.options.silence is not None
-        silence = self.options.silence
+    async def _watch(self) -> None:
+        """Until the subscription ends: end it when its connection closed for good, or (live, with a
+        silence limit) when its feed ended (after its last value) or went silent."""
+        silence = self.options.silence if self.live else None
         loop = asyncio.get_running_loop()
         seen = self.values
         while not self.stopped:
-            await asyncio.sleep(min(silence / 4, 0.25))
+            await asyncio.sleep(0.25 if silence is None else min(silence / 4, 0.25))
+            nc = self.nc
+            if nc is not None and nc.is_closed:  # nats-py spent its reconnect attempts (or it was closed)
+                self._error(NatsUnreachable(
+                    f"the NATS connection of {self.subject!r} closed: "
+                    f"{nc.last_error or 'its reconnect attempts (ConnectOptions.max_reconnect_attempts) spent'}"))
+                return
+            if silence is None:
+                continue
             now = loop.time()
             if self.values != seen:
                 seen = self.values
@@ -311,7 +321,8 @@ class _Consumption:
                 last = max(self.alive, key=self.alive.__getitem__) if self.alive else None
                 self._error(PublisherLost(
                     f"{self.subject!r}: nothing from any publisher (no value, no status) for {silence:g} s "
-                    f"(StreamOptions.silence)" + (f"; the last one heard was {last}" if last else "")))
+                    f"(StreamOptions.silence)" + (f"; the last one heard was {last}" if last else "")
+                    + ("" if nc is None or nc.is_connected else "; this subscription's NATS connection is down, reconnecting")))
 
     async def _ended_feed_delivered(self, wanted: int) -> bool:
         """Whether the value of stream sequence ``wanted`` (an ended feed's last) was delivered, or won't be here."""

@@ -249,3 +249,31 @@ async def test_a_watch_process_ends_by_itself_when_the_feed_process_it_shows_sto
     shown = [line for line in out.splitlines() if line.startswith("{")]
     published = int(re.search(r"([\d,]+) published", feed.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert published > 0 and len(shown) == published
+
+
+@pytest.mark.parametrize("silence", [1.5, None])
+async def test_a_stream_whose_connection_nats_py_gave_up_on_fails_naming_it(
+    silence: float | None, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """The server is gone for good: past nats-py's reconnect attempts the stream says so (it used to wait for ever)."""
+    quick = StreamOptions(silence=silence, connect=rxpro.nats.ConnectOptions(max_reconnect_attempts=2,
+                                                                            reconnect_time_wait=0.2))
+    async with LocalServer() as server:
+        source: Subject[Any] = Subject()
+        subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+        async with rxpro.nats.publish(source, server.url, exchange="binance", options=_beating(options)) as publisher:
+            await _feed(source, 0, 3)
+            await publisher.flush(10)
+            bus = rxpro.nats.stream(subject, server.url, start=1, options=quick)
+            got = collect(bus)
+            await got.count(3, timeout=10)
+            await server.stop(kill=True)
+            stopped = time.monotonic()
+            await got.ended(timeout=30)
+            told_after = time.monotonic() - stopped
+            source.on_completed()
+        await _closed(bus, got)
+    [error] = got.errors
+    assert isinstance(error, rxpro.nats.NatsUnreachable)
+    assert re.search(rf"the NATS connection of '{re.escape(subject)}' closed: ", str(error)), str(error)
+    assert told_after < 10
