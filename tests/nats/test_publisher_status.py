@@ -25,7 +25,13 @@ from reactivex.subject import Subject
 
 import rxpro
 import rxpro.nats
-from rxpro.nats import LocalServer, PublisherLost, PublisherStopped, PublishOptions, StreamOptions
+from rxpro.nats import (
+    LocalServer,
+    PublisherLost,
+    PublisherStopped,
+    PublishOptions,
+    StreamOptions,
+)
 
 #: a quick silence limit for the tests (the default is 10 s)
 QUICK = StreamOptions(silence=1.5)
@@ -163,6 +169,11 @@ async def test_a_quiet_feed_whose_publisher_is_alive_is_not_lost(
         await _closed(bus, got)
 
 
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "rxpro", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, stdin=subprocess.DEVNULL)
+
+
 @pytest.fixture
 def feed_process() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
@@ -178,18 +189,15 @@ async def test_a_killed_feed_process_is_told_after_the_silence_limit(
     feed_process: list[subprocess.Popen[str]],
 ) -> None:
     prefix = f"rxpro.{unique()}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rxpro", "publish", "binance", "BTC/USDT", "--streams", "trades", "--nats",
-         nats_server.url, "--simulator", "--speed", "10", "--prefix", prefix, "--stream-name",
-         prefix.split(".")[1].upper()],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    process = _start("publish", "binance", "BTC/USDT", "--streams", "trades", "--nats", nats_server.url, "--simulator",
+                     "--speed", "10", "--prefix", prefix, "--stream-name", prefix.split(".")[1].upper())
     feed_process.append(process)
     subject = f"{prefix}.binance.trades.BTC_USDT"
     deadline = time.monotonic() + 60
     while True:  # the feed process makes the stream: consume once it is there
         bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
         got = collect(bus)
-        await got.until(lambda: bool(got.items or got.errors), timeout=60)
+        await got.until(lambda got=got: bool(got.items or got.errors), timeout=60)
         if got.items or time.monotonic() > deadline:
             break
         assert isinstance(got.errors[0], rxpro.nats.StreamNotFound), got.errors
@@ -235,8 +243,7 @@ async def test_a_watch_process_ends_by_itself_when_the_feed_process_it_shows_sto
         pass
     rxpro_command = [sys.executable, "-m", "rxpro"]
     subject = f"{prefix}.binance.trades.BTC_USDT"
-    watch = subprocess.Popen([*rxpro_command, "watch", "--nats", nats_server.url, subject, "--json"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    watch = _start("watch", "--nats", nats_server.url, subject, "--json")
     feed_process.append(watch)
     await asyncio.sleep(1.5)
     feed = await asyncio.to_thread(
