@@ -16,13 +16,17 @@ Each subscription gets its own JetStream consumer:
 A live subscription is never left silent when its feed is gone: it listens to the
 publishers' statuses (``_rxpro_status.<subject>``, plain NATS; see ``_publish``).
 
-- The last publisher of its subject ended: once the subscription has delivered the last
-  value that publisher stored, it completes (the publisher's source completed, or it was
-  closed), or fails with :class:`PublisherStopped` naming the publisher and its error.
-  While another publisher of the subject is alive (a redundant feed), nothing happens.
-- Nothing at all — no value, no status — for ``StreamOptions.silence`` seconds (10) after
-  it heard something: it fails with :class:`PublisherLost` (a publisher process killed, a
-  network cut). Before it hears anything it waits: a feed may start after its consumers.
+- The feed's last word was an end and no publisher beats any more: once 2.5 heartbeat
+  intervals have passed since that end (and since the subscription started: time for a
+  redundant or new publisher not heard yet to beat), and once the server says it has
+  nothing more for this subscription (nothing pending, nothing on its way), it completes
+  (the last publisher's source completed, or it was closed) or fails with
+  :class:`PublisherStopped` naming that publisher and its error. While another publisher
+  beats, one publisher's end changes nothing.
+- Nothing — no status, and no value since the last status — for ``StreamOptions.silence``
+  seconds (10) after a publisher was heard: it fails with :class:`PublisherLost` (a publisher
+  process killed, a network cut). Until a publisher is heard it waits: a feed may start after
+  its consumers, and values replayed from the stream's past don't say a feed is there.
 
 And any subscription, live or not, whose connection nats-py closed for good (its reconnect
 attempts spent) fails with :class:`NatsUnreachable`.
@@ -65,6 +69,9 @@ from ._wire import CHANNEL_HEADER, decode_body
 __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 
 log = logging.getLogger("rxpro.nats")
+
+#: what a publisher's status says it is (``_publish``)
+_STATES = frozenset({"live", "completed", "closed", "failed"})
 
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
@@ -146,10 +153,13 @@ class _Consumption:
         self.status_subscription: Any = None
         self.values = 0  # values delivered: a watch that sees the count move heard the feed
         self.last_msg: Msg | None = None
-        self.heard_at: float | None = None  # loop time the feed was last heard (None: not yet)
-        self.alive: dict[str, float] = {}  # publisher -> loop time of its last status
-        #: the last live publisher ended: (publisher, state, error, the stream sequence to deliver first)
-        self.ending: tuple[str, str, str | None, int] | None = None
+        #: loop time the feed was last heard: a publisher's status, or (once one was heard) a value;
+        #: None until a publisher was heard (values replayed from a backlog prove no feed is there)
+        self.heard_at: float | None = None
+        self.alive: dict[str, tuple[float, float]] = {}  # publisher -> (loop time of its last beat, its interval)
+        #: publisher -> (loop time, state, error, its beat interval)
+        self.ended: dict[str, tuple[float, str, str | None, float]] = {}
+        self.watched_since = 0.0
 
     async def run(self) -> None:
         try:
@@ -269,32 +279,46 @@ class _Consumption:
         try:
             status = orjson.loads(msg.data)
             publisher, state = status["publisher"], status["state"]
+            every = status.get("every", 1.0)
+            if type(publisher) is not str or state not in _STATES or type(every) not in (int, float) or not every > 0:
+                raise ValueError(state)
         except Exception:  # noqa: BLE001 - not an rxpro status: nothing to learn from it
             log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", msg.subject, msg.data[:200])
             return
         now = asyncio.get_running_loop().time()
         self.heard_at = now
         if state == "live":
-            self.alive[publisher] = now
-            self.ending = None  # a publisher is there (again): the feed goes on
+            if publisher not in self.ended:  # (a beat sent just before its end may come after it)
+                self.alive[publisher] = (now, float(every))
             return
         self.alive.pop(publisher, None)
-        silence = self.options.silence or 0.0
-        if any(now - seen <= silence for seen in self.alive.values()):
-            log.info("rxpro.nats: %s: publisher %s ended (%s); another goes on", self.subject, publisher, state)
-            return
-        seq = status.get("seq") if type(status.get("seq")) is int else 0
-        if self.ending is not None and self.ending[1] == "failed" and state != "failed":
-            publisher, state, error = self.ending[:3]  # of two ends, the failure is the one to tell
-        else:
-            error = status.get("error")
-        self.ending = (publisher, state, error, max(seq, self.ending[3] if self.ending else 0))
+        error = status.get("error")
+        self.ended[publisher] = (now, state, None if error is None else str(error), float(every))
+
+    def _last_end(self, now: float) -> tuple[str, str, str | None, float] | None:
+        """The feed's end — (publisher, state, error, seconds to wait before taking it) — if its last word was one.
+
+        The feed ended when the newest status is an end and no publisher is alive (its beats
+        came within 2.5 of its intervals). The end is taken only once 2.5 beat intervals have
+        passed since it and since this subscription started: a redundant (or new) publisher
+        not heard yet has beaten by then.
+        """
+        if not self.ended:
+            return None
+        publisher = max(self.ended, key=lambda p: self.ended[p][0])
+        at, state, error, every = self.ended[publisher]
+        for seen, interval in self.alive.values():
+            if seen > at or now - seen <= 2.5 * interval:
+                return None  # a publisher beat after that end, or still beats
+        interval = max([every, *(every for _, _, _, every in self.ended.values())])
+        return publisher, state, error, max(at, self.watched_since) + 2.5 * interval - now
 
     async def _watch(self) -> None:
         """Until the subscription ends: end it when its connection closed for good, or (live, with a
         silence limit) when its feed ended (after its last value) or went silent."""
         silence = self.options.silence if self.live else None
         loop = asyncio.get_running_loop()
+        self.watched_since = loop.time()
         seen = self.values
         while not self.stopped:
             await asyncio.sleep(0.25 if silence is None else min(silence / 4, 0.25))
@@ -309,33 +333,40 @@ class _Consumption:
             now = loop.time()
             if self.values != seen:
                 seen = self.values
-                self.heard_at = now
+                if self.heard_at is not None:
+                    self.heard_at = now
             silent = self.heard_at is not None and now - self.heard_at > silence
-            if self.ending is not None and (silent or await self._ended_feed_delivered(self.ending[3])):
-                publisher, state, error, _ = self.ending
-                if state == "failed":
-                    self._error(PublisherStopped(f"{self.subject!r}: its publisher {publisher} stopped: {error}"))
-                else:
-                    self._complete()
+            end = self._last_end(now)
+            if end is not None:
+                publisher, state, error, wait = end
+                if wait <= 0 and (silent or await self._all_delivered()):
+                    if state == "failed":
+                        self._error(PublisherStopped(f"{self.subject!r}: its publisher {publisher} stopped: {error}"))
+                    else:
+                        self._complete()
             elif silent:
-                last = max(self.alive, key=self.alive.__getitem__) if self.alive else None
+                last = max(self.alive, key=lambda p: self.alive[p][0]) if self.alive else None
                 self._error(PublisherLost(
                     f"{self.subject!r}: nothing from any publisher (no value, no status) for {silence:g} s "
                     f"(StreamOptions.silence)" + (f"; the last one heard was {last}" if last else "")
                     + ("" if nc is None or nc.is_connected else "; this subscription's NATS connection is down, reconnecting")))
 
-    async def _ended_feed_delivered(self, wanted: int) -> bool:
-        """Whether the value of stream sequence ``wanted`` (an ended feed's last) was delivered, or won't be here."""
-        msg = self.last_msg
-        if wanted == 0 or msg is not None and msg.metadata.sequence.stream >= wanted:
-            return True
+    async def _all_delivered(self) -> bool:
+        """Whether this subscription handed on everything the stream holds for it, as the server says.
+
+        Nothing pending on the server, and nothing the server sent still on its way or queued
+        in nats-py (the last value handed on is the last the server delivered).
+        """
         try:
             info = await self.subscription.consumer_info()
         except (nats.errors.Error, asyncio.TimeoutError):
             return False  # asked again at the next look
-        # not sent to this consumer, and nothing left to send: it was before where the consumer started
-        # (a value the server sent that is still on its way counts as coming)
-        return not info.num_pending and info.delivered.stream_seq < wanted
+        if info.num_pending:
+            return False
+        msg = self.last_msg
+        if msg is None:
+            return not info.delivered.consumer_seq
+        return bool(msg.metadata.sequence.stream >= info.delivered.stream_seq)
 
     @staticmethod
     def _sequence(msg: Msg) -> str:

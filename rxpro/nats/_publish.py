@@ -20,9 +20,9 @@ consumer in another process is never left to guess (``rxpro.nats.stream``): ever
 ``heartbeat`` seconds a ``live`` status on ``_rxpro_status.<subject>`` for each subject
 it has published to (or was given), and at its end one last status per subject —
 ``completed`` (its source completed), ``closed`` (closed before that) or ``failed``
-with the error — carrying the stream sequence of the last value JetStream stored for
-it, so a consumer ends only once it has that value. A publisher killed says nothing:
-its consumers notice that its heartbeats stopped.
+with the error, sent once everything it published is stored (or it failed). Every
+status carries the heartbeat interval. A publisher killed says nothing: its consumers
+notice that its heartbeats stopped.
 """
 
 from __future__ import annotations
@@ -205,9 +205,8 @@ class Publisher:
         self._last_stored_token: dict[str, int] = {}
         #: names this publisher in its statuses (and in the errors its consumers raise): host:pid:random
         self.publisher_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        #: per subject, the stream sequence of the newest value JetStream stored (told at the end)
-        self._last_seq: dict[str, int] = {}
         self._told_end = False
+        self._beat_now = asyncio.Event()  # a new subject: say at once that this publisher is alive on it
         self.published = 0
         self.stored = 0
         self.duplicates = 0
@@ -300,6 +299,8 @@ class Publisher:
                 self._fail(PublishFailed(
                     f"closed with {len(self._waiting) + len(self._in_flight)} value(s) not acknowledged by JetStream"
                 ))
+            elif self._source_error is not None:
+                self._finished.set_exception(self._source_error)  # as finished() promises: the source's error
             else:
                 self._finished.set_result(self.summary())
         if self._finished is not None and self._finished.done() and not self._finished.cancelled():
@@ -342,6 +343,7 @@ class Publisher:
             else:
                 subject = subject_for(self.exchange_id or "", channel, symbol, self.options.prefix)
             route = self._routes[(channel, symbol)] = (subject, channel.partition("_")[0])
+            self._beat_now.set()
         return route
 
     def _on_value(self, value: Any) -> None:
@@ -485,9 +487,6 @@ class Publisher:
             ))
             return
         del self._in_flight[token]
-        seq = answer.get("seq")
-        if type(seq) is int and seq > self._last_seq.get(message.subject, 0):
-            self._last_seq[message.subject] = seq
         if answer.get("duplicate"):
             if message.attempts > 1:
                 # sent again after its acknowledgement was lost (a leader died): JetStream
@@ -526,24 +525,33 @@ class Publisher:
     async def _beat(self) -> None:
         """A ``live`` status per subject every ``heartbeat`` s; the end's status once the publisher finished."""
         assert self._nc is not None and self._finished is not None
-        body = orjson.dumps({"publisher": self.publisher_id, "state": "live"})
+        body = orjson.dumps({"publisher": self.publisher_id, "state": "live", "every": self.options.heartbeat})
         while not self._finished.done():
+            self._beat_now.clear()
             if self._nc.is_connected:
                 for subject in self._status_subjects():
+                    if self._told_end:
+                        return
                     try:
                         await self._nc.publish(status_subject(subject), body)
                     except nats.errors.Error:
                         break  # the connection went: the next beat tries again
-            await asyncio.wait([self._finished], timeout=self.options.heartbeat)
+            woken = asyncio.ensure_future(self._beat_now.wait())
+            try:
+                await asyncio.wait([self._finished, woken], timeout=self.options.heartbeat,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                woken.cancel()
         await self._tell_end()
 
     async def _tell_end(self) -> None:
-        """One last status per subject: how this publisher ended, and the last value stored (once)."""
+        """One last status per subject: how this publisher ended (once)."""
         nc, finished = self._nc, self._finished
-        if self._told_end or nc is None or finished is None or not nc.is_connected:
-            return
+        if self._told_end or nc is None or finished is None or nc.is_closed:
+            return  # (while nats-py reconnects it buffers what is published, this too)
         self._told_end = True
         error = finished.exception() if finished.done() and not finished.cancelled() else None
+        error = error or self._source_error
         if error is not None:
             state, reason = "failed", f"{type(error).__name__}: {error}"
         elif self._source_done:
@@ -554,7 +562,7 @@ class Publisher:
             for subject in self._status_subjects():
                 await nc.publish(status_subject(subject), orjson.dumps(
                     {"publisher": self.publisher_id, "state": state, "error": reason,
-                     "seq": self._last_seq.get(subject, 0)}))
+                     "every": self.options.heartbeat}))
             await nc.flush(timeout=1)
         except (nats.errors.Error, asyncio.TimeoutError):
             pass  # gone with the connection: consumers tell a silent publisher by its missing heartbeats

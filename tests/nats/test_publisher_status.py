@@ -21,6 +21,7 @@ from typing import Any
 
 import ccxt
 import pytest
+from reactivex import operators as ops
 from reactivex.subject import Subject
 
 import rxpro
@@ -172,6 +173,171 @@ async def test_a_quiet_feed_whose_publisher_is_alive_is_not_lost(
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "rxpro", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, stdin=subprocess.DEVNULL)
+
+
+async def test_a_backlog_is_delivered_whole_before_the_end_whichever_redundant_publisher_ends_last(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """A stored 30,000 trades, B stored none (review: the end of B, the last, once completed it at ~16,000)."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    first_source: Subject[Any] = Subject()
+    beating = _beating(options)
+    async with rxpro.nats.publish(Subject(), nats_server.url, subject, options=beating) as second:
+        async with rxpro.nats.publish(first_source, nats_server.url, subject, options=beating) as first:
+            await _feed(first_source, 0, 30_000)
+            await first.flush(60)
+            bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+            got = collect(bus.pipe(ops.do_action(lambda _: time.sleep(0.0001))))  # a slow observer
+            await got.until(lambda: len(got.items) > 100, timeout=10)
+        assert first.summary().stored == 30_000 and len(got.items) < 30_000  # A closed mid-backlog
+    assert second.summary().published == 0
+    await got.ended(timeout=60)
+    await _closed(bus, got)
+    assert got.completed and not got.errors
+    assert [t["id"] for t in got.items] == [str(i) for i in range(30_000)]
+
+
+async def test_a_subscription_that_has_not_heard_a_redundant_publisher_yet_outlives_the_others_end(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Subscribed 0.3 s before A closed, while B was alive but had not beaten to it yet (review: it completed)."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    second_source: Subject[Any] = Subject()
+    every_second = _beating(options, heartbeat=1.0)
+    async with rxpro.nats.publish(second_source, nats_server.url, subject, options=every_second):
+        async with rxpro.nats.publish(Subject(), nats_server.url, subject, options=every_second):
+            await asyncio.sleep(1.2)
+            bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+            got = collect(bus)
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(3.0)  # past the end's 2.5 heartbeats
+        await _feed(second_source, 0, 5)
+        await got.count(5, timeout=10)
+        assert not got.completed
+        second_source.on_completed()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors and [t["id"] for t in got.items] == ["0", "1", "2", "3", "4"]
+
+
+async def test_a_rolling_restart_of_a_feed_keeps_its_live_streams_going(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """The new feed publishes, the old one closes at once (review: the stream completed with 15 of 23)."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    old_source: Subject[Any] = Subject()
+    new_source: Subject[Any] = Subject()
+    every_second = _beating(options, heartbeat=1.0)
+    async with rxpro.nats.publish(new_source, nats_server.url, exchange="binance", options=every_second):
+        async with rxpro.nats.publish(old_source, nats_server.url, exchange="binance", options=every_second):
+            bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+            got = collect(bus)
+            await asyncio.sleep(0.3)
+            await _feed(old_source, 0, 10)
+            await got.count(10, timeout=10)
+            await _feed(new_source, 10, 5)  # its first value on the subject: it beats at once
+        for i in range(15, 25):
+            await _feed(new_source, i, 1)
+            await asyncio.sleep(0.3)
+        await got.count(25, timeout=10)
+        assert not got.completed and not got.errors
+        new_source.on_completed()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and [t["id"] for t in got.items] == [str(i) for i in range(25)]
+
+
+async def test_values_from_the_past_with_no_feed_running_do_not_make_a_stream_lost(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """start='all' on a stream whose feed has long stopped: the values, then waiting for a feed (review: lost)."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
+        await _feed(source, 0, 10)
+    bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+    got = collect(bus)
+    await got.count(10, timeout=10)
+    await asyncio.sleep(2 * QUICK.silence)
+    assert not got.errors and not got.completed
+    source = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
+        await _feed(source, 10, 1)  # a feed starts again: the stream goes on with it
+        await got.count(11, timeout=10)
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors
+
+
+async def test_a_publisher_closed_right_after_its_source_failed_tells_the_failure(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: close() before the sender settled the error reported 'completed' (and finished() a summary)."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+        got = collect(bus)
+        await asyncio.sleep(0.3)
+        await _feed(source, 0, 1)
+        await got.count(1, timeout=10)
+        source.on_error(ccxt.ExchangeNotAvailable("gone"))
+    with pytest.raises(ccxt.ExchangeNotAvailable, match="gone"):
+        await publisher.finished()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    [error] = got.errors
+    assert isinstance(error, PublisherStopped) and "ExchangeNotAvailable: gone" in str(error)
+
+
+async def test_a_subscription_started_after_the_feeds_last_value_completes_at_its_end_not_its_silence(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    slow_to_give_up = StreamOptions(silence=5.0)
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        await _feed(source, 0, 100)
+        await publisher.flush(10)
+        bus = rxpro.nats.stream(subject, nats_server.url, options=slow_to_give_up)  # start='new'
+        got = collect(bus)
+        await asyncio.sleep(0.5)
+        source.on_completed()
+        await publisher.finished()
+    ended = time.monotonic()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and got.items == [] and time.monotonic() - ended < 2.5
+
+
+@pytest.mark.parametrize("junk", [b"not json", b'{"publisher": {"a": 1}, "state": "closed"}',
+                                  b'{"publisher": "p", "state": "gone"}', b'{"publisher": "p"}',
+                                  b'{"publisher": "p", "state": "live", "every": -1}'])
+async def test_a_status_that_is_not_rxpros_is_ignored_and_the_stream_goes_on(
+    junk: bytes, nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
+        bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+        got = collect(bus)
+        await asyncio.sleep(0.3)
+        nc = await rxpro.nats.connect(nats_server.url)
+        try:
+            await nc.publish(rxpro.nats.status_subject(subject), junk)
+            await nc.flush()
+        finally:
+            await nc.close()
+        await asyncio.sleep(0.5)
+        await _feed(source, 0, 3)
+        await got.count(3, timeout=10)
+        assert not got.errors and not got.completed
+        source.on_completed()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors
+    assert "a status that is not rxpro's, ignored" in caplog.text
 
 
 @pytest.fixture
