@@ -536,10 +536,10 @@ class Publisher:
                         await self._nc.publish(status_subject(subject), body)
                     except nats.errors.Error:
                         break  # the connection went: the next beat tries again
-            woken = asyncio.ensure_future(self._beat_now.wait())
+            woken: asyncio.Future[Any] = asyncio.ensure_future(self._beat_now.wait())
+            waits: list[asyncio.Future[Any]] = [self._finished, woken]
             try:
-                await asyncio.wait([self._finished, woken], timeout=self.options.heartbeat,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=self.options.heartbeat, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 woken.cancel()
         await self._tell_end()
