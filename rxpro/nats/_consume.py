@@ -16,17 +16,17 @@ Each subscription gets its own JetStream consumer:
 A live subscription is never left silent when its feed is gone: it listens to the
 publishers' statuses (``_rxpro_status.<subject>``, plain NATS; see ``_publish``).
 
-- The feed's last word was an end and no publisher beats any more: once 2.5 heartbeat
-  intervals have passed since that end (and since the subscription started: time for a
-  redundant or new publisher not heard yet to beat), and once the server says it has
-  nothing more for this subscription (nothing pending, nothing on its way), it completes
-  (the last publisher's source completed, or it was closed) or fails with
-  :class:`PublisherStopped` naming that publisher and its error. While another publisher
-  beats, one publisher's end changes nothing.
-- Nothing — no status, and no value since the last status — for ``StreamOptions.silence``
-  seconds (10) after a publisher was heard: it fails with :class:`PublisherLost` (a publisher
-  process killed, a network cut). Until a publisher is heard it waits: a feed may start after
-  its consumers, and values replayed from the stream's past don't say a feed is there.
+- Every subject of it that publishers spoke for ended (its newest status is an end, 2.5
+  heartbeats ago: time for a redundant or new publisher not heard yet to beat), and the
+  server has nothing more for this subscription (nothing pending, nothing on its way): it
+  completes, or fails with :class:`PublisherStopped` naming the publisher that failed and
+  its error. While another publisher of a subject beats, one publisher's end changes nothing.
+- A subject whose publishers went quiet — its newest status a beat older than
+  ``StreamOptions.silence`` (10 s), or 2.5 of their heartbeats if longer, counted while this
+  subscription's connection is up: it fails with :class:`PublisherLost` (a publisher process
+  killed, a network cut). A subject nobody spoke for yet is waited for: a feed may start
+  after its consumers, and values replayed from the stream's past don't say a feed is there.
+  (See ``_liveness``.)
 
 And any subscription, live or not, whose connection nats-py closed for good (its reconnect
 attempts spent) fails with :class:`NatsUnreachable`.
@@ -63,15 +63,13 @@ from ._errors import (
     StreamNotFound,
 )
 from ._jetstream import again_while_transient, check_seconds, stream_of
-from ._subjects import check_subject, status_subject
+from ._liveness import Feed
+from ._subjects import STATUS_PREFIX, check_subject, status_subject
 from ._wire import CHANNEL_HEADER, decode_body
 
 __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 
 log = logging.getLogger("rxpro.nats")
-
-#: what a publisher's status says it is (``_publish``)
-_STATES = frozenset({"live", "completed", "closed", "failed"})
 
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
@@ -151,15 +149,8 @@ class _Consumption:
         self.since_ack = 0
         # the feed's publishers, as their statuses tell (live subscriptions with a silence limit)
         self.status_subscription: Any = None
-        self.values = 0  # values delivered: a watch that sees the count move heard the feed
-        self.last_msg: Msg | None = None
-        #: loop time the feed was last heard: a publisher's status, or (once one was heard) a value;
-        #: None until a publisher was heard (values replayed from a backlog prove no feed is there)
-        self.heard_at: float | None = None
-        self.alive: dict[str, tuple[float, float]] = {}  # publisher -> (loop time of its last beat, its interval)
-        #: publisher -> (loop time, state, error, its beat interval)
-        self.ended: dict[str, tuple[float, str, str | None, float]] = {}
-        self.watched_since = 0.0
+        self.last_msg: Msg | None = None  # the last value handed on (its stream sequence: what was delivered)
+        self.feed: Feed | None = None  # what the publishers' statuses said (live, with a silence limit)
 
     async def run(self) -> None:
         try:
@@ -171,6 +162,8 @@ class _Consumption:
             js = self.nc.jetstream()
             watching = self.live and self.options.silence is not None
             if watching:  # before the consumer: a status sent while it is set up is heard
+                assert self.options.silence is not None
+                self.feed = Feed(self.options.silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
@@ -245,7 +238,6 @@ class _Consumption:
     async def _on_message(self, msg: Msg) -> None:
         if self.stopped:
             return
-        self.values += 1
         self.last_msg = msg
         headers = msg.headers
         if not headers or CHANNEL_HEADER not in headers:
@@ -276,97 +268,78 @@ class _Consumption:
 
     async def _on_status(self, msg: Msg) -> None:
         """A publisher's status: ``live`` (every heartbeat), or how it ended."""
+        feed = self.feed
+        if feed is None:
+            return
         try:
             status = orjson.loads(msg.data)
-            publisher, state = status["publisher"], status["state"]
-            every = status.get("every", 1.0)
-            if type(publisher) is not str or state not in _STATES or type(every) not in (int, float) or not every > 0:
-                raise ValueError(state)
-        except Exception:  # noqa: BLE001 - not an rxpro status: nothing to learn from it
+        except orjson.JSONDecodeError:
+            status = None
+        if not feed.heard(msg.subject[len(STATUS_PREFIX) + 1:], status, asyncio.get_running_loop().time()):
             log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", msg.subject, msg.data[:200])
-            return
-        now = asyncio.get_running_loop().time()
-        self.heard_at = now
-        if state == "live":
-            if publisher not in self.ended:  # (a beat sent just before its end may come after it)
-                self.alive[publisher] = (now, float(every))
-            return
-        self.alive.pop(publisher, None)
-        error = status.get("error")
-        self.ended[publisher] = (now, state, None if error is None else str(error), float(every))
-
-    def _last_end(self, now: float) -> tuple[str, str, str | None, float] | None:
-        """The feed's end — (publisher, state, error, seconds to wait before taking it) — if its last word was one.
-
-        The feed ended when the newest status is an end and no publisher is alive (its beats
-        came within 2.5 of its intervals). The end is taken only once 2.5 beat intervals have
-        passed since it and since this subscription started: a redundant (or new) publisher
-        not heard yet has beaten by then.
-        """
-        if not self.ended:
-            return None
-        publisher = max(self.ended, key=lambda p: self.ended[p][0])
-        at, state, error, every = self.ended[publisher]
-        for seen, interval in self.alive.values():
-            if seen > at or now - seen <= 2.5 * interval:
-                return None  # a publisher beat after that end, or still beats
-        interval = max([every, *(every for _, _, _, every in self.ended.values())])
-        return publisher, state, error, max(at, self.watched_since) + 2.5 * interval - now
 
     async def _watch(self) -> None:
         """Until the subscription ends: end it when its connection closed for good, or (live, with a
-        silence limit) when its feed ended (after its last value) or went silent."""
-        silence = self.options.silence if self.live else None
+        silence limit) when its feed ended (after what the server holds for it) or went silent."""
         loop = asyncio.get_running_loop()
-        self.watched_since = loop.time()
-        seen = self.values
+        tick = 0.25 if self.feed is None else min(self.feed.silence / 4, 0.25)
+        offline = False
         while not self.stopped:
-            await asyncio.sleep(0.25 if silence is None else min(silence / 4, 0.25))
+            await asyncio.sleep(tick)
             nc = self.nc
-            if nc is not None and nc.is_closed:  # nats-py spent its reconnect attempts (or it was closed)
+            if nc is None:
+                continue
+            if nc.is_closed:  # nats-py spent its reconnect attempts (or it was closed)
                 self._error(NatsUnreachable(
                     f"the NATS connection of {self.subject!r} closed: "
                     f"{nc.last_error or 'its reconnect attempts (ConnectOptions.max_reconnect_attempts) spent'}"))
                 return
-            if silence is None:
+            feed = self.feed
+            if feed is None:
                 continue
-            now = loop.time()
-            if self.values != seen:
-                seen = self.values
-                if self.heard_at is not None:
-                    self.heard_at = now
-            silent = self.heard_at is not None and now - self.heard_at > silence
-            end = self._last_end(now)
-            if end is not None:
-                publisher, state, error, wait = end
-                if wait <= 0 and (silent or await self._all_delivered()):
-                    if state == "failed":
-                        self._error(PublisherStopped(f"{self.subject!r}: its publisher {publisher} stopped: {error}"))
-                    else:
-                        self._complete()
-            elif silent:
-                last = max(self.alive, key=lambda p: self.alive[p][0]) if self.alive else None
+            if not nc.is_connected:  # nats-py reconnects: no status can come, so no silence counts
+                offline = True
+                continue
+            if offline or self._behind():
+                # back from a reconnect, or working through a backlog: the statuses queued behind the
+                # values on this connection have not been read yet, so silences count from now
+                offline = False
+                feed.resume(loop.time())
+                continue
+            verdict = feed.verdict(loop.time())
+            if verdict is None or verdict.drain and not self._all_delivered():
+                continue
+            if verdict.kind == "completed":
+                self._complete()
+            elif verdict.kind == "failed":
+                self._error(PublisherStopped(
+                    f"{self.subject!r}: its publisher {verdict.publisher} of {verdict.subject!r} stopped: {verdict.error}"))
+            else:
                 self._error(PublisherLost(
-                    f"{self.subject!r}: nothing from any publisher (no value, no status) for {silence:g} s "
-                    f"(StreamOptions.silence)" + (f"; the last one heard was {last}" if last else "")
-                    + ("" if nc is None or nc.is_connected else "; this subscription's NATS connection is down, reconnecting")))
+                    f"{self.subject!r}: nothing from the publishers of {verdict.subject!r} (no heartbeat, no end) "
+                    f"for {verdict.limit:g} s (StreamOptions.silence, or 2.5 of their heartbeats if longer); "
+                    f"the last one heard was {verdict.publisher}"))
 
-    async def _all_delivered(self) -> bool:
-        """Whether this subscription handed on everything the stream holds for it, as the server says.
-
-        Nothing pending on the server, and nothing the server sent still on its way or queued
-        in nats-py (the last value handed on is the last the server delivered).
-        """
-        try:
-            info = await self.subscription.consumer_info()
-        except (nats.errors.Error, asyncio.TimeoutError):
-            return False  # asked again at the next look
-        if info.num_pending:
-            return False
+    def _behind(self) -> bool:
+        """Whether the server had more for this subscription when it sent the last value handed on."""
         msg = self.last_msg
         if msg is None:
-            return not info.delivered.consumer_seq
-        return bool(msg.metadata.sequence.stream >= info.delivered.stream_seq)
+            return False
+        try:
+            return bool(msg.metadata.num_pending)
+        except Exception:  # noqa: BLE001 - not a JetStream message: nothing to tell
+            return False
+
+    def _all_delivered(self) -> bool:
+        """Whether this subscription handed on everything the server had for it.
+
+        The last value handed on said nothing more was pending on the server, and nats-py
+        holds no value not yet handed on. (A value stored after that one is sent to the
+        subscription at once; an end is taken 2.5 heartbeats after it, by when it has come.
+        The server's consumer info is not asked: nats-py names a re-created ordered consumer
+        by its old name, which the server no longer knows.)
+        """
+        return not self._behind() and not (self.subscription is not None and self.subscription.pending_msgs)
 
     @staticmethod
     def _sequence(msg: Msg) -> str:

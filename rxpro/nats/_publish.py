@@ -180,9 +180,14 @@ class Publisher:
         self.exchange_id: str | None = exchange_id
         self.channel = channel
         self.symbol = symbol
+        #: the subject every value goes to, when known before the first (given, or made of
+        #: exchange, channel and symbol): its statuses start with the publisher, values or not
+        self._known_subject = self._fixed_subject
         if subject is None:
             # checks prefix, exchange id and channel now, not at the first value
             subject_for(exchange_id or "", channel or "trades", symbol or "X", self.options.prefix)
+            if exchange_id is not None and channel is not None and symbol is not None:
+                self._known_subject = subject_for(exchange_id, channel, symbol, self.options.prefix)
         self._stream_name = stream
         self.stream: str | None = None
         self._nc: Client | None = None
@@ -517,10 +522,11 @@ class Publisher:
     # -- status: alive, and how it ended ---------------------------------------------------
 
     def _status_subjects(self) -> list[str]:
-        """The subjects this publisher speaks for: the one it was given, or those it has published to."""
-        if self._fixed_subject is not None:
-            return [self._fixed_subject]
-        return sorted({subject for subject, _ in self._routes.values()})
+        """The subjects this publisher speaks for: the one known from the start, and those it has published to."""
+        subjects = {subject for subject, _ in self._routes.values()}
+        if self._known_subject is not None:
+            subjects.add(self._known_subject)
+        return sorted(subjects)
 
     async def _beat(self) -> None:
         """A ``live`` status per subject every ``heartbeat`` s; the end's status once the publisher finished."""
@@ -563,7 +569,8 @@ class Publisher:
                 await nc.publish(status_subject(subject), orjson.dumps(
                     {"publisher": self.publisher_id, "state": state, "error": reason,
                      "every": self.options.heartbeat}))
-            await nc.flush(timeout=1)
+            if nc.is_connected:  # (while reconnecting, nats-py sends what it buffered once back)
+                await nc.flush(timeout=1)
         except (nats.errors.Error, asyncio.TimeoutError):
             pass  # gone with the connection: consumers tell a silent publisher by its missing heartbeats
 

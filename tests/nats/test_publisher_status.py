@@ -340,6 +340,98 @@ async def test_a_status_that_is_not_rxpros_is_ignored_and_the_stream_goes_on(
     assert "a status that is not rxpro's, ignored" in caplog.text
 
 
+async def test_a_server_down_longer_than_the_silence_limit_cuts_no_backlog(
+    options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: down mid-backlog after the feed ended, the stream completed with 15,973 of 20,000 values."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    async with LocalServer() as server:
+        source: Subject[Any] = Subject()
+        async with rxpro.nats.publish(source, server.url, exchange="binance", options=_beating(options)) as publisher:
+            padding = "x" * 8_000  # big values: the end's status is read while much of the backlog is still stored
+            for i in range(4_000):
+                source.on_next({**_trade(i), "info": {"padding": padding}})
+                if i % 100 == 99:
+                    await asyncio.sleep(0.01)
+            await publisher.flush(30)
+            bus = rxpro.nats.stream(subject, server.url, start="all", options=QUICK)
+            slow = collect(bus.pipe(ops.do_action(lambda _: time.sleep(0.002))))
+            await slow.until(lambda: len(slow.items) > 100, timeout=30)
+            source.on_completed()
+            await publisher.finished()
+        await asyncio.sleep(1.5)  # the end heard, 2.5 heartbeats waited
+        await server.stop()
+        await asyncio.sleep(6.0)  # past what the connection had buffered, and past the silence limit
+        assert not slow.completed and not slow.errors and len(slow.items) < 4_000
+        await server.start()
+        await slow.ended(timeout=60)
+        await _closed(bus, slow)
+    assert slow.completed and not slow.errors and [t["id"] for t in slow.items] == [str(i) for i in range(4_000)]
+
+
+async def test_a_server_restart_longer_than_the_silence_limit_leaves_live_streams_going(
+    options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: a live stream failed with PublisherLost while nats-py was still reconnecting."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    async with LocalServer() as server:
+        source: Subject[Any] = Subject()
+        async with rxpro.nats.publish(source, server.url, exchange="binance", options=_beating(options)):
+            bus = rxpro.nats.stream(subject, server.url, options=QUICK)
+            live = collect(bus)
+            await asyncio.sleep(0.5)
+            await _feed(source, 0, 1)
+            await live.count(1, timeout=10)
+            await server.stop()
+            await asyncio.sleep(2 * QUICK.silence)
+            await server.start()
+            await asyncio.sleep(2 * QUICK.silence)
+            await _feed(source, 1, 1)
+            await live.count(2, timeout=20)
+            assert not live.errors and not live.completed
+            source.on_completed()
+        await live.ended(timeout=10)
+        await _closed(bus, live)
+    assert live.completed and not live.errors and [t["id"] for t in live.items] == ["0", "1"]
+
+
+async def test_a_publisher_that_beats_slower_than_the_silence_limit_is_not_lost(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: heartbeat 3 s against a 1.5 s silence gave PublisherLost: 2.5 of its heartbeats count."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, subject, options=_beating(options, heartbeat=3.0)):
+        bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+        got = collect(bus)
+        await asyncio.sleep(0.3)
+        await _feed(source, 0, 1)
+        await got.count(1, timeout=10)
+        await asyncio.sleep(5.0)
+        assert not got.errors and not got.completed
+        await _feed(source, 1, 1)
+        await got.count(2, timeout=10)
+        await _closed(bus, got)
+
+
+async def test_a_feed_that_ends_before_its_first_value_still_ends_its_streams(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: given exchange, channel and symbol, a publisher that published nothing said nothing."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", channel="trades", symbol="BTC/USDT",
+                                  options=_beating(options)) as publisher:
+        got = collect(bus)
+        await asyncio.sleep(0.5)
+        source.on_completed()
+        await publisher.finished()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and got.items == [] and not got.errors
+
+
 @pytest.fixture
 def feed_process() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
@@ -378,9 +470,11 @@ async def test_a_killed_feed_process_is_told_after_the_silence_limit(
     await _closed(bus, got)
     [error] = got.errors
     assert isinstance(error, PublisherLost) and isinstance(error, ccxt.NetworkError)
-    assert re.search(r"nothing from any publisher .* for 1\.5 s \(StreamOptions\.silence\); the last one heard was "
+    # the feed process beats every second (the default): 2.5 of them, longer than the 1.5 s asked
+    assert re.search(rf"nothing from the publishers of '{re.escape(subject)}' \(no heartbeat, no end\) for 2\.5 s "
+                     rf"\(StreamOptions\.silence, or 2\.5 of their heartbeats if longer\); the last one heard was "
                      rf"\S+:{process.pid}:", str(error)), str(error)
-    assert QUICK.silence - 0.5 < told_after < QUICK.silence + 5
+    assert 1.0 < told_after < 2.5 + 5  # 2.5 s from its last beat, up to 1 s before the kill
 
 
 @pytest.mark.parametrize("silence", [0, -1.0, "10", True, float("nan")])

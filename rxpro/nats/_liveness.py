@@ -1,0 +1,136 @@
+"""What a live subscription knows of its feed from the publishers' statuses: alive, ended, or lost.
+
+Publishers (``_publish``) send, per data subject, a ``live`` status every heartbeat
+(``every`` seconds) and one last status when they end (``completed``, ``closed``, or
+``failed`` with the error). A subscription (``_consume``) hands each status to its
+:class:`Feed` and asks it, a few times a second, for a :class:`Verdict`. Per subject:
+
+- **live** while one of its publishers beats (its last beat within 2.5 of its intervals);
+- **ended** when its newest status is an end and 2.5 intervals have passed since that end
+  and since the subscription started or reconnected: time for a redundant or new publisher
+  not heard yet to beat, which makes the subject live again;
+- **lost** when its newest status is a beat older than the limit: ``StreamOptions.silence``,
+  or 2.5 of the publishers' own intervals if longer (a publisher killed, a network cut).
+
+A subject nobody has spoken for is not judged: a feed may start after its consumers, and
+values replayed from the stream's past say nothing about a feed being there. Redundant
+publishers share a subject; shards of one wildcard don't, so one shard's end or loss is
+told apart from the others'. Pure bookkeeping on loop times: no I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["GRACE", "STATES", "Feed", "Verdict"]
+
+#: what a publisher's status says it is
+STATES = frozenset({"live", "completed", "closed", "failed"})
+#: heartbeat intervals: how long a publisher counts as beating after its last beat, and how long
+#: an end waits for a publisher not heard yet
+GRACE = 2.5
+#: a publisher's interval when nothing said it (the default ``PublishOptions.heartbeat``)
+_DEFAULT_EVERY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How a subscription ends: ``lost``, ``failed`` or ``completed``; ``drain``: only once it delivered all the server holds."""
+
+    kind: str
+    subject: str
+    publisher: str
+    error: str | None = None
+    limit: float = 0.0
+    drain: bool = True
+
+
+@dataclass(slots=True)
+class _Subject:
+    alive: dict[str, tuple[float, float]] = field(default_factory=dict)  # publisher -> (last beat, interval)
+    last_beat: tuple[float, str] | None = None  # (loop time, publisher), any publisher's
+    last_end: tuple[float, str, str, str | None] | None = None  # (loop time, publisher, state, error)
+    every: float = 0.0  # the longest interval its publishers said
+
+    def interval(self) -> float:
+        return self.every or _DEFAULT_EVERY
+
+
+class Feed:
+    """The statuses one subscription heard, by data subject (see the module's docstring)."""
+
+    def __init__(self, silence: float, now: float) -> None:
+        self.silence = silence
+        self.since = now  # the subscription started, or its connection came back
+        self.subjects: dict[str, _Subject] = {}
+
+    def heard(self, subject: str, status: Any, now: float) -> bool:
+        """Take one status of ``subject``; False (and nothing taken) if it is not an rxpro status."""
+        if type(status) is not dict:
+            return False
+        publisher, state, every = status.get("publisher"), status.get("state"), status.get("every", _DEFAULT_EVERY)
+        if (type(publisher) is not str or state not in STATES or type(every) not in (int, float)
+                or not 0 < every < float("inf")):
+            return False
+        feed = self.subjects.setdefault(subject, _Subject())
+        feed.every = max(feed.every, float(every))
+        if state == "live":
+            feed.alive[publisher] = (now, float(every))
+            feed.last_beat = (now, publisher)
+        else:
+            feed.alive.pop(publisher, None)
+            error = status.get("error")
+            feed.last_end = (now, publisher, state, None if error is None else str(error))
+        return True
+
+    def resume(self, now: float) -> None:
+        """The subscription's connection is back: silences and waits count from now."""
+        self.since = now
+
+    def verdict(self, now: float) -> Verdict | None:
+        """How the subscription should end now, or None (it goes on)."""
+        ended: list[Verdict] = []
+        live = False
+        for subject, feed in self.subjects.items():
+            state = self._judge(subject, feed, now)
+            if state is None:
+                continue
+            if isinstance(state, str):
+                live = True
+            elif state.kind == "lost":
+                return state
+            else:
+                ended.append(state)
+        failed = [verdict for verdict in ended if verdict.kind == "failed"]
+        if failed:
+            # with other subjects going on there is nothing to wait for; else deliver what is stored first
+            return failed[0] if not live else Verdict("failed", failed[0].subject, failed[0].publisher,
+                                                      failed[0].error, drain=False)
+        if ended and not live and len(ended) == len(self.subjects):
+            return max(ended, key=self._ended_at)  # the feed's last end speaks for it
+        return None
+
+    def _ended_at(self, verdict: Verdict) -> float:
+        end = self.subjects[verdict.subject].last_end
+        return end[0] if end is not None else 0.0
+
+    def _judge(self, subject: str, feed: _Subject, now: float) -> Verdict | Literal["live"] | None:
+        """``'live'``, an ended or lost :class:`Verdict`, or None (still waiting to tell)."""
+        grace = GRACE * feed.interval()
+        for publisher, (seen, every) in list(feed.alive.items()):
+            if now - seen <= GRACE * every:
+                return "live"
+            if now - seen > 4 * max(self.silence, grace):
+                del feed.alive[publisher]  # long silent: only last_beat still speaks of it
+        end, beat = feed.last_end, feed.last_beat
+        if end is not None and (beat is None or end[0] >= beat[0]):
+            at, publisher, state, error = end
+            if now - max(at, self.since) < grace:
+                return None
+            return Verdict("failed" if state == "failed" else "completed", subject, publisher, error)
+        if beat is not None:
+            limit = max(self.silence, grace)
+            if now - max(beat[0], self.since) > limit:
+                return Verdict("lost", subject, beat[1], limit=limit, drain=False)
+        return None
