@@ -151,6 +151,9 @@ class _Consumption:
         self.status_subscription: Any = None
         self.last_msg: Msg | None = None  # the last value handed on (its stream sequence: what was delivered)
         self.feed: Feed | None = None  # what the publishers' statuses said (live, with a silence limit)
+        #: the stream sequence this subscription starts after, where known: an ended feed's last
+        #: value at or before it is not for this subscription to wait for
+        self.floor: int | None = None
 
     async def run(self) -> None:
         try:
@@ -192,6 +195,13 @@ class _Consumption:
         policy, position = _deliver(self.start)
         if self.durable is not None:
             return await self._bind_durable(js, policy, position)
+        if self.feed is not None:
+            if policy is DeliverPolicy.ALL:
+                self.floor = 0
+            elif policy is DeliverPolicy.BY_START_SEQUENCE:
+                self.floor = position["opt_start_seq"] - 1
+            elif policy is DeliverPolicy.NEW:
+                self.floor = (await js.stream_info(self.stream)).state.last_seq
         return await js.subscribe(
             self.subject, cb=self._on_message, stream=self.stream, ordered_consumer=True,
             idle_heartbeat=self.options.heartbeat, config=ConsumerConfig(deliver_policy=policy, **position),
@@ -283,9 +293,18 @@ class _Consumption:
         silence limit) when its feed ended (after what the server holds for it) or went silent."""
         loop = asyncio.get_running_loop()
         tick = 0.25 if self.feed is None else min(self.feed.silence / 4, 0.25)
+        #: how long an ended feed's last value may keep the subscription waiting once nothing else
+        #: is pending: an ordered consumer whose node died is re-created after 2 missed heartbeats
+        late = 3 * self.options.heartbeat + 2 * tick
         offline = False
+        reconnects = -1
+        looked = loop.time()
+        progress: tuple[Msg | None, float] = (None, looked)  # (the last value handed on, when first seen)
+        waiting_since: float | None = None
         while not self.stopped:
             await asyncio.sleep(tick)
+            now = loop.time()
+            overslept, looked = now - looked > tick + 1.0, now
             nc = self.nc
             if nc is None:
                 continue
@@ -300,15 +319,35 @@ class _Consumption:
             if not nc.is_connected:  # nats-py reconnects: no status can come, so no silence counts
                 offline = True
                 continue
-            if offline or self._behind():
-                # back from a reconnect, or working through a backlog: the statuses queued behind the
-                # values on this connection have not been read yet, so silences count from now
-                offline = False
-                feed.resume(loop.time())
+            if self.last_msg is not progress[0]:
+                progress = (self.last_msg, now)
+            # working through a backlog; but a tail purged (or aged out) before it came never comes
+            behind = self._behind() and now - progress[1] < late
+            if offline or overslept or behind or nc.stats["reconnects"] != reconnects:
+                # back from a reconnect, out of a stall of this process, or working through a backlog:
+                # statuses queued behind values on this connection have not been read, so silences
+                # count from now
+                offline, reconnects = False, nc.stats["reconnects"]
+                feed.resume(now)
                 continue
-            verdict = feed.verdict(loop.time())
-            if verdict is None or verdict.drain and not self._all_delivered():
+            verdict = feed.verdict(now)
+            if verdict is None:
+                waiting_since = None
                 continue
+            if verdict.kind == "lost":
+                await self._caught_up_with(nc)
+                verdict = feed.verdict(loop.time())  # a status read meanwhile may say otherwise
+                if verdict is None or verdict.kind != "lost":
+                    continue
+            elif verdict.drain:
+                if self.subscription is not None and self.subscription.pending_msgs:
+                    continue  # values nats-py holds, not handed on yet
+                delivered = self._delivered_seq()
+                if verdict.seq > max(delivered, -1 if self.floor is None else self.floor):
+                    # the feed's last value is stored but not here yet: wait for it a little
+                    waiting_since = now if waiting_since is None else waiting_since
+                    if now - waiting_since < late:
+                        continue
             if verdict.kind == "completed":
                 self._complete()
             elif verdict.kind == "failed":
@@ -320,8 +359,31 @@ class _Consumption:
                     f"for {verdict.limit:g} s (StreamOptions.silence, or 2.5 of their heartbeats if longer); "
                     f"the last one heard was {verdict.publisher}"))
 
+    @staticmethod
+    async def _caught_up_with(nc: Client) -> None:
+        """Until what the server sent before now is read and its status callbacks ran (a round trip)."""
+        try:
+            await nc.flush(timeout=2)
+        except (nats.errors.Error, asyncio.TimeoutError):
+            return
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    def _delivered_seq(self) -> int:
+        msg = self.last_msg
+        if msg is None:
+            return 0
+        try:
+            return int(msg.metadata.sequence.stream)
+        except Exception:  # noqa: BLE001 - not a JetStream message
+            return 0
+
     def _behind(self) -> bool:
-        """Whether the server had more for this subscription when it sent the last value handed on."""
+        """Whether the server had more for this subscription when it sent the last value handed on.
+
+        (The server's consumer info is not asked: after a server restart nats-py asked it under
+        the re-created ordered consumer's old name and got 404.)
+        """
         msg = self.last_msg
         if msg is None:
             return False
@@ -329,17 +391,6 @@ class _Consumption:
             return bool(msg.metadata.num_pending)
         except Exception:  # noqa: BLE001 - not a JetStream message: nothing to tell
             return False
-
-    def _all_delivered(self) -> bool:
-        """Whether this subscription handed on everything the server had for it.
-
-        The last value handed on said nothing more was pending on the server, and nats-py
-        holds no value not yet handed on. (A value stored after that one is sent to the
-        subscription at once; an end is taken 2.5 heartbeats after it, by when it has come.
-        The server's consumer info is not asked: nats-py names a re-created ordered consumer
-        by its old name, which the server no longer knows.)
-        """
-        return not self._behind() and not (self.subscription is not None and self.subscription.pending_msgs)
 
     @staticmethod
     def _sequence(msg: Msg) -> str:

@@ -36,7 +36,10 @@ _DEFAULT_EVERY = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """How a subscription ends: ``lost``, ``failed`` or ``completed``; ``drain``: only once it delivered all the server holds."""
+    """How a subscription ends: ``lost``, ``failed`` or ``completed``; ``drain``: only once it delivered all the server holds.
+
+    ``seq``: the stream sequence of the last value the ended publishers stored (0: none, or not said).
+    """
 
     kind: str
     subject: str
@@ -44,6 +47,7 @@ class Verdict:
     error: str | None = None
     limit: float = 0.0
     drain: bool = True
+    seq: int = 0
 
 
 @dataclass(slots=True)
@@ -51,6 +55,7 @@ class _Subject:
     alive: dict[str, tuple[float, float]] = field(default_factory=dict)  # publisher -> (last beat, interval)
     last_beat: tuple[float, str] | None = None  # (loop time, publisher), any publisher's
     last_end: tuple[float, str, str, str | None] | None = None  # (loop time, publisher, state, error)
+    seq: int = 0  # the stream sequence of the last value an ended publisher said it stored
     every: float = 0.0  # the longest interval its publishers said
 
     def interval(self) -> float:
@@ -70,8 +75,9 @@ class Feed:
         if type(status) is not dict:
             return False
         publisher, state, every = status.get("publisher"), status.get("state"), status.get("every", _DEFAULT_EVERY)
+        seq = status.get("seq", 0)
         if (type(publisher) is not str or state not in STATES or type(every) not in (int, float)
-                or not 0 < every < float("inf")):
+                or not 0 < every < float("inf") or type(seq) is not int or seq < 0):
             return False
         feed = self.subjects.setdefault(subject, _Subject())
         feed.every = max(feed.every, float(every))
@@ -82,6 +88,7 @@ class Feed:
             feed.alive.pop(publisher, None)
             error = status.get("error")
             feed.last_end = (now, publisher, state, None if error is None else str(error))
+            feed.seq = max(feed.seq, seq)
         return True
 
     def resume(self, now: float) -> None:
@@ -108,7 +115,8 @@ class Feed:
             return failed[0] if not live else Verdict("failed", failed[0].subject, failed[0].publisher,
                                                       failed[0].error, drain=False)
         if ended and not live and len(ended) == len(self.subjects):
-            return max(ended, key=self._ended_at)  # the feed's last end speaks for it
+            last = max(ended, key=self._ended_at)  # the feed's last end speaks for it
+            return Verdict(last.kind, last.subject, last.publisher, last.error, seq=max(v.seq for v in ended))
         return None
 
     def _ended_at(self, verdict: Verdict) -> float:
@@ -128,7 +136,7 @@ class Feed:
             at, publisher, state, error = end
             if now - max(at, self.since) < grace:
                 return None
-            return Verdict("failed" if state == "failed" else "completed", subject, publisher, error)
+            return Verdict("failed" if state == "failed" else "completed", subject, publisher, error, seq=feed.seq)
         if beat is not None:
             limit = max(self.silence, grace)
             if now - max(beat[0], self.since) > limit:

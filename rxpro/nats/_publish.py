@@ -20,8 +20,9 @@ consumer in another process is never left to guess (``rxpro.nats.stream``): ever
 ``heartbeat`` seconds a ``live`` status on ``_rxpro_status.<subject>`` for each subject
 it has published to (or was given), and at its end one last status per subject —
 ``completed`` (its source completed), ``closed`` (closed before that) or ``failed``
-with the error, sent once everything it published is stored (or it failed). Every
-status carries the heartbeat interval. A publisher killed says nothing: its consumers
+with the error, sent once everything it published is stored (or it failed), with the
+stream sequence of the last value stored on that subject, so a consumer ends only once
+it has that value. Every status carries the heartbeat interval. A publisher killed says nothing: its consumers
 notice that its heartbeats stopped.
 """
 
@@ -211,6 +212,8 @@ class Publisher:
         #: names this publisher in its statuses (and in the errors its consumers raise): host:pid:random
         self.publisher_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._told_end = False
+        #: per subject, the stream sequence of the newest value JetStream stored (said at the end)
+        self._last_seq: dict[str, int] = {}
         self._beat_now = asyncio.Event()  # a new subject: say at once that this publisher is alive on it
         self.published = 0
         self.stored = 0
@@ -492,6 +495,9 @@ class Publisher:
             ))
             return
         del self._in_flight[token]
+        seq = answer.get("seq")
+        if type(seq) is int and seq > self._last_seq.get(message.subject, 0):
+            self._last_seq[message.subject] = seq
         if answer.get("duplicate"):
             if message.attempts > 1:
                 # sent again after its acknowledgement was lost (a leader died): JetStream
@@ -568,7 +574,7 @@ class Publisher:
             for subject in self._status_subjects():
                 await nc.publish(status_subject(subject), orjson.dumps(
                     {"publisher": self.publisher_id, "state": state, "error": reason,
-                     "every": self.options.heartbeat}))
+                     "every": self.options.heartbeat, "seq": self._last_seq.get(subject, 0)}))
             if nc.is_connected:  # (while reconnecting, nats-py sends what it buffered once back)
                 await nc.flush(timeout=1)
         except (nats.errors.Error, asyncio.TimeoutError):

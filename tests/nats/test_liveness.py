@@ -144,3 +144,18 @@ def test_long_silent_publishers_are_forgotten_but_their_last_beat_still_speaks()
     beating(feed, BTC, "now", 100.0, 200.0)
     assert feed.verdict(200.5) is None
     assert len(feed.subjects[BTC].alive) < 10
+
+
+def test_an_ended_feed_says_the_last_stream_sequence_its_publishers_stored() -> None:
+    """What the subscription waits to have delivered before it ends (the newest of every subject's)."""
+    feed = Feed(silence=10.0, now=0.0)
+    feed.heard(BTC, {**end("a"), "seq": 120}, 1.0)
+    feed.heard(ETH, {**end("b"), "seq": 95}, 1.5)
+    feed.heard(BTC, {**end("c"), "seq": 40}, 1.6)  # a redundant publisher that stored less: 120 stands
+    assert feed.verdict(4.2) == Verdict("completed", BTC, "c", seq=120)
+
+
+@pytest.mark.parametrize("seq", [-1, 1.5, "7", True, None])
+def test_an_end_with_a_stream_sequence_that_is_not_one_is_refused(seq: Any) -> None:
+    feed = Feed(silence=10.0, now=0.0)
+    assert not feed.heard(BTC, {**end("a"), "seq": seq}, 1.0)

@@ -432,6 +432,86 @@ async def test_a_feed_that_ends_before_its_first_value_still_ends_its_streams(
     assert got.completed and got.items == [] and not got.errors
 
 
+async def test_the_feeds_last_values_are_waited_for_while_a_lost_consumer_is_re_created(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: the consumer gone on the server (its node died), the feed's last 5 values stored and the feed
+    ended: the stream completed with 10 of 15 in 2 runs of 8, before nats-py re-created its consumer."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    stream_name = options.stream_settings.name
+    source: Subject[Any] = Subject()
+    nc = await rxpro.nats.connect(nats_server.url)
+    try:
+        async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as pub:
+            bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+            got = collect(bus)
+            await asyncio.sleep(0.3)
+            await _feed(source, 0, 10)
+            await got.count(10, timeout=10)
+            js = nc.jetstream()
+            for consumer in await js.consumers_info(stream_name):
+                await js.delete_consumer(stream_name, consumer.name)
+            await _feed(source, 10, 5)
+            source.on_completed()
+            await pub.finished()
+        await got.ended(timeout=20)
+        await _closed(bus, got)
+    finally:
+        await nc.close()
+    assert got.completed and not got.errors and [t["id"] for t in got.items] == [str(i) for i in range(15)]
+
+
+async def test_a_backlog_whose_tail_was_purged_still_ends(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: behind a backlog whose tail was purged, no value came to say it was caught up: it hung."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    nc = await rxpro.nats.connect(nats_server.url)
+    try:
+        async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as pub:
+            await _feed(source, 0, 50_000)
+            await pub.flush(60)
+            bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+            slow = collect(bus.pipe(ops.do_action(lambda _: time.sleep(0.0002))))
+            await slow.until(lambda: len(slow.items) > 100, timeout=30)
+            source.on_completed()
+            await pub.finished()
+        await nc.jetstream().purge_stream(options.stream_settings.name)
+        await slow.ended(timeout=60)
+        await _closed(bus, slow)
+    finally:
+        await nc.close()
+    assert slow.completed and not slow.errors and 0 < len(slow.items) < 50_000
+
+
+async def test_a_stall_of_the_subscribing_process_longer_than_the_silence_limit_is_not_a_lost_feed(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: an observer that blocked 3 s (silence 1.5 s) got PublisherLost though the publisher beat throughout."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+
+    def block_on_the_first(value: Any) -> None:
+        if value["id"] == "0":
+            time.sleep(3.0)
+
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
+        bus = rxpro.nats.stream(subject, nats_server.url, options=QUICK)
+        got = collect(bus.pipe(ops.do_action(block_on_the_first)))
+        await asyncio.sleep(0.5)
+        await _feed(source, 0, 1)
+        await got.count(1, timeout=10)
+        await asyncio.sleep(2.0)
+        assert not got.errors and not got.completed
+        await _feed(source, 1, 1)
+        await got.count(2, timeout=10)
+        source.on_completed()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors
+
+
 @pytest.fixture
 def feed_process() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
