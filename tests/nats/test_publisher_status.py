@@ -178,23 +178,23 @@ def _start(*args: str) -> subprocess.Popen[str]:
 async def test_a_backlog_is_delivered_whole_before_the_end_whichever_redundant_publisher_ends_last(
     nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
 ) -> None:
-    """A stored 30,000 trades, B stored none (review: the end of B, the last, once completed it at ~16,000)."""
+    """A stored 12,000 trades, B stored none (review: with 50,000, the end of B, the last, completed it at 16,735)."""
     subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
     first_source: Subject[Any] = Subject()
     beating = _beating(options)
     async with rxpro.nats.publish(Subject(), nats_server.url, subject, options=beating) as second:
         async with rxpro.nats.publish(first_source, nats_server.url, subject, options=beating) as first:
-            await _feed(first_source, 0, 30_000)
+            await _feed(first_source, 0, 12_000)
             await first.flush(60)
             bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
             got = collect(bus.pipe(ops.do_action(lambda _: time.sleep(0.0001))))  # a slow observer
             await got.until(lambda: len(got.items) > 100, timeout=10)
-        assert first.summary().stored == 30_000 and len(got.items) < 30_000  # A closed mid-backlog
+        assert first.summary().stored == 12_000 and len(got.items) < 12_000  # A closed mid-backlog
     assert second.summary().published == 0
     await got.ended(timeout=60)
     await _closed(bus, got)
     assert got.completed and not got.errors
-    assert [t["id"] for t in got.items] == [str(i) for i in range(30_000)]
+    assert [t["id"] for t in got.items] == [str(i) for i in range(12_000)]
 
 
 async def test_a_subscription_that_has_not_heard_a_redundant_publisher_yet_outlives_the_others_end(
@@ -470,10 +470,14 @@ async def test_a_backlog_whose_tail_was_purged_still_ends(
     nc = await rxpro.nats.connect(nats_server.url)
     try:
         async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as pub:
-            await _feed(source, 0, 50_000)
+            padding = "x" * 4_000  # big values: the server holds most of the backlog back (flow control)
+            for i in range(6_000):
+                source.on_next({**_trade(i), "info": {"padding": padding}})
+                if i % 100 == 99:
+                    await asyncio.sleep(0.01)
             await pub.flush(60)
             bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
-            slow = collect(bus.pipe(ops.do_action(lambda _: time.sleep(0.0002))))
+            slow = collect(bus.pipe(ops.do_action(lambda _: time.sleep(0.0005))))
             await slow.until(lambda: len(slow.items) > 100, timeout=30)
             source.on_completed()
             await pub.finished()
@@ -482,7 +486,7 @@ async def test_a_backlog_whose_tail_was_purged_still_ends(
         await _closed(bus, slow)
     finally:
         await nc.close()
-    assert slow.completed and not slow.errors and 0 < len(slow.items) < 50_000
+    assert slow.completed and not slow.errors and 0 < len(slow.items) < 6_000
 
 
 async def test_a_stall_of_the_subscribing_process_longer_than_the_silence_limit_is_not_a_lost_feed(
