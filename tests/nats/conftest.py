@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -23,6 +25,26 @@ from rxpro.nats import LocalCluster, LocalServer, PublishOptions, StreamSettings
 from rxpro.testing import Simulator, SimulatorConfig
 
 _names = itertools.count(1)
+
+#: the ``rxpro`` command, as a process of this Python
+RXPRO = [sys.executable, "-m", "rxpro"]
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    """``rxpro ARGS...`` started as a process (text pipes; register it with ``processes`` to reap it)."""
+    return subprocess.Popen([*RXPRO, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """The processes a test started: killed if still running, and reaped, at teardown."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -6,40 +6,23 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import orjson
 import pytest
 from reactivex.subject import Subject
+from rxpro.operators import merge_exchanges
 
 import rxpro
 import rxpro.nats
 from rxpro.nats import LocalServer, PublishOptions, StreamSettings
-from rxpro.operators import merge_exchanges
 
-RXPRO = [sys.executable, "-m", "rxpro"]
+from .conftest import RXPRO, start
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*RXPRO, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*RXPRO, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
 
 
 async def _stored(subject: str, url: str) -> list[Any]:

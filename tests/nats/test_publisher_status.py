@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import ccxt
@@ -33,6 +32,8 @@ from rxpro.nats import (
     PublishOptions,
     StreamOptions,
 )
+
+from .conftest import RXPRO, start
 
 #: a quick silence limit for the tests (the default is 10 s)
 QUICK = StreamOptions(silence=1.5)
@@ -168,11 +169,6 @@ async def test_a_quiet_feed_whose_publisher_is_alive_is_not_lost(
         await _feed(source, 1, 1)
         await got.count(2, timeout=10)
         await _closed(bus, got)
-
-
-def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "rxpro", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, stdin=subprocess.DEVNULL)
 
 
 async def test_a_backlog_is_delivered_whole_before_the_end_whichever_redundant_publisher_ends_last(
@@ -516,24 +512,14 @@ async def test_a_stall_of_the_subscribing_process_longer_than_the_silence_limit_
     assert got.completed and not got.errors
 
 
-@pytest.fixture
-def feed_process() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
-
-
 async def test_a_killed_feed_process_is_told_after_the_silence_limit(
     nats_server: LocalServer, unique: Callable[[], str], collect: Callable[..., Any],
-    feed_process: list[subprocess.Popen[str]],
+    processes: list[subprocess.Popen[str]],
 ) -> None:
     prefix = f"rxpro.{unique()}"
-    process = _start("publish", "binance", "BTC/USDT", "--streams", "trades", "--nats", nats_server.url, "--simulator",
+    process = start("publish", "binance", "BTC/USDT", "--streams", "trades", "--nats", nats_server.url, "--simulator",
                      "--speed", "10", "--prefix", prefix, "--stream-name", prefix.split(".")[1].upper())
-    feed_process.append(process)
+    processes.append(process)
     subject = f"{prefix}.binance.trades.BTC_USDT"
     deadline = time.monotonic() + 60
     while True:  # the feed process makes the stream: consume once it is there
@@ -575,7 +561,7 @@ def test_a_publisher_heartbeat_that_is_not_a_positive_number_is_refused_naming_i
 
 
 async def test_a_watch_process_ends_by_itself_when_the_feed_process_it_shows_stops(
-    nats_server: LocalServer, unique: Callable[[], str], feed_process: list[subprocess.Popen[str]],
+    nats_server: LocalServer, unique: Callable[[], str], processes: list[subprocess.Popen[str]],
 ) -> None:
     """``rxpro watch --nats`` (no ``--seconds``) exits 0 after the feed's last trade, which it showed."""
     prefix = f"rxpro.{unique()}"
@@ -585,13 +571,12 @@ async def test_a_watch_process_ends_by_itself_when_the_feed_process_it_shows_sto
                                   options=PublishOptions(prefix=prefix,
                                                          stream_settings=rxpro.nats.StreamSettings(name=name))):
         pass
-    rxpro_command = [sys.executable, "-m", "rxpro"]
     subject = f"{prefix}.binance.trades.BTC_USDT"
-    watch = _start("watch", "--nats", nats_server.url, subject, "--json")
-    feed_process.append(watch)
+    watch = start("watch", "--nats", nats_server.url, subject, "--json")
+    processes.append(watch)
     await asyncio.sleep(1.5)
     feed = await asyncio.to_thread(
-        subprocess.run, [*rxpro_command, "publish", "binance", "BTC/USDT", "--streams", "trades", "--nats",
+        subprocess.run, [*RXPRO, "publish", "binance", "BTC/USDT", "--streams", "trades", "--nats",
                          nats_server.url, "--simulator", "--speed", "10", "--seconds", "3", "--prefix", prefix,
                          "--stream-name", name], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert feed.returncode == 0, feed.stderr
