@@ -92,10 +92,9 @@ class StreamOptions:
     #: out or answer 503 (a leader election after a node died takes a few) before it fails with
     #: :class:`NatsUnreachable`
     setup_timeout: float = 15.0
-    #: seconds a live subscription that has heard from its feed waits, hearing nothing more (no
-    #: value, no publisher status: publishers say they are alive every ``PublishOptions.heartbeat``,
-    #: 1 s), before it fails with :class:`PublisherLost`; None: it waits for ever (and ignores the
-    #: publishers' statuses)
+    #: seconds a live subscription waits for a status from the publishers of a subject it heard
+    #: from (they beat every ``PublishOptions.heartbeat``, 1 s; 2.5 beats if that is longer) before it
+    #: fails with :class:`PublisherLost`; None: it waits for ever (and ignores the publishers' statuses)
     silence: float | None = 10.0
     connect: ConnectOptions = field(default_factory=ConnectOptions)
 
@@ -122,6 +121,16 @@ def _deliver(start: Start) -> tuple[DeliverPolicy, dict[str, Any]]:
             raise InvalidArgument(f"start time {start.isoformat()} has no time zone: use an aware datetime (UTC)")
         return DeliverPolicy.BY_START_TIME, {"opt_start_time": start}
     raise InvalidArgument(f"start must be 'new', 'all', a sequence (int >= 1) or an aware datetime, got {start!r}")
+
+
+def _metadata(msg: Msg | None) -> Any:
+    """A JetStream message's metadata (its stream sequence, what was pending), or None (none, or not JetStream's)."""
+    if msg is None:
+        return None
+    try:
+        return msg.metadata
+    except Exception:  # noqa: BLE001 - not a JetStream reply subject
+        return None
 
 
 class _Consumption:
@@ -163,10 +172,9 @@ class _Consumption:
                 self.nc = await connect(self.nc_or_url, self.options.connect)
                 self.owns_nc = True
             js = self.nc.jetstream()
-            watching = self.live and self.options.silence is not None
-            if watching:  # before the consumer: a status sent while it is set up is heard
-                assert self.options.silence is not None
-                self.feed = Feed(self.options.silence, asyncio.get_running_loop().time())
+            silence = self.options.silence if self.live else None
+            if silence is not None:  # before the consumer: a status sent while it is set up is heard
+                self.feed = Feed(silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
@@ -279,8 +287,7 @@ class _Consumption:
     async def _on_status(self, msg: Msg) -> None:
         """A publisher's status: ``live`` (every heartbeat), or how it ended."""
         feed = self.feed
-        if feed is None:
-            return
+        assert feed is not None  # (subscribed only with one)
         try:
             status = orjson.loads(msg.data)
         except orjson.JSONDecodeError:
@@ -370,13 +377,9 @@ class _Consumption:
             await asyncio.sleep(0)
 
     def _delivered_seq(self) -> int:
-        msg = self.last_msg
-        if msg is None:
-            return 0
-        try:
-            return int(msg.metadata.sequence.stream)
-        except Exception:  # noqa: BLE001 - not a JetStream message
-            return 0
+        """The stream sequence of the last value handed on (0: none)."""
+        metadata = _metadata(self.last_msg)
+        return int(metadata.sequence.stream) if metadata is not None else 0
 
     def _behind(self) -> bool:
         """Whether the server had more for this subscription when it sent the last value handed on.
@@ -384,20 +387,13 @@ class _Consumption:
         (The server's consumer info is not asked: after a server restart nats-py asked it under
         the re-created ordered consumer's old name and got 404.)
         """
-        msg = self.last_msg
-        if msg is None:
-            return False
-        try:
-            return bool(msg.metadata.num_pending)
-        except Exception:  # noqa: BLE001 - not a JetStream message: nothing to tell
-            return False
+        metadata = _metadata(self.last_msg)
+        return bool(metadata.num_pending) if metadata is not None else False
 
     @staticmethod
     def _sequence(msg: Msg) -> str:
-        try:
-            return str(msg.metadata.sequence.stream)
-        except Exception:  # noqa: BLE001 - not a JetStream reply subject
-            return "?"
+        metadata = _metadata(msg)
+        return str(metadata.sequence.stream) if metadata is not None else "?"
 
     async def _ack(self, sync: bool = False) -> None:
         msg, self.unacked, self.since_ack = self.unacked, None, 0
@@ -503,11 +499,11 @@ def stream(
     ``stream``: the JetStream stream (default: the one that stores ``subject``).
     ``live=False`` completes once the values the stream held at subscribe are
     delivered (a replay of the bus). Each value is the dict (or OHLCV row) the
-    publisher's subscriber saw, ``==`` to it. A live stream ends when its feed does:
-    it completes once the last publisher of its subject completed or was closed, fails
-    with :class:`PublisherStopped` when that publisher failed, and with
-    :class:`PublisherLost` after ``StreamOptions.silence`` seconds without a value or a
-    publisher's heartbeat. Errors: :class:`StreamNotFound`,
+    publisher's subscriber saw, ``==`` to it. A live stream ends when its feed does
+    (see the module's docstring): it completes once every subject it follows ended and
+    it delivered what the server had, fails with :class:`PublisherStopped` when a
+    publisher failed, and with :class:`PublisherLost` when a subject's publishers went
+    quiet for ``StreamOptions.silence`` seconds. Errors: :class:`StreamNotFound`,
     :class:`NotRxproMessage`, :class:`NatsUnreachable`, :class:`InvalidSubject`. While
     JetStream's requests to set the consumer up time out or answer 503 (a cluster electing a
     leader), they are asked again for ``StreamOptions.setup_timeout`` seconds first.

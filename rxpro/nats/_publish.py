@@ -22,8 +22,8 @@ it has published to (or was given), and at its end one last status per subject â
 ``completed`` (its source completed), ``closed`` (closed before that) or ``failed``
 with the error, sent once everything it published is stored (or it failed), with the
 stream sequence of the last value stored on that subject, so a consumer ends only once
-it has that value. Every status carries the heartbeat interval. A publisher killed says nothing: its consumers
-notice that its heartbeats stopped.
+it has that value. Every status carries the heartbeat interval. A publisher killed says
+nothing: its consumers notice that its heartbeats stopped.
 """
 
 from __future__ import annotations
