@@ -27,6 +27,9 @@ publishers' statuses (``_rxpro_status.<subject>``, plain NATS; see ``_publish``)
   killed, a network cut). A subject nobody spoke for yet is waited for: a feed may start
   after its consumers, and values replayed from the stream's past don't say a feed is there.
   (See ``_liveness``.)
+- The server keeps each subject's newest status (stream ``RXPRO_STATUS``, see ``_jetstream``):
+  read when the subscription starts and after each reconnect, so one started after its feed
+  ended (or was killed), or whose connection was down when the end was said, learns it.
 
 And any subscription, live or not, whose connection nats-py closed for good (its reconnect
 attempts spent) fails with :class:`NatsUnreachable`.
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,7 +66,7 @@ from ._errors import (
     PublisherStopped,
     StreamNotFound,
 )
-from ._jetstream import again_while_transient, check_seconds, stream_of
+from ._jetstream import STATUS_STREAM, again_while_transient, check_seconds, stream_of
 from ._liveness import Feed
 from ._subjects import STATUS_PREFIX, check_subject, status_subject
 from ._wire import CHANNEL_HEADER, decode_body
@@ -70,6 +74,9 @@ from ._wire import CHANNEL_HEADER, decode_body
 __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 
 log = logging.getLogger("rxpro.nats")
+
+#: seconds one request for the kept publisher statuses may take
+_STATUS_READ_S = 2.0
 
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
@@ -176,6 +183,7 @@ class _Consumption:
             if silence is not None:  # before the consumer: a status sent while it is set up is heard
                 self.feed = Feed(silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
+                await self._read_kept_statuses(js)
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
                     "(StreamOptions.setup_timeout)")
@@ -286,14 +294,42 @@ class _Consumption:
 
     async def _on_status(self, msg: Msg) -> None:
         """A publisher's status: ``live`` (every heartbeat), or how it ended."""
+        self._take_status(msg.subject, msg.data, 0.0)
+
+    def _take_status(self, subject: str, data: bytes, age: float) -> None:
+        """Hand a status (on ``subject``, sent ``age`` seconds ago) to the feed."""
         feed = self.feed
-        assert feed is not None  # (subscribed only with one)
+        assert feed is not None  # (statuses are read only with one)
         try:
-            status = orjson.loads(msg.data)
+            status = orjson.loads(data)
         except orjson.JSONDecodeError:
             status = None
-        if not feed.heard(msg.subject[len(STATUS_PREFIX) + 1:], status, asyncio.get_running_loop().time()):
-            log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", msg.subject, msg.data[:200])
+        if not feed.heard(subject[len(STATUS_PREFIX) + 1:], status, asyncio.get_running_loop().time() - age):
+            log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", subject, data[:200])
+
+    async def _read_kept_statuses(self, js: Any) -> None:
+        """The newest status the server keeps of each subject of this subscription (stream ``RXPRO_STATUS``).
+
+        So a subscription started after its feed ended learns how, and one whose connection was
+        down learns what was said meanwhile: each is taken as sent when the server stored it
+        (the server's clock; a status older than one already heard from its publisher changes
+        nothing). Without the stream (no publisher of ours made it), or when the server does not
+        answer, the subscription goes by the statuses it hears.
+        """
+        try:
+            info = await asyncio.wait_for(
+                js.stream_info(STATUS_STREAM, subjects_filter=status_subject(self.subject)), _STATUS_READ_S)
+            for subject in info.state.subjects or ():
+                try:
+                    kept = await asyncio.wait_for(js.get_last_msg(STATUS_STREAM, subject), _STATUS_READ_S)
+                except nats.js.errors.NotFoundError:
+                    continue  # aged out meanwhile
+                stored = kept.time.timestamp() if kept.time is not None else time.time()
+                self._take_status(subject, kept.data or b"", max(0.0, time.time() - stored))
+        except nats.js.errors.NotFoundError:
+            return
+        except (nats.errors.Error, asyncio.TimeoutError) as error:
+            log.debug("rxpro.nats: %s: the kept statuses were not read: %s", self.subject, error or type(error).__name__)
 
     async def _watch(self) -> None:
         """Until the subscription ends: end it when its connection closed for good, or (live, with a
@@ -334,8 +370,10 @@ class _Consumption:
                 # back from a reconnect, out of a stall of this process, or working through a backlog:
                 # statuses queued behind values on this connection have not been read, so silences
                 # count from now
+                if reconnects >= 0 and nc.stats["reconnects"] != reconnects:
+                    await self._read_kept_statuses(nc.jetstream())  # what was said while it was away
                 offline, reconnects = False, nc.stats["reconnects"]
-                feed.resume(now)
+                feed.resume(loop.time())
                 continue
             verdict = feed.verdict(now)
             if verdict is None:

@@ -6,6 +6,10 @@ duplicate window 2 minutes (how far apart two redundant publishers may run),
 1 replica (3 on a 3-node cluster: ``replicas=3``). An existing stream is used
 as it is, never changed.
 
+Next to it, stream ``RXPRO_STATUS`` on ``_rxpro_status.>`` keeps the newest publisher status
+of each subject (one message per subject, the data stream's age limit, storage and replicas):
+what a subscription started after its feed ended or died reads to know it (``keep_statuses``).
+
 A request made while the cluster has no leader times out or answers 503:
 ``again_while_transient`` asks again until a deadline (``setup_timeout``).
 """
@@ -26,10 +30,15 @@ from rxpro import InvalidArgument
 from rxpro._retry import RetryPolicy
 
 from ._errors import InvalidSubject, NatsUnreachable, StreamNotFound
+from ._subjects import STATUS_PREFIX
 
-__all__ = ["TRANSIENT", "StreamSettings", "again_while_transient", "check_seconds", "ensure_stream", "stream_of"]
+__all__ = ["STATUS_STREAM", "TRANSIENT", "StreamSettings", "again_while_transient", "check_seconds", "ensure_stream",
+           "keep_statuses", "stream_of"]
 
 _T = TypeVar("_T")
+
+#: the stream that keeps the newest publisher status of each subject (``_rxpro_status.<subject>``)
+STATUS_STREAM = "RXPRO_STATUS"
 
 #: what a JetStream request gets while the cluster elects a leader or a node is down: worth asking again
 #: (not "no responders": that is a server without JetStream, said at once)
@@ -137,3 +146,28 @@ async def ensure_stream(js: JetStreamContext, subjects: list[str], settings: Str
     except nats.js.errors.APIError as error:
         raise StreamNotFound(f"can't create stream {settings.name!r} on {', '.join(subjects)}: {error.description}") from None
     return settings.name
+
+
+async def keep_statuses(js: JetStreamContext, settings: StreamSettings) -> None:
+    """Make sure stream :data:`STATUS_STREAM` keeps the newest status of every subject (created when absent).
+
+    One message per subject (``max_msgs_per_subject=1``), ``settings``' age limit, storage and
+    replicas. Publishers' statuses stay plain NATS publishes: the stream stores them as they pass.
+    Raises what JetStream answered (the caller carries on without it: statuses still reach the
+    subscriptions that are there).
+    """
+    try:
+        await js.stream_info(STATUS_STREAM)
+        return
+    except nats.js.errors.NotFoundError:
+        pass
+    await js.add_stream(StreamConfig(
+        name=STATUS_STREAM,
+        subjects=[f"{STATUS_PREFIX}.>"],
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        max_msgs_per_subject=1,
+        max_age=settings.max_age,
+        num_replicas=settings.replicas,
+        storage=StorageType.MEMORY if settings.memory else StorageType.FILE,
+    ))

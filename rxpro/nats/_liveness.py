@@ -12,6 +12,11 @@ Publishers (``_publish``) send, per data subject, a ``live`` status every heartb
 - **lost** when its newest status is a beat older than the limit: ``StreamOptions.silence``,
   or 2.5 of the publishers' own intervals if longer (a publisher killed, a network cut).
 
+Statuses are taken at the time they were sent: the newest status of each subject that the
+server keeps (read back when the subscription starts or reconnects) at the time it was
+stored; one older than a status already taken from its publisher changes nothing. A subject
+lost or failed before the subscription started ends it only once no other subject is live.
+
 A subject nobody has spoken for is not judged: a feed may start after its consumers, and
 values replayed from the stream's past say nothing about a feed being there. Redundant
 publishers share a subject; shards of one wildcard don't, so one shard's end or loss is
@@ -57,6 +62,7 @@ class _Subject:
     last_end: tuple[float, str, str, str | None] | None = None  # (loop time, publisher, state, error)
     seq: int = 0  # the stream sequence of the last value an ended publisher said it stored
     every: float = 0.0  # the longest interval its publishers said
+    newest: dict[str, float] = field(default_factory=dict)  # publisher -> when its newest status taken was sent
 
     def interval(self) -> float:
         return self.every or _DEFAULT_EVERY
@@ -67,11 +73,17 @@ class Feed:
 
     def __init__(self, silence: float, now: float) -> None:
         self.silence = silence
+        self.started = now  # the subscription started
         self.since = now  # the subscription started, or its connection came back
         self.subjects: dict[str, _Subject] = {}
 
     def heard(self, subject: str, status: Any, now: float) -> bool:
-        """Take one status of ``subject``; False (and nothing taken) if it is not an rxpro status."""
+        """Take one status of ``subject``, sent at ``now``; False (and nothing taken) if it is not an rxpro status.
+
+        A status read back from the server (the newest one it keeps of a subject) is taken at the
+        time it was stored, so it may be older than one already heard: a publisher's status older
+        than the newest taken from it says nothing new, and is passed over.
+        """
         if type(status) is not dict:
             return False
         publisher, state, every = status.get("publisher"), status.get("state"), status.get("every", _DEFAULT_EVERY)
@@ -80,14 +92,19 @@ class Feed:
                 or not 0 < every < float("inf") or type(seq) is not int or seq < 0):
             return False
         feed = self.subjects.setdefault(subject, _Subject())
+        if now < feed.newest.get(publisher, now):
+            return True
+        feed.newest[publisher] = now
         feed.every = max(feed.every, float(every))
         if state == "live":
             feed.alive[publisher] = (now, float(every))
-            feed.last_beat = (now, publisher)
+            if feed.last_beat is None or now >= feed.last_beat[0]:
+                feed.last_beat = (now, publisher)
         else:
             feed.alive.pop(publisher, None)
             error = status.get("error")
-            feed.last_end = (now, publisher, state, None if error is None else str(error))
+            if feed.last_end is None or now >= feed.last_end[0]:
+                feed.last_end = (now, publisher, state, None if error is None else str(error))
             feed.seq = max(feed.seq, seq)
         return True
 
@@ -98,6 +115,7 @@ class Feed:
     def verdict(self, now: float) -> Verdict | None:
         """How the subscription should end now, or None (it goes on)."""
         ended: list[Verdict] = []
+        earlier: list[Verdict] = []  # lost or failed before the subscription started (read back from the server)
         live = False
         for subject, feed in self.subjects.items():
             state = self._judge(subject, feed, now)
@@ -105,10 +123,19 @@ class Feed:
                 continue
             if isinstance(state, str):
                 live = True
+            elif self._before_start(state, feed):
+                earlier.append(state)
             elif state.kind == "lost":
                 return state
             else:
                 ended.append(state)
+        if earlier and not live:
+            # a subject that was dead before this subscription started ends it only once nothing
+            # else is live: shards of a wildcard that go on are not cut by one that stopped yesterday
+            lost = [verdict for verdict in earlier if verdict.kind == "lost"]
+            if lost:
+                return lost[0]
+            ended.extend(earlier)
         failed = [verdict for verdict in ended if verdict.kind == "failed"]
         if failed:
             # with other subjects going on there is nothing to wait for; else deliver what is stored first
@@ -118,6 +145,14 @@ class Feed:
             last = max(ended, key=self._ended_at)  # the feed's last end speaks for it
             return Verdict(last.kind, last.subject, last.publisher, last.error, seq=max(v.seq for v in ended))
         return None
+
+    def _before_start(self, verdict: Verdict, feed: _Subject) -> bool:
+        """Whether ``verdict`` (lost, or failed) was already so when the subscription started."""
+        if verdict.kind == "lost":
+            return feed.last_beat is not None and feed.last_beat[0] < self.started
+        if verdict.kind == "failed":
+            return feed.last_end is not None and feed.last_end[0] < self.started
+        return False
 
     def _ended_at(self, verdict: Verdict) -> float:
         end = self.subjects[verdict.subject].last_end
@@ -131,6 +166,9 @@ class Feed:
                 return "live"
             if now - seen > 4 * max(self.silence, grace):
                 del feed.alive[publisher]  # long silent: only last_beat still speaks of it
+        for publisher, sent in list(feed.newest.items()):
+            if now - sent > 4 * max(self.silence, grace) and publisher not in feed.alive:
+                del feed.newest[publisher]
         end, beat = feed.last_end, feed.last_beat
         if end is not None and (beat is None or end[0] >= beat[0]):
             at, publisher, state, error = end

@@ -23,12 +23,15 @@ it has published to (or was given), and at its end one last status per subject â
 with the error, sent once everything it published is stored (or it failed), with the
 stream sequence of the last value stored on that subject, so a consumer ends only once
 it has that value. Every status carries the heartbeat interval. A publisher killed says
-nothing: its consumers notice that its heartbeats stopped.
+nothing: its consumers notice that its heartbeats stopped. The server keeps the newest status
+of each subject (stream ``RXPRO_STATUS``, made at start when absent: ``keep_statuses``) for
+subscriptions that start later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import socket
@@ -56,6 +59,7 @@ from ._jetstream import (
     again_while_transient,
     check_seconds,
     ensure_stream,
+    keep_statuses,
     stream_of,
 )
 from ._subjects import DEFAULT_PREFIX, check_subject, status_subject, subject_for
@@ -71,6 +75,8 @@ from ._wire import (
 )
 
 __all__ = ["PublishOptions", "PublishSummary", "Publisher", "publish"]
+
+log = logging.getLogger("rxpro.nats")
 
 #: JetStream answers 503 (as a status, or an API error code) while no stream leader is there
 _UNAVAILABLE = 503
@@ -254,6 +260,7 @@ class Publisher:
             else:
                 self.stream = await again_while_transient(
                     lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline, what)
+            await self._keep_statuses(js)
             self._inbox = self._nc.new_inbox()
             self._ack_subscription = await self._nc.subscribe(
                 f"{self._inbox}.*", cb=self._on_ack, pending_msgs_limit=10 * self.options.max_in_flight + 1024,
@@ -526,6 +533,17 @@ class Publisher:
             message.resolved.set_result(None)
 
     # -- status: alive, and how it ended ---------------------------------------------------
+
+    async def _keep_statuses(self, js: Any) -> None:
+        """Have the server keep each subject's newest status (``keep_statuses``), so a subscription started
+        after this publisher ended (or died) learns it; without it, only those there at the time hear it."""
+        try:
+            await asyncio.wait_for(keep_statuses(js, self.options.stream_settings),
+                                   min(self.options.setup_timeout, 5.0))
+        except (nats.errors.Error, asyncio.TimeoutError) as error:
+            log.warning("rxpro.nats: the server keeps no publisher statuses (%s): a subscription started after "
+                        "this feed ends will not hear how it ended", getattr(error, "description", None) or error
+                        or type(error).__name__)
 
     def _status_subjects(self) -> list[str]:
         """The subjects this publisher speaks for: the one known from the start, and those it has published to."""

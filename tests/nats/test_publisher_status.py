@@ -12,6 +12,7 @@ each of these consumers waited for ever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ccxt
+import nats.js.errors
 import pytest
 from reactivex import operators as ops
 from reactivex.subject import Subject
@@ -32,6 +34,7 @@ from rxpro.nats import (
     PublishOptions,
     StreamOptions,
 )
+from rxpro.nats._jetstream import STATUS_STREAM
 
 from .conftest import RXPRO, start
 
@@ -243,14 +246,108 @@ async def test_a_rolling_restart_of_a_feed_keeps_its_live_streams_going(
     assert got.completed and [t["id"] for t in got.items] == [str(i) for i in range(25)]
 
 
-async def test_values_from_the_past_with_no_feed_running_do_not_make_a_stream_lost(
+async def _purge_kept_statuses(url: str, subject: str) -> None:
+    """Forget what the server keeps of ``subject``'s publisher statuses (as a server that never kept them)."""
+    nc = await rxpro.nats.connect(url)
+    try:
+        await nc.jetstream().purge_stream(STATUS_STREAM, subject=rxpro.nats.status_subject(subject))
+    finally:
+        await nc.close()
+
+
+@pytest.mark.parametrize(("end", "start"), [("completed", "all"), ("closed", "all"), ("failed", "all"),
+                                            ("completed", "new")])
+async def test_a_subscription_started_after_its_feed_ended_delivers_then_hears_how_it_ended(
+    end: str, start: str, nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """The server keeps each subject's newest status (stream RXPRO_STATUS); before, this subscription waited for ever."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        await _feed(source, 0, 10)
+        await publisher.flush(10)
+        if end == "completed":
+            source.on_completed()
+        elif end == "failed":
+            source.on_error(ccxt.ExchangeNotAvailable("binance is down for maintenance"))
+    await asyncio.sleep(0.5)  # the feed long gone: more than 2.5 of its heartbeats
+    bus = rxpro.nats.stream(subject, nats_server.url, start=start, options=QUICK)  # type: ignore[arg-type]
+    got = collect(bus)
+    subscribed = time.monotonic()
+    await got.ended(timeout=10)
+    told_after = time.monotonic() - subscribed
+    await _closed(bus, got)
+    assert [t["id"] for t in got.items] == ([str(i) for i in range(10)] if start == "all" else [])
+    if end == "failed":
+        [error] = got.errors
+        assert isinstance(error, PublisherStopped) and publisher.publisher_id in str(error)
+        assert "ExchangeNotAvailable: binance is down for maintenance" in str(error)
+    else:
+        assert got.completed and not got.errors
+    assert told_after < QUICK.silence + 1  # told by the kept end (2.5 heartbeats after subscribing), not a silence
+
+
+async def test_a_wildcard_subscription_started_after_one_shard_failed_goes_on_with_the_others(
     nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
 ) -> None:
-    """start='all' on a stream whose feed has long stopped: the values, then waiting for a feed (review: lost)."""
+    """A shard's failure kept from before the subscription does not cut the shards that go on; it is told at the end."""
+    eth: Subject[Any] = Subject()
+    async with rxpro.nats.publish(eth, nats_server.url, exchange="binance", options=_beating(options)) as failed:
+        eth.on_next({**_trade(0), "symbol": "ETH/USDT"})
+        await failed.flush(10)
+        eth.on_error(ccxt.ExchangeNotAvailable("ETH/USDT delisted"))
+    btc: Subject[Any] = Subject()
+    async with rxpro.nats.publish(btc, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        await _feed(btc, 0, 1)
+        await publisher.flush(10)
+        bus = rxpro.nats.stream(f"{options.prefix}.binance.trades.>", nats_server.url, options=QUICK)
+        got = collect(bus)
+        for i in range(1, 9):  # 2 s of values: past the silence limit and the end's grace
+            await asyncio.sleep(0.25)
+            await _feed(btc, i, 1)
+        await got.count(8, timeout=10)
+        assert not got.errors and not got.completed
+        btc.on_completed()
+        await publisher.finished()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert [t["id"] for t in got.items] == [str(i) for i in range(1, 9)]
+    [error] = got.errors
+    assert isinstance(error, PublisherStopped) and failed.publisher_id in str(error) and "delisted" in str(error)
+
+
+async def test_a_durable_subscription_resumed_after_its_feed_ended_gets_the_rest_then_completes(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as publisher:
+        bus = rxpro.nats.stream(subject, nats_server.url, start="all", durable="desk", options=QUICK)
+        got = collect(bus)
+        await _feed(source, 0, 5)
+        await got.count(5, timeout=10)
+        await _closed(bus, got)  # acknowledged at dispose
+        await _feed(source, 5, 5)
+        source.on_completed()
+        await publisher.finished()
+    bus = rxpro.nats.stream(subject, nats_server.url, start="all", durable="desk", options=QUICK)
+    got = collect(bus)
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors
+    assert [t["id"] for t in got.items] == [str(i) for i in range(5, 10)]
+
+
+async def test_values_from_the_past_with_no_feed_running_and_no_status_kept_wait_for_a_feed(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """start='all' on a stream whose feed has long stopped, no status of it kept: the values, then waiting for
+    a feed (review: lost); a feed that starts again goes on with it."""
     subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
     source: Subject[Any] = Subject()
     async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
         await _feed(source, 0, 10)
+    await _purge_kept_statuses(nats_server.url, subject)
     bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
     got = collect(bus)
     await got.count(10, timeout=10)
@@ -263,6 +360,35 @@ async def test_values_from_the_past_with_no_feed_running_do_not_make_a_stream_lo
     await got.ended(timeout=10)
     await _closed(bus, got)
     assert got.completed and not got.errors
+
+
+async def test_a_server_that_keeps_no_statuses_is_logged_and_live_streams_still_hear_the_end(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another stream already stores the status subjects: RXPRO_STATUS can't be made; publishing goes on."""
+    nc = await rxpro.nats.connect(nats_server.url)
+    js = nc.jetstream()
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_stream(STATUS_STREAM)
+        await js.add_stream(name="THEIRS", subjects=[rxpro.nats.status_subject(subject)], storage="memory")
+        source: Subject[Any] = Subject()
+        async with rxpro.nats.publish(source, nats_server.url, exchange="binance",
+                                      options=_beating(options)) as publisher:
+            bus = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+            got = collect(bus)
+            await _feed(source, 0, 10)
+            await got.count(10, timeout=10)  # subscribed: it hears the end as it is said
+            source.on_completed()
+            await publisher.finished()
+        await got.ended(timeout=10)
+        await _closed(bus, got)
+    finally:
+        await js.delete_stream("THEIRS")
+        await nc.close()
+    assert got.completed and not got.errors and len(got.items) == 10
+    assert "the server keeps no publisher statuses" in caplog.text and "overlap" in caplog.text
 
 
 async def test_a_publisher_closed_right_after_its_source_failed_tells_the_failure(
@@ -545,6 +671,17 @@ async def test_a_killed_feed_process_is_told_after_the_silence_limit(
                      rf"\(StreamOptions\.silence, or 2\.5 of their heartbeats if longer\); the last one heard was "
                      rf"\S+:{process.pid}:", str(error)), str(error)
     assert 1.0 < told_after < 2.5 + 5  # 2.5 s from its last beat, up to 1 s before the kill
+    # subscribed after the kill: what the feed stored, then the same verdict, from its last beat kept on the server
+    late = rxpro.nats.stream(subject, nats_server.url, start="all", options=QUICK)
+    got_late = collect(late)
+    subscribed = time.monotonic()
+    await got_late.ended(timeout=30)
+    told_after = time.monotonic() - subscribed
+    await _closed(late, got_late)
+    assert len(got_late.items) >= len(got.items) and not got_late.completed
+    [error] = got_late.errors
+    assert isinstance(error, PublisherLost) and re.search(rf"the last one heard was \S+:{process.pid}:", str(error))
+    assert 2.0 < told_after < 2.5 + 5  # the silence counts from the subscription's start
 
 
 @pytest.mark.parametrize("silence", [0, -1.0, "10", True, float("nan")])
