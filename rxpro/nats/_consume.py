@@ -167,6 +167,7 @@ class _Consumption:
         self.status_subscription: Any = None
         self.last_msg: Msg | None = None  # the last value handed on (its stream sequence: what was delivered)
         self.feed: Feed | None = None  # what the publishers' statuses said (live, with a silence limit)
+        self.read_at_reconnects = 0  # nats-py's reconnect count when the kept statuses were last read
         #: the stream sequence this subscription starts after, where known: an ended feed's last
         #: value at or before it is not for this subscription to wait for
         self.floor: int | None = None
@@ -183,7 +184,7 @@ class _Consumption:
             if silence is not None:  # before the consumer: a status sent while it is set up is heard
                 self.feed = Feed(silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
-                await self._read_kept_statuses(js)
+                await self._read_kept_statuses(js, at_start=True)
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
                     "(StreamOptions.setup_timeout)")
@@ -294,28 +295,32 @@ class _Consumption:
 
     async def _on_status(self, msg: Msg) -> None:
         """A publisher's status: ``live`` (every heartbeat), or how it ended."""
-        self._take_status(msg.subject, msg.data, 0.0)
+        self._take_status(msg.subject, msg.data, asyncio.get_running_loop().time())
 
-    def _take_status(self, subject: str, data: bytes, age: float) -> None:
-        """Hand a status (on ``subject``, sent ``age`` seconds ago) to the feed."""
+    def _take_status(self, subject: str, data: bytes, at: float, kept: bool = False) -> None:
+        """Hand a status (on ``subject``, sent at loop time ``at``; ``kept``: read back from the server) to the feed."""
         feed = self.feed
         assert feed is not None  # (statuses are read only with one)
         try:
             status = orjson.loads(data)
         except orjson.JSONDecodeError:
             status = None
-        if not feed.heard(subject[len(STATUS_PREFIX) + 1:], status, asyncio.get_running_loop().time() - age):
+        if not feed.heard(subject[len(STATUS_PREFIX) + 1:], status, at, kept):
             log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", subject, data[:200])
 
-    async def _read_kept_statuses(self, js: Any) -> None:
+    async def _read_kept_statuses(self, js: Any, at_start: bool = False) -> None:
         """The newest status the server keeps of each subject of this subscription (stream ``RXPRO_STATUS``).
 
         So a subscription started after its feed ended learns how, and one whose connection was
         down learns what was said meanwhile: each is taken as sent when the server stored it
-        (the server's clock; a status older than one already heard from its publisher changes
-        nothing). Without the stream (no publisher of ours made it), or when the server does not
-        answer, the subscription goes by the statuses it hears.
+        (the server's clock: see ``Feed.heard``); those read as the subscription starts count as
+        from before it, whatever the two clocks say. Without the stream (no publisher of ours
+        made it), or when the server does not answer, the subscription goes by the statuses it hears.
         """
+        feed = self.feed
+        assert feed is not None and self.nc is not None
+        loop = asyncio.get_running_loop()
+        self.read_at_reconnects = self.nc.stats["reconnects"]  # a reconnect from now on: read again
         try:
             info = await asyncio.wait_for(
                 js.stream_info(STATUS_STREAM, subjects_filter=status_subject(self.subject)), _STATUS_READ_S)
@@ -325,7 +330,8 @@ class _Consumption:
                 except nats.js.errors.NotFoundError:
                     continue  # aged out meanwhile
                 stored = kept.time.timestamp() if kept.time is not None else time.time()
-                self._take_status(subject, kept.data or b"", max(0.0, time.time() - stored))
+                at = loop.time() - max(0.0, time.time() - stored)
+                self._take_status(subject, kept.data or b"", min(at, feed.started - 1e-3) if at_start else at, kept=True)
         except nats.js.errors.NotFoundError:
             return
         except (nats.errors.Error, asyncio.TimeoutError) as error:
@@ -370,7 +376,7 @@ class _Consumption:
                 # back from a reconnect, out of a stall of this process, or working through a backlog:
                 # statuses queued behind values on this connection have not been read, so silences
                 # count from now
-                if reconnects >= 0 and nc.stats["reconnects"] != reconnects:
+                if nc.stats["reconnects"] != self.read_at_reconnects:
                     await self._read_kept_statuses(nc.jetstream())  # what was said while it was away
                 offline, reconnects = False, nc.stats["reconnects"]
                 feed.resume(loop.time())

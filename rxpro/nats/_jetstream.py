@@ -7,7 +7,7 @@ duplicate window 2 minutes (how far apart two redundant publishers may run),
 as it is, never changed.
 
 Next to it, stream ``RXPRO_STATUS`` on ``_rxpro_status.>`` keeps the newest publisher status
-of each subject (one message per subject, the data stream's age limit, storage and replicas):
+of each subject (one message per subject, in memory, the data stream's age limit and replicas):
 what a subscription started after its feed ended or died reads to know it (``keep_statuses``).
 
 A request made while the cluster has no leader times out or answers 503:
@@ -148,20 +148,16 @@ async def ensure_stream(js: JetStreamContext, subjects: list[str], settings: Str
     return settings.name
 
 
-async def keep_statuses(js: JetStreamContext, settings: StreamSettings) -> None:
+async def keep_statuses(js: JetStreamContext, settings: StreamSettings) -> str | None:
     """Make sure stream :data:`STATUS_STREAM` keeps the newest status of every subject (created when absent).
 
-    One message per subject (``max_msgs_per_subject=1``), ``settings``' age limit, storage and
-    replicas. Publishers' statuses stay plain NATS publishes: the stream stores them as they pass.
-    Raises what JetStream answered (the caller carries on without it: statuses still reach the
-    subscriptions that are there).
+    One message per subject (``max_msgs_per_subject=1``), in memory (a status a second per
+    subject is not worth a disk write), with ``settings``' age limit and replicas. Publishers'
+    statuses stay plain NATS publishes: the stream stores them as they pass. Returns what is
+    wrong with an existing stream of that name (None: it keeps statuses as rxpro reads them);
+    raises what JetStream answered otherwise.
     """
-    try:
-        await js.stream_info(STATUS_STREAM)
-        return
-    except nats.js.errors.NotFoundError:
-        pass
-    await js.add_stream(StreamConfig(
+    config = StreamConfig(
         name=STATUS_STREAM,
         subjects=[f"{STATUS_PREFIX}.>"],
         retention=RetentionPolicy.LIMITS,
@@ -169,5 +165,22 @@ async def keep_statuses(js: JetStreamContext, settings: StreamSettings) -> None:
         max_msgs_per_subject=1,
         max_age=settings.max_age,
         num_replicas=settings.replicas,
-        storage=StorageType.MEMORY if settings.memory else StorageType.FILE,
-    ))
+        storage=StorageType.MEMORY,
+    )
+    try:
+        info = await js.stream_info(STATUS_STREAM)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(config)
+            return None
+        except nats.js.errors.BadRequestError as refused:
+            # made meanwhile by another publisher (with other settings: "already in use"), or refused
+            try:
+                info = await js.stream_info(STATUS_STREAM)
+            except nats.js.errors.NotFoundError:
+                raise refused from None
+    existing = info.config
+    if list(existing.subjects or ()) != config.subjects or existing.max_msgs_per_subject != 1:
+        return (f"stream {STATUS_STREAM!r} is on {existing.subjects} keeping {existing.max_msgs_per_subject} "
+                f"message(s) per subject, not on {config.subjects} keeping 1")
+    return None

@@ -8,14 +8,16 @@ Publishers (``_publish``) send, per data subject, a ``live`` status every heartb
 - **live** while one of its publishers beats (its last beat within 2.5 of its intervals);
 - **ended** when its newest status is an end and 2.5 intervals have passed since that end
   and since the subscription started or reconnected: time for a redundant or new publisher
-  not heard yet to beat, which makes the subject live again;
+  not heard yet to beat, which makes the subject live again (for an end from before the
+  subscription started, the silence limit: time for the feed's next run to start);
 - **lost** when its newest status is a beat older than the limit: ``StreamOptions.silence``,
   or 2.5 of the publishers' own intervals if longer (a publisher killed, a network cut).
 
-Statuses are taken at the time they were sent: the newest status of each subject that the
-server keeps (read back when the subscription starts or reconnects) at the time it was
-stored; one older than a status already taken from its publisher changes nothing. A subject
-lost or failed before the subscription started ends it only once no other subject is live.
+The newest status of each subject that the server keeps is read back when the subscription
+starts or reconnects, taken at the time it was stored; a kept beat of a publisher already
+heard changes nothing, and a kept end is later than anything heard from its publisher (the
+server's clock is not this process's). A subject lost or failed before the subscription
+started ends it only once every other subject has ended too.
 
 A subject nobody has spoken for is not judged: a feed may start after its consumers, and
 values replayed from the stream's past say nothing about a feed being there. Redundant
@@ -77,12 +79,13 @@ class Feed:
         self.since = now  # the subscription started, or its connection came back
         self.subjects: dict[str, _Subject] = {}
 
-    def heard(self, subject: str, status: Any, now: float) -> bool:
+    def heard(self, subject: str, status: Any, now: float, kept: bool = False) -> bool:
         """Take one status of ``subject``, sent at ``now``; False (and nothing taken) if it is not an rxpro status.
 
-        A status read back from the server (the newest one it keeps of a subject) is taken at the
-        time it was stored, so it may be older than one already heard: a publisher's status older
-        than the newest taken from it says nothing new, and is passed over.
+        ``kept``: read back from the server (the newest status it keeps of the subject), ``now``
+        being when the server stored it, on the server's clock. So it is ordered by what is known
+        of its publisher, not by that time: a kept beat of a publisher already heard says nothing
+        new; a kept end is final, later than anything heard from its publisher.
         """
         if type(status) is not dict:
             return False
@@ -92,10 +95,14 @@ class Feed:
                 or not 0 < every < float("inf") or type(seq) is not int or seq < 0):
             return False
         feed = self.subjects.setdefault(subject, _Subject())
-        if now < feed.newest.get(publisher, now):
-            return True
-        feed.newest[publisher] = now
-        feed.every = max(feed.every, float(every))
+        known = feed.newest.get(publisher)
+        if kept and known is not None:
+            if state == "live":
+                return True
+            now = max(now, known)
+        feed.newest[publisher] = now if known is None else max(now, known)
+        if now >= self.started:  # a run that was over before this subscription says nothing of the next's pace
+            feed.every = max(feed.every, float(every))
         if state == "live":
             feed.alive[publisher] = (now, float(every))
             if feed.last_beat is None or now >= feed.last_beat[0]:
@@ -129,9 +136,10 @@ class Feed:
                 return state
             else:
                 ended.append(state)
-        if earlier and not live:
-            # a subject that was dead before this subscription started ends it only once nothing
-            # else is live: shards of a wildcard that go on are not cut by one that stopped yesterday
+        if earlier and not live and len(ended) + len(earlier) == len(self.subjects):
+            # a subject that was dead before this subscription started ends it only once every
+            # other has ended too: shards of a wildcard that go on are not cut by one that stopped
+            # yesterday, nor one that ends by a publisher that takes over
             lost = [verdict for verdict in earlier if verdict.kind == "lost"]
             if lost:
                 return lost[0]
@@ -172,7 +180,9 @@ class Feed:
         end, beat = feed.last_end, feed.last_beat
         if end is not None and (beat is None or end[0] >= beat[0]):
             at, publisher, state, error = end
-            if now - max(at, self.since) < grace:
+            # an end from before this subscription (read back from the server) leaves the feed's
+            # next run as long to show up as a lost feed gets: a feed may start after its consumers
+            if now - max(at, self.since) < (grace if at >= self.started else max(self.silence, grace)):
                 return None
             return Verdict("failed" if state == "failed" else "completed", subject, publisher, error, seq=feed.seq)
         if beat is not None:

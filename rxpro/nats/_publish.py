@@ -260,7 +260,7 @@ class Publisher:
             else:
                 self.stream = await again_while_transient(
                     lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline, what)
-            await self._keep_statuses(js)
+                await self._keep_statuses(js)
             self._inbox = self._nc.new_inbox()
             self._ack_subscription = await self._nc.subscribe(
                 f"{self._inbox}.*", cb=self._on_ack, pending_msgs_limit=10 * self.options.max_in_flight + 1024,
@@ -536,14 +536,21 @@ class Publisher:
 
     async def _keep_statuses(self, js: Any) -> None:
         """Have the server keep each subject's newest status (``keep_statuses``), so a subscription started
-        after this publisher ended (or died) learns it; without it, only those there at the time hear it."""
+        after this publisher ended (or died) learns it; without it, only those there at the time hear it.
+
+        Made by publishers that make their stream (``create_stream``, no stream name): where streams
+        are managed elsewhere, so is this one (the statuses are kept if it is there).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(self.options.setup_timeout, 5.0)
         try:
-            await asyncio.wait_for(keep_statuses(js, self.options.stream_settings),
-                                   min(self.options.setup_timeout, 5.0))
-        except (nats.errors.Error, asyncio.TimeoutError) as error:
-            log.warning("rxpro.nats: the server keeps no publisher statuses (%s): a subscription started after "
-                        "this feed ends will not hear how it ended", getattr(error, "description", None) or error
-                        or type(error).__name__)
+            wrong = await again_while_transient(lambda: keep_statuses(js, self.options.stream_settings), deadline,
+                                                "JetStream did not answer")
+        except (nats.errors.Error, NatsUnreachable) as error:
+            wrong = f"{getattr(error, 'description', None) or error or type(error).__name__}"
+        if wrong is not None:
+            log.warning("rxpro.nats: the server keeps no publisher statuses as rxpro reads them (%s): a subscription "
+                        "started after this feed ends may not hear how it ended", wrong)
 
     def _status_subjects(self) -> list[str]:
         """The subjects this publisher speaks for: the one known from the start, and those it has published to."""

@@ -249,8 +249,14 @@ async def test_a_rolling_restart_of_a_feed_keeps_its_live_streams_going(
 async def _purge_kept_statuses(url: str, subject: str) -> None:
     """Forget what the server keeps of ``subject``'s publisher statuses (as a server that never kept them)."""
     nc = await rxpro.nats.connect(url)
+    js = nc.jetstream()
     try:
-        await nc.jetstream().purge_stream(STATUS_STREAM, subject=rxpro.nats.status_subject(subject))
+        for _ in range(100):  # the end stored first (the server stores what passes a moment later)
+            kept = await js.get_last_msg(STATUS_STREAM, rxpro.nats.status_subject(subject))
+            if b'"state":"live"' not in (kept.data or b""):
+                break
+            await asyncio.sleep(0.02)
+        await js.purge_stream(STATUS_STREAM, subject=rxpro.nats.status_subject(subject))
     finally:
         await nc.close()
 
@@ -284,7 +290,117 @@ async def test_a_subscription_started_after_its_feed_ended_delivers_then_hears_h
         assert "ExchangeNotAvailable: binance is down for maintenance" in str(error)
     else:
         assert got.completed and not got.errors
-    assert told_after < QUICK.silence + 1  # told by the kept end (2.5 heartbeats after subscribing), not a silence
+    # told by the kept end a silence limit after subscribing (the time the feed's next run gets to start)
+    assert QUICK.silence < told_after < QUICK.silence + 2.5
+
+
+async def test_a_subscription_started_between_two_runs_of_a_feed_goes_on_with_the_next(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: the first run's kept end completed it 2.5 heartbeats after it started, before the next run's
+    first value; an end from before a subscription leaves the next run the silence limit to show up."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)):
+        await _feed(source, 0, 3)
+    bus = rxpro.nats.stream(subject, nats_server.url, options=StreamOptions(silence=3.0))  # start='new'
+    got = collect(bus)
+    await asyncio.sleep(1.0)
+    source = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=_beating(options)) as nxt:
+        await asyncio.sleep(1.0)  # its first value 2 s after the subscription (its first beat with it)
+        await _feed(source, 3, 2)
+        await got.count(2, timeout=10)
+        await asyncio.sleep(2.0)
+        assert not got.completed and not got.errors
+        source.on_completed()
+        await nxt.finished()
+    await got.ended(timeout=10)
+    await _closed(bus, got)
+    assert got.completed and not got.errors and [t["id"] for t in got.items] == ["3", "4"]
+
+
+class _Relay:
+    """A TCP relay to the server for one client: ``cut()`` drops its connections and stops listening until ``mend()``."""
+
+    def __init__(self, url: str) -> None:
+        self.target = int(url.rsplit(":", 1)[1])
+        self.port = 0
+        self.writers: list[asyncio.StreamWriter] = []  # of the connections relayed now
+        self.every_writer: list[asyncio.StreamWriter] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> str:
+        await self.mend()
+        return f"nats://127.0.0.1:{self.port}"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.cut()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for writer in self.every_writer:
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.every_writer.append(writer)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.every_writer.append(up_writer)
+        self.writers += [writer, up_writer]
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    @staticmethod
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except ConnectionError:
+            pass
+        finally:
+            sink.close()
+
+    async def cut(self) -> None:
+        self.server.close()  # connecting is refused meanwhile
+        for writer in self.writers:
+            writer.transport.abort()
+            writer.close()
+        self.writers = []
+        await self.server.wait_closed()
+
+    async def mend(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+
+async def test_an_end_said_while_the_subscriptions_connection_was_down_is_read_back_after_it_reconnects(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Before, the end was lost with the connection, and the stream said PublisherLost a silence limit later."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    relay = _Relay(nats_server.url)
+    async with relay as relayed:
+        async with rxpro.nats.publish(source, nats_server.url, exchange="binance",
+                                      options=_beating(options)) as publisher:
+            bus = rxpro.nats.stream(subject, relayed, start="all", options=QUICK)
+            got = collect(bus)
+            await _feed(source, 0, 5)
+            await got.count(5, timeout=10)
+            await relay.cut()
+            await _feed(source, 5, 5)
+            source.on_completed()
+            await publisher.finished()
+        await asyncio.sleep(0.5)
+        await relay.mend()
+        await got.ended(timeout=15)
+        await _closed(bus, got)
+    assert got.completed and not got.errors, (got.errors, len(got.items))
+    assert [t["id"] for t in got.items] == [str(i) for i in range(10)]
 
 
 async def test_a_wildcard_subscription_started_after_one_shard_failed_goes_on_with_the_others(
