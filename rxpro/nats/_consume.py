@@ -75,8 +75,9 @@ __all__ = ["NatsObservable", "Start", "StreamOptions", "stream"]
 
 log = logging.getLogger("rxpro.nats")
 
-#: seconds one request for the kept publisher statuses may take
-_STATUS_READ_S = 2.0
+#: seconds reading the kept publisher statuses may take, and how many subjects' are asked at once
+_STATUS_READ_S = 5.0
+_STATUS_READS = 32
 
 #: where a new consumer starts: ``'new'`` values only, ``'all'`` the stream retains,
 #: a stream sequence (int >= 1), or a time (an aware ``datetime``)
@@ -168,6 +169,7 @@ class _Consumption:
         self.last_msg: Msg | None = None  # the last value handed on (its stream sequence: what was delivered)
         self.feed: Feed | None = None  # what the publishers' statuses said (live, with a silence limit)
         self.read_at_reconnects = 0  # nats-py's reconnect count when the kept statuses were last read
+        self.rereading: asyncio.Task[None] | None = None  # reading them again after a reconnect
         #: the stream sequence this subscription starts after, where known: an ended feed's last
         #: value at or before it is not for this subscription to wait for
         self.floor: int | None = None
@@ -185,6 +187,7 @@ class _Consumption:
                 self.feed = Feed(silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
                 await self._read_kept_statuses(js, at_start=True)
+                self.feed.resume(asyncio.get_running_loop().time())  # silences count from what was read
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
                     "(StreamOptions.setup_timeout)")
@@ -308,34 +311,56 @@ class _Consumption:
         if not feed.heard(subject[len(STATUS_PREFIX) + 1:], status, at, kept):
             log.warning("rxpro.nats: %s: a status that is not rxpro's, ignored: %r", subject, data[:200])
 
-    async def _read_kept_statuses(self, js: Any, at_start: bool = False) -> None:
+    async def _read_kept_statuses(self, js: Any, at_start: bool = False) -> bool:
         """The newest status the server keeps of each subject of this subscription (stream ``RXPRO_STATUS``).
 
         So a subscription started after its feed ended learns how, and one whose connection was
         down learns what was said meanwhile: each is taken as sent when the server stored it
         (the server's clock: see ``Feed.heard``); those read as the subscription starts count as
         from before it, whatever the two clocks say. Without the stream (no publisher of ours
-        made it), or when the server does not answer, the subscription goes by the statuses it hears.
+        made it) there is nothing to read. False: the server did not answer (asked again later,
+        after a reconnect); the subscription goes by the statuses it hears meanwhile.
         """
         feed = self.feed
         assert feed is not None and self.nc is not None
         loop = asyncio.get_running_loop()
-        self.read_at_reconnects = self.nc.stats["reconnects"]  # a reconnect from now on: read again
-        try:
-            info = await asyncio.wait_for(
-                js.stream_info(STATUS_STREAM, subjects_filter=status_subject(self.subject)), _STATUS_READ_S)
-            for subject in info.state.subjects or ():
+        reconnects = self.nc.stats["reconnects"]
+        asked = asyncio.Semaphore(_STATUS_READS)
+
+        async def newest(subject: str) -> None:
+            async with asked:
                 try:
-                    kept = await asyncio.wait_for(js.get_last_msg(STATUS_STREAM, subject), _STATUS_READ_S)
+                    kept = await js.get_last_msg(STATUS_STREAM, subject)
                 except nats.js.errors.NotFoundError:
-                    continue  # aged out meanwhile
-                stored = kept.time.timestamp() if kept.time is not None else time.time()
-                at = loop.time() - max(0.0, time.time() - stored)
-                self._take_status(subject, kept.data or b"", min(at, feed.started - 1e-3) if at_start else at, kept=True)
+                    return  # aged out meanwhile
+            stored = kept.time.timestamp() if kept.time is not None else time.time()
+            at = loop.time() - max(0.0, time.time() - stored)
+            self._take_status(subject, kept.data or b"", min(at, feed.started - 1e-3) if at_start else at, kept=True)
+
+        async def read() -> None:
+            info = await js.stream_info(STATUS_STREAM, subjects_filter=status_subject(self.subject))
+            await asyncio.gather(*(newest(subject) for subject in info.state.subjects or ()))
+
+        try:
+            await asyncio.wait_for(read(), _STATUS_READ_S)
         except nats.js.errors.NotFoundError:
-            return
+            pass
         except (nats.errors.Error, asyncio.TimeoutError) as error:
             log.debug("rxpro.nats: %s: the kept statuses were not read: %s", self.subject, error or type(error).__name__)
+            return False
+        self.read_at_reconnects = reconnects
+        return True
+
+    async def _read_again(self, nc: Client) -> None:
+        """After a reconnect: the kept statuses read again, asked up to 3 times (2 s apart) while the server does not answer."""
+        for attempt in range(3):
+            if await self._read_kept_statuses(nc.jetstream()):
+                return
+            if attempt < 2:
+                await asyncio.sleep(2.0)
+        log.warning("rxpro.nats: %s: the statuses the server keeps were not read after a reconnect: an end said "
+                    "while the connection was down shows as a silence", self.subject)
+        self.read_at_reconnects = nc.stats["reconnects"]
 
     async def _watch(self) -> None:
         """Until the subscription ends: end it when its connection closed for good, or (live, with a
@@ -368,6 +393,10 @@ class _Consumption:
             if not nc.is_connected:  # nats-py reconnects: no status can come, so no silence counts
                 offline = True
                 continue
+            if nc.stats["reconnects"] != self.read_at_reconnects and (
+                    self.rereading is None or self.rereading.done()):
+                # what was said while it was away (in the background: this loop goes on judging)
+                self.rereading = asyncio.create_task(self._read_again(nc), name=f"rxpro.nats statuses {self.subject}")
             if self.last_msg is not progress[0]:
                 progress = (self.last_msg, now)
             # working through a backlog; but a tail purged (or aged out) before it came never comes
@@ -376,8 +405,6 @@ class _Consumption:
                 # back from a reconnect, out of a stall of this process, or working through a backlog:
                 # statuses queued behind values on this connection have not been read, so silences
                 # count from now
-                if nc.stats["reconnects"] != self.read_at_reconnects:
-                    await self._read_kept_statuses(nc.jetstream())  # what was said while it was away
                 offline, reconnects = False, nc.stats["reconnects"]
                 feed.resume(loop.time())
                 continue
@@ -390,7 +417,7 @@ class _Consumption:
                 verdict = feed.verdict(loop.time())  # a status read meanwhile may say otherwise
                 if verdict is None or verdict.kind != "lost":
                     continue
-            elif verdict.drain:
+            if verdict.drain:
                 if self.subscription is not None and self.subscription.pending_msgs:
                     continue  # values nats-py holds, not handed on yet
                 delivered = self._delivered_seq()
@@ -460,6 +487,9 @@ class _Consumption:
 
     async def release(self) -> None:
         self.stopped = True
+        if self.rereading is not None:
+            self.rereading.cancel()
+            await asyncio.gather(self.rereading, return_exceptions=True)
         if self.status_subscription is not None:
             try:
                 await self.status_subscription.unsubscribe()

@@ -96,10 +96,11 @@ class Feed:
             return False
         feed = self.subjects.setdefault(subject, _Subject())
         known = feed.newest.get(publisher)
-        if kept and known is not None:
-            if state == "live":
-                return True
-            now = max(now, known)
+        if kept and state == "live" and known is not None:
+            return True
+        if kept and state != "live":
+            # the subject's newest status when it was read: later than every status heard before
+            now = max(now, known if known is not None else now, feed.last_beat[0] if feed.last_beat else now)
         feed.newest[publisher] = now if known is None else max(now, known)
         if now >= self.started:  # a run that was over before this subscription says nothing of the next's pace
             feed.every = max(feed.every, float(every))
@@ -140,15 +141,18 @@ class Feed:
             # a subject that was dead before this subscription started ends it only once every
             # other has ended too: shards of a wildcard that go on are not cut by one that stopped
             # yesterday, nor one that ends by a publisher that takes over
+            # (and after the last values of the subjects that ended by now)
+            seq = max(verdict.seq for verdict in (*ended, *earlier))
             lost = [verdict for verdict in earlier if verdict.kind == "lost"]
-            if lost:
-                return lost[0]
+            if lost and not any(verdict.kind == "failed" for verdict in ended):
+                return Verdict("lost", lost[0].subject, lost[0].publisher, limit=lost[0].limit, seq=seq)
             ended.extend(earlier)
         failed = [verdict for verdict in ended if verdict.kind == "failed"]
         if failed:
             # with other subjects going on there is nothing to wait for; else deliver what is stored first
-            return failed[0] if not live else Verdict("failed", failed[0].subject, failed[0].publisher,
-                                                      failed[0].error, drain=False)
+            first = failed[0]
+            return (Verdict("failed", first.subject, first.publisher, first.error, seq=max(v.seq for v in ended))
+                    if not live else Verdict("failed", first.subject, first.publisher, first.error, drain=False))
         if ended and not live and len(ended) == len(self.subjects):
             last = max(ended, key=self._ended_at)  # the feed's last end speaks for it
             return Verdict(last.kind, last.subject, last.publisher, last.error, seq=max(v.seq for v in ended))

@@ -208,6 +208,9 @@ class Publisher:
         self._next_token = 1
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        #: whether it makes the stream that keeps statuses (as it makes its own): again after each reconnect,
+        #: since a server restart loses that stream (in memory)
+        self._keeps_statuses = False
         self._finished: asyncio.Future[PublishSummary] | None = None
         self._source_done = False
         self._source_error: Exception | None = None
@@ -260,6 +263,7 @@ class Publisher:
             else:
                 self.stream = await again_while_transient(
                     lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline, what)
+                self._keeps_statuses = True
                 await self._keep_statuses(js)
             self._inbox = self._nc.new_inbox()
             self._ack_subscription = await self._nc.subscribe(
@@ -563,9 +567,14 @@ class Publisher:
         """A ``live`` status per subject every ``heartbeat`` s; the end's status once the publisher finished."""
         assert self._nc is not None and self._finished is not None
         body = orjson.dumps({"publisher": self.publisher_id, "state": "live", "every": self.options.heartbeat})
+        kept_at = self._nc.stats["reconnects"]
         while not self._finished.done():
             self._beat_now.clear()
             if self._nc.is_connected:
+                if self._keeps_statuses and self._nc.stats["reconnects"] != kept_at:
+                    kept_at = self._nc.stats["reconnects"]
+                    self._tasks.append(asyncio.create_task(self._keep_statuses(self._nc.jetstream()),
+                                                           name="rxpro.nats publisher: statuses kept"))
                 for subject in self._status_subjects():
                     if self._told_end:
                         return
