@@ -186,7 +186,11 @@ class _Consumption:
             if silence is not None:  # before the consumer: a status sent while it is set up is heard
                 self.feed = Feed(silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
-                await self._read_kept_statuses(js, at_start=True)
+                try:
+                    await self._read_kept_statuses(js, at_start=True)
+                except Exception as error:  # noqa: BLE001 - an answer nats-py could not read: go by what is heard
+                    log.warning("rxpro.nats: %s: the statuses the server keeps were not read (%s: %s)",
+                                self.subject, type(error).__name__, error)
                 self.feed.resume(asyncio.get_running_loop().time())  # silences count from what was read
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
@@ -339,7 +343,12 @@ class _Consumption:
 
         async def read() -> None:
             info = await js.stream_info(STATUS_STREAM, subjects_filter=status_subject(self.subject))
-            await asyncio.gather(*(newest(subject) for subject in info.state.subjects or ()))
+            # every read ends here, whichever fails: none goes on unwatched
+            outcomes = await asyncio.gather(*(newest(subject) for subject in info.state.subjects or ()),
+                                            return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
         try:
             await asyncio.wait_for(read(), _STATUS_READ_S)
@@ -353,14 +362,19 @@ class _Consumption:
 
     async def _read_again(self, nc: Client) -> None:
         """After a reconnect: the kept statuses read again, asked up to 3 times (2 s apart) while the server does not answer."""
-        for attempt in range(3):
-            if await self._read_kept_statuses(nc.jetstream()):
-                return
-            if attempt < 2:
-                await asyncio.sleep(2.0)
-        log.warning("rxpro.nats: %s: the statuses the server keeps were not read after a reconnect: an end said "
-                    "while the connection was down shows as a silence", self.subject)
-        self.read_at_reconnects = nc.stats["reconnects"]
+        reconnects = nc.stats["reconnects"]
+        try:
+            for attempt in range(3):
+                if await self._read_kept_statuses(nc.jetstream()):
+                    return
+                if attempt < 2:
+                    await asyncio.sleep(2.0)
+            problem = "the server did not answer"
+        except Exception as error:  # noqa: BLE001 - an answer nats-py could not read: not asked again
+            problem = f"{type(error).__name__}: {error}"
+        log.warning("rxpro.nats: %s: the statuses the server keeps were not read after a reconnect (%s): an end "
+                    "said while the connection was down shows as a silence", self.subject, problem)
+        self.read_at_reconnects = max(self.read_at_reconnects, reconnects)
 
     async def _watch(self) -> None:
         """Until the subscription ends: end it when its connection closed for good, or (live, with a
@@ -413,6 +427,8 @@ class _Consumption:
                 waiting_since = None
                 continue
             if verdict.kind == "lost":
+                if self.rereading is not None and not self.rereading.done():
+                    continue  # what the server kept from while the connection was down may say otherwise
                 await self._caught_up_with(nc)
                 verdict = feed.verdict(loop.time())  # a status read meanwhile may say otherwise
                 if verdict is None or verdict.kind != "lost":

@@ -209,8 +209,11 @@ class Publisher:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         #: whether it makes the stream that keeps statuses (as it makes its own): again after each reconnect,
-        #: since a server restart loses that stream (in memory)
+        #: since a server restart loses that stream (in memory); nats-py's reconnect count when it last did
         self._keeps_statuses = False
+        self._kept_at = 0
+        self._keeping: asyncio.Task[bool] | None = None
+        self._telling: asyncio.Task[None] | None = None  # the end being told (by the beat, or close())
         self._finished: asyncio.Future[PublishSummary] | None = None
         self._source_done = False
         self._source_error: Exception | None = None
@@ -264,6 +267,7 @@ class Publisher:
                 self.stream = await again_while_transient(
                     lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline, what)
                 self._keeps_statuses = True
+                self._kept_at = self._nc.stats["reconnects"]
                 await self._keep_statuses(js)
             self._inbox = self._nc.new_inbox()
             self._ack_subscription = await self._nc.subscribe(
@@ -328,6 +332,10 @@ class Publisher:
         await self._release()
 
     async def _release(self) -> None:
+        for pending in (self._telling, self._keeping):
+            if pending is not None and not pending.done():
+                self._tasks.append(pending)
+        self._keeping = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -538,7 +546,7 @@ class Publisher:
 
     # -- status: alive, and how it ended ---------------------------------------------------
 
-    async def _keep_statuses(self, js: Any) -> None:
+    async def _keep_statuses(self, js: Any) -> bool:
         """Have the server keep each subject's newest status (``keep_statuses``), so a subscription started
         after this publisher ended (or died) learns it; without it, only those there at the time hear it.
 
@@ -555,6 +563,7 @@ class Publisher:
         if wrong is not None:
             log.warning("rxpro.nats: the server keeps no publisher statuses as rxpro reads them (%s): a subscription "
                         "started after this feed ends may not hear how it ended", wrong)
+        return wrong is None
 
     def _status_subjects(self) -> list[str]:
         """The subjects this publisher speaks for: the one known from the start, and those it has published to."""
@@ -567,14 +576,12 @@ class Publisher:
         """A ``live`` status per subject every ``heartbeat`` s; the end's status once the publisher finished."""
         assert self._nc is not None and self._finished is not None
         body = orjson.dumps({"publisher": self.publisher_id, "state": "live", "every": self.options.heartbeat})
-        kept_at = self._nc.stats["reconnects"]
         while not self._finished.done():
             self._beat_now.clear()
             if self._nc.is_connected:
-                if self._keeps_statuses and self._nc.stats["reconnects"] != kept_at:
-                    kept_at = self._nc.stats["reconnects"]
-                    self._tasks.append(asyncio.create_task(self._keep_statuses(self._nc.jetstream()),
-                                                           name="rxpro.nats publisher: statuses kept"))
+                if self._statuses_lost() and (self._keeping is None or self._keeping.done()):
+                    self._keeping = asyncio.create_task(self._keep_statuses_again(),
+                                                        name="rxpro.nats publisher: statuses kept")
                 for subject in self._status_subjects():
                     if self._told_end:
                         return
@@ -590,12 +597,37 @@ class Publisher:
                 woken.cancel()
         await self._tell_end()
 
+    def _statuses_lost(self) -> bool:
+        """Whether the stream that keeps statuses may be gone: made by this publisher, and a reconnect since."""
+        return self._keeps_statuses and self._nc is not None and self._nc.stats["reconnects"] != self._kept_at
+
+    async def _keep_statuses_again(self) -> bool:
+        """After a reconnect (a server restart loses the stream): made again; True once it is there."""
+        assert self._nc is not None
+        reconnects = self._nc.stats["reconnects"]
+        if await self._keep_statuses(self._nc.jetstream()):
+            self._kept_at = reconnects
+            return True
+        return False
+
     async def _tell_end(self) -> None:
-        """One last status per subject: how this publisher ended (once)."""
+        """One last status per subject: how this publisher ended (once; a second caller waits for the first)."""
+        if self._telling is None:
+            self._telling = asyncio.create_task(self._tell_end_once(), name="rxpro.nats publisher: the end")
+        await asyncio.shield(self._telling)
+
+    async def _tell_end_once(self) -> None:
         nc, finished = self._nc, self._finished
         if self._told_end or nc is None or finished is None or nc.is_closed:
             return  # (while nats-py reconnects it buffers what is published, this too)
         self._told_end = True
+        if nc.is_connected and self._statuses_lost():  # so that the end is kept, for subscriptions to come
+            if self._keeping is None or self._keeping.done():
+                self._keeping = asyncio.create_task(self._keep_statuses_again())
+            try:
+                await self._keeping
+            except Exception:  # noqa: BLE001 - (it logs what went wrong itself)
+                pass
         error = finished.exception() if finished.done() and not finished.cancelled() else None
         error = error or self._source_error
         if error is not None:

@@ -674,6 +674,31 @@ async def test_a_server_restart_longer_than_the_silence_limit_leaves_live_stream
     assert live.completed and not live.errors and [t["id"] for t in live.items] == ["0", "1"]
 
 
+async def test_a_feed_that_ends_right_after_a_server_restart_still_has_its_end_kept(
+    options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """Review: the restart lost the status stream (in memory), and the end came before the heartbeat that would
+    make it again: a subscription started afterwards found nothing kept and waited."""
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    slow_beats = _beating(options, heartbeat=5.0)
+    async with LocalServer() as server:
+        source: Subject[Any] = Subject()
+        async with rxpro.nats.publish(source, server.url, exchange="binance", options=slow_beats) as publisher:
+            await _feed(source, 0, 1)
+            await publisher.flush(10)
+            await server.stop()
+            await server.start()
+            await _feed(source, 1, 1)
+            await publisher.flush(30)  # stored: reconnected
+            source.on_completed()
+            await publisher.finished()
+        bus = rxpro.nats.stream(subject, server.url, start="all", options=QUICK)
+        got = collect(bus)
+        await got.ended(timeout=15)
+        await _closed(bus, got)
+    assert got.completed and not got.errors and [t["id"] for t in got.items] == ["0", "1"]
+
+
 async def test_a_publisher_that_beats_slower_than_the_silence_limit_is_not_lost(
     nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
 ) -> None:
