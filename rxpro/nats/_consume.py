@@ -186,11 +186,7 @@ class _Consumption:
             if silence is not None:  # before the consumer: a status sent while it is set up is heard
                 self.feed = Feed(silence, asyncio.get_running_loop().time())
                 self.status_subscription = await self.nc.subscribe(status_subject(self.subject), cb=self._on_status)
-                try:
-                    await self._read_kept_statuses(js, at_start=True)
-                except Exception as error:  # noqa: BLE001 - an answer nats-py could not read: go by what is heard
-                    log.warning("rxpro.nats: %s: the statuses the server keeps were not read (%s: %s)",
-                                self.subject, type(error).__name__, error)
+                await self._read_kept_statuses(js, at_start=True)
                 self.feed.resume(asyncio.get_running_loop().time())  # silences count from what was read
             deadline = asyncio.get_running_loop().time() + self.options.setup_timeout
             what = (f"JetStream did not set up a consumer of {self.subject!r} in {self.options.setup_timeout:g} s "
@@ -323,7 +319,8 @@ class _Consumption:
         (the server's clock: see ``Feed.heard``); those read as the subscription starts count as
         from before it, whatever the two clocks say. Without the stream (no publisher of ours
         made it) there is nothing to read. False: the server did not answer (asked again later,
-        after a reconnect); the subscription goes by the statuses it hears meanwhile.
+        after a reconnect); the subscription goes by the statuses it hears meanwhile. An answer
+        nats-py could not read is logged and not asked again.
         """
         feed = self.feed
         assert feed is not None and self.nc is not None
@@ -357,23 +354,22 @@ class _Consumption:
         except (nats.errors.Error, asyncio.TimeoutError) as error:
             log.debug("rxpro.nats: %s: the kept statuses were not read: %s", self.subject, error or type(error).__name__)
             return False
+        except Exception as error:  # noqa: BLE001 - asking again would get the same answer
+            log.warning("rxpro.nats: %s: the statuses the server keeps were not read (%s: %s)",
+                        self.subject, type(error).__name__, error)
         self.read_at_reconnects = reconnects
         return True
 
     async def _read_again(self, nc: Client) -> None:
         """After a reconnect: the kept statuses read again, asked up to 3 times (2 s apart) while the server does not answer."""
         reconnects = nc.stats["reconnects"]
-        try:
-            for attempt in range(3):
-                if await self._read_kept_statuses(nc.jetstream()):
-                    return
-                if attempt < 2:
-                    await asyncio.sleep(2.0)
-            problem = "the server did not answer"
-        except Exception as error:  # noqa: BLE001 - an answer nats-py could not read: not asked again
-            problem = f"{type(error).__name__}: {error}"
-        log.warning("rxpro.nats: %s: the statuses the server keeps were not read after a reconnect (%s): an end "
-                    "said while the connection was down shows as a silence", self.subject, problem)
+        for attempt in range(3):
+            if await self._read_kept_statuses(nc.jetstream()):
+                return
+            if attempt < 2:
+                await asyncio.sleep(2.0)
+        log.warning("rxpro.nats: %s: the statuses the server keeps were not read after a reconnect (the server did "
+                    "not answer): an end said while the connection was down shows as a silence", self.subject)
         self.read_at_reconnects = max(self.read_at_reconnects, reconnects)
 
     async def _watch(self) -> None:

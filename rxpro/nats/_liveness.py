@@ -100,7 +100,7 @@ class Feed:
             return True
         if kept and state != "live":
             # the subject's newest status when it was read: later than every status heard before
-            now = max(now, known if known is not None else now, feed.last_beat[0] if feed.last_beat else now)
+            now = max([now, *(t for t in (known, feed.last_beat[0] if feed.last_beat else None) if t is not None)])
         feed.newest[publisher] = now if known is None else max(now, known)
         if now >= self.started:  # a run that was over before this subscription says nothing of the next's pace
             feed.every = max(feed.every, float(every))
@@ -151,8 +151,9 @@ class Feed:
         if failed:
             # with other subjects going on there is nothing to wait for; else deliver what is stored first
             first = failed[0]
-            return (Verdict("failed", first.subject, first.publisher, first.error, seq=max(v.seq for v in ended))
-                    if not live else Verdict("failed", first.subject, first.publisher, first.error, drain=False))
+            if live:
+                return Verdict("failed", first.subject, first.publisher, first.error, drain=False)
+            return Verdict("failed", first.subject, first.publisher, first.error, seq=max(v.seq for v in ended))
         if ended and not live and len(ended) == len(self.subjects):
             last = max(ended, key=self._ended_at)  # the feed's last end speaks for it
             return Verdict(last.kind, last.subject, last.publisher, last.error, seq=max(v.seq for v in ended))

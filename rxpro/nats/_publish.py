@@ -208,11 +208,10 @@ class Publisher:
         self._next_token = 1
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
-        #: whether it makes the stream that keeps statuses (as it makes its own): again after each reconnect,
-        #: since a server restart loses that stream (in memory); nats-py's reconnect count when it last did
-        self._keeps_statuses = False
+        #: nats-py's reconnect count when it last made the stream that keeps statuses (if it makes its own:
+        #: again after each reconnect, since a server restart loses that stream, in memory)
         self._kept_at = 0
-        self._keeping: asyncio.Task[bool] | None = None
+        self._keeping: asyncio.Task[None] | None = None
         self._telling: asyncio.Task[None] | None = None  # the end being told (by the beat, or close())
         self._finished: asyncio.Future[PublishSummary] | None = None
         self._source_done = False
@@ -266,7 +265,6 @@ class Publisher:
             else:
                 self.stream = await again_while_transient(
                     lambda: ensure_stream(js, subjects, self.options.stream_settings), deadline, what)
-                self._keeps_statuses = True
                 self._kept_at = self._nc.stats["reconnects"]
                 await self._keep_statuses(js)
             self._inbox = self._nc.new_inbox()
@@ -579,9 +577,8 @@ class Publisher:
         while not self._finished.done():
             self._beat_now.clear()
             if self._nc.is_connected:
-                if self._statuses_lost() and (self._keeping is None or self._keeping.done()):
-                    self._keeping = asyncio.create_task(self._keep_statuses_again(),
-                                                        name="rxpro.nats publisher: statuses kept")
+                if self._statuses_lost():
+                    self._keep_statuses_again()
                 for subject in self._status_subjects():
                     if self._told_end:
                         return
@@ -599,16 +596,20 @@ class Publisher:
 
     def _statuses_lost(self) -> bool:
         """Whether the stream that keeps statuses may be gone: made by this publisher, and a reconnect since."""
-        return self._keeps_statuses and self._nc is not None and self._nc.stats["reconnects"] != self._kept_at
+        makes_streams = self._stream_name is None and self.options.create_stream  # (as start() does)
+        return makes_streams and self._nc is not None and self._nc.stats["reconnects"] != self._kept_at
 
-    async def _keep_statuses_again(self) -> bool:
-        """After a reconnect (a server restart loses the stream): made again; True once it is there."""
+    def _keep_statuses_again(self) -> asyncio.Task[None]:
+        """After a reconnect (a server restart loses the stream): made again, by one task at a time (this one)."""
+        if self._keeping is None or self._keeping.done():
+            self._keeping = asyncio.create_task(self._make_statuses_kept(), name="rxpro.nats publisher: statuses kept")
+        return self._keeping
+
+    async def _make_statuses_kept(self) -> None:
         assert self._nc is not None
         reconnects = self._nc.stats["reconnects"]
         if await self._keep_statuses(self._nc.jetstream()):
-            self._kept_at = reconnects
-            return True
-        return False
+            self._kept_at = reconnects  # (a failure is asked again after the next reconnect, or at the end)
 
     async def _tell_end(self) -> None:
         """One last status per subject: how this publisher ended (once; a second caller waits for the first)."""
@@ -622,12 +623,7 @@ class Publisher:
             return  # (while nats-py reconnects it buffers what is published, this too)
         self._told_end = True
         if nc.is_connected and self._statuses_lost():  # so that the end is kept, for subscriptions to come
-            if self._keeping is None or self._keeping.done():
-                self._keeping = asyncio.create_task(self._keep_statuses_again())
-            try:
-                await self._keeping
-            except Exception:  # noqa: BLE001 - (it logs what went wrong itself)
-                pass
+            await self._keep_statuses_again()  # (what JetStream answers is logged there, never raised)
         error = finished.exception() if finished.done() and not finished.cancelled() else None
         error = error or self._source_error
         if error is not None:
