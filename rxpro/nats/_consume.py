@@ -21,6 +21,8 @@ publishers' statuses (``_rxpro_status.<subject>``, plain NATS; see ``_publish``)
   server has nothing more for this subscription (nothing pending, nothing on its way): it
   completes, or fails with :class:`PublisherStopped` naming the publisher that failed and
   its error. While another publisher of a subject beats, one publisher's end changes nothing.
+  A subject that failed while others go on fails the subscription once the failed publisher's
+  last stored value (the sequence its end says) is delivered, not waiting for the others.
 - A subject whose publishers went quiet — its newest status a beat older than
   ``StreamOptions.silence`` (10 s), or 2.5 of their heartbeats if longer, counted while this
   subscription's connection is up: it fails with :class:`PublisherLost` (a publisher process
@@ -429,15 +431,14 @@ class _Consumption:
                 verdict = feed.verdict(loop.time())  # a status read meanwhile may say otherwise
                 if verdict is None or verdict.kind != "lost":
                     continue
-            if verdict.drain:
-                if self.subscription is not None and self.subscription.pending_msgs:
-                    continue  # values nats-py holds, not handed on yet
-                delivered = self._delivered_seq()
-                if verdict.seq > max(delivered, -1 if self.floor is None else self.floor):
-                    # the feed's last value is stored but not here yet: wait for it a little
-                    waiting_since = now if waiting_since is None else waiting_since
-                    if now - waiting_since < late:
-                        continue
+            if verdict.drain and self.subscription is not None and self.subscription.pending_msgs:
+                continue  # values nats-py holds, not handed on yet
+            if verdict.seq > max(self._delivered_seq(), -1 if self.floor is None else self.floor):
+                # the ended feed's last value is stored but not here yet (values come in stream
+                # order, the other subjects' too): wait for it a little
+                waiting_since = now if waiting_since is None else waiting_since
+                if now - waiting_since < late:
+                    continue
             if verdict.kind == "completed":
                 self._complete()
             elif verdict.kind == "failed":

@@ -45,7 +45,8 @@ _DEFAULT_EVERY = 1.0
 class Verdict:
     """How a subscription ends: ``lost``, ``failed`` or ``completed``; ``drain``: only once it delivered all the server holds.
 
-    ``seq``: the stream sequence of the last value the ended publishers stored (0: none, or not said).
+    ``seq``: the stream sequence of the last value the ended publishers stored (0: none, or not said);
+    drained or not, the subscription ends only after it delivered that value (or waited a while for it).
     """
 
     kind: str
@@ -149,10 +150,12 @@ class Feed:
             ended.extend(earlier)
         failed = [verdict for verdict in ended if verdict.kind == "failed"]
         if failed:
-            # with other subjects going on there is nothing to wait for; else deliver what is stored first
+            # with other subjects going on: after the failed ones' last stored values, not the
+            # others' (the server holds more of those all the time); else after all that is stored
             first = failed[0]
             if live:
-                return Verdict("failed", first.subject, first.publisher, first.error, drain=False)
+                return Verdict("failed", first.subject, first.publisher, first.error, drain=False,
+                               seq=max(verdict.seq for verdict in failed))
             return Verdict("failed", first.subject, first.publisher, first.error, seq=max(v.seq for v in ended))
         if ended and not live and len(ended) == len(self.subjects):
             last = max(ended, key=self._ended_at)  # the feed's last end speaks for it

@@ -119,6 +119,14 @@ def test_one_shard_failing_ends_the_wildcard_at_once_while_the_others_go_on() ->
     assert feed.verdict(12.5) == Verdict("failed", ETH, "shard-2", "BadSymbol: ETH/USDT", drain=False)
 
 
+def test_a_shard_failing_while_the_others_go_on_is_told_after_its_own_last_stored_value() -> None:
+    # review: it was told at once, its last values maybe still on their way (seq not carried)
+    feed = Feed(silence=10.0, now=0.0)
+    beating(feed, BTC, "shard-1", 0.0, 50.0)
+    feed.heard(ETH, {**end("shard-2", "failed", "BadSymbol: ETH/USDT"), "seq": 4_321}, 10.0)
+    assert feed.verdict(12.5) == Verdict("failed", ETH, "shard-2", "BadSymbol: ETH/USDT", drain=False, seq=4_321)
+
+
 def test_silences_count_from_a_reconnect() -> None:
     feed = Feed(silence=10.0, now=0.0)
     beating(feed, BTC, "a", 0.0, 5.0)

@@ -21,6 +21,7 @@ from typing import Any
 
 import ccxt
 import nats.js.errors
+import orjson
 import pytest
 from nats.js.api import StorageType
 from reactivex import operators as ops
@@ -36,6 +37,7 @@ from rxpro.nats import (
     StreamOptions,
 )
 from rxpro.nats._jetstream import STATUS_STREAM
+from rxpro.nats._wire import CHANNEL_HEADER
 
 from .conftest import RXPRO, start
 
@@ -402,6 +404,48 @@ async def test_an_end_said_while_the_subscriptions_connection_was_down_is_read_b
         await _closed(bus, got)
     assert got.completed and not got.errors, (got.errors, len(got.items))
     assert [t["id"] for t in got.items] == [str(i) for i in range(10)]
+
+
+async def test_a_shard_that_fails_while_the_others_go_on_is_told_after_its_last_stored_value(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    """The failed shard's last value, stored but not delivered when its end is taken, is delivered before the failure.
+
+    The ETH shard's end is said by hand, naming the sequence its last value will have, and that
+    value is stored 1.2 s later: past the end's grace (2.5 × 0.2 s), as a value still on its way
+    to a slow subscription would be. Before, the failure was told at once, that value lost.
+    """
+    eth = rxpro.nats.subject_for("binance", "trades", "ETH/USDT", options.prefix)
+    btc: Subject[Any] = Subject()
+    async with rxpro.nats.publish(btc, nats_server.url, exchange="binance", symbol="BTC/USDT",
+                                  channel="trades", options=_beating(options)) as publisher:
+        await _feed(btc, 0, 3)
+        await publisher.flush(10)
+        bus = rxpro.nats.stream(f"{options.prefix}.binance.trades.>", nats_server.url, start="all", options=QUICK)
+        got = collect(bus)
+        await got.count(3, timeout=10)
+        nc = await rxpro.nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            last = (await js.stream_info(await js.find_stream_name_by_subject(eth))).state.last_seq
+            await nc.publish(rxpro.nats.status_subject(eth), orjson.dumps(
+                {"publisher": "eth-feed", "state": "failed", "error": "BadSymbol: ETH/USDT delisted", "every": 0.2,
+                 "seq": last + 1}))
+            await nc.flush()
+            await asyncio.sleep(1.2)
+            assert not got.errors  # waiting for ETH's last value
+            ack = await js.publish(eth, orjson.dumps({**_trade(99), "symbol": "ETH/USDT"}),
+                                   headers={CHANNEL_HEADER: "trades"})
+            assert ack.seq == last + 1
+        finally:
+            await nc.close()
+        await got.ended(timeout=10)
+        btc.on_completed()
+    await _closed(bus, got)
+    assert [(t["symbol"], t["id"]) for t in got.items] == [("BTC/USDT", "0"), ("BTC/USDT", "1"), ("BTC/USDT", "2"),
+                                                           ("ETH/USDT", "99")]
+    [error] = got.errors
+    assert isinstance(error, PublisherStopped) and "eth-feed" in str(error) and "delisted" in str(error)
 
 
 async def test_a_wildcard_subscription_started_after_one_shard_failed_goes_on_with_the_others(
