@@ -30,7 +30,7 @@ from ._consolidation import (
 from ._ohlcv import ohlcv
 from ._scheduling import default_scheduler
 from ._throttle import throttle
-from ._venues import Venued, VenueError, merge_exchanges
+from ._venues import Venued, VenueEnded, VenueError, merge_exchanges
 from ._vwap import vwap
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "QuoteCurrencyError",
     "Spread",
     "StreamShapeError",
+    "VenueEnded",
     "VenueError",
     "Venued",
     "bars",

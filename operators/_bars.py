@@ -15,7 +15,7 @@ from reactivex import Observable, abc
 
 from rxpro._errors import OperatorArgumentError
 
-from ._checks import TRADE_SHAPE, SymbolGuard, check_positive, is_number, not_finite_error, shape_error
+from ._checks import TRADE_SHAPE, SymbolGuard, check_positive, is_number, negative_error, not_finite_error, shape_error
 
 __all__ = ["bars"]
 
@@ -44,8 +44,8 @@ def bars(
     Trades without a price, or with a zero price, are skipped, as in
     ``build_ohlcvc``; a price, amount or cost that is not a number (e.g. a
     str), an amount or cost that is NaN or infinite (a bar could never reach
-    its threshold), or a trade of a second symbol ends the stream with
-    ``StreamShapeError``.
+    its threshold), a negative amount, or a trade of a second symbol ends the
+    stream with ``StreamShapeError``.
 
     Example:
         >>> rxpro.trades(ex, 'BTC/USDT').pipe(bars(volume=10))  # a bar per 10 BTC
@@ -145,6 +145,9 @@ class _BarBuilder:
             amount = amount or 0.0  # None counts as no volume
             if not isfinite(amount):  # a NaN would keep the bar from ever reaching its threshold
                 self._stop(not_finite_error("bars", "amount", amount, trade))
+                return
+            if amount < 0:  # would take volume out of the bar
+                self._stop(negative_error("bars", "amount", amount, trade))
                 return
             if self._is_open:
                 if price > self._high:

@@ -8,6 +8,7 @@ operators accept. Nothing here is public.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
@@ -18,7 +19,7 @@ from reactivex.disposable import CompositeDisposable, SingleAssignmentDisposable
 from ._checks import is_number
 from ._scheduling import now_seconds
 
-__all__ = ["Quote", "VenueBoard", "book_side", "quotes_of"]
+__all__ = ["BadNumber", "Quote", "VenueBoard", "book_side", "price_problem", "quote_problem", "quotes_of", "size_problem"]
 
 _E = TypeVar("_E")
 
@@ -28,17 +29,52 @@ Quote = tuple[str, Any, Any, Any, Any, Any]
 _EPSILON_S = 1e-9  # float clocks: "elapsed >= stale" must hold at the exact tick
 
 
+class BadNumber(ValueError):
+    """A price that is NaN or infinite, or a size that is negative, NaN or infinite: says which."""
+
+
+def _finite(number: Any) -> bool:
+    try:
+        return math.isfinite(number)
+    except (TypeError, ValueError, OverflowError):  # a signalling Decimal NaN, an int past float's range
+        return False
+
+
+def price_problem(name: str, price: Any) -> str | None:
+    """``'bid=nan'`` for a NaN or infinite price; None for a finite one (or no price)."""
+    if price is None or (price.__class__ is float and price - price == 0.0) or _finite(price):
+        return None
+    return f"{name}={price!r}"
+
+
+def size_problem(name: str, size: Any) -> str | None:
+    """``'bid size=-3.0'`` for a negative, NaN or infinite size; None for a finite size >= 0 (or none)."""
+    if size is None or (size.__class__ is float and 0.0 <= size < math.inf) or (_finite(size) and size >= 0):
+        return None
+    return f"{name}={size!r}"
+
+
+def quote_problem(quote: Quote) -> str | None:
+    """What is wrong with a quote's numbers (a NaN price, a negative size...), or None."""
+    _, bid, bid_size, ask, ask_size, _ = quote
+    return (price_problem("bid", bid) or price_problem("ask", ask)
+            or size_problem("bid size", bid_size) or size_problem("ask size", ask_size))
+
+
 def book_side(levels: Any, depth: int) -> tuple[tuple[float, float], ...]:
     """The first ``depth`` ``[price, amount, ...]`` levels, copied as pairs.
 
-    Raises ``TypeError`` when a price or amount is not a number.
+    Raises ``TypeError`` when a price or amount is not a number, :class:`BadNumber`
+    when a price is NaN or infinite or an amount negative, NaN or infinite.
     """
     side = tuple((level[0], level[1]) for level in levels[:depth])
     for price, amount in side:
-        if price.__class__ is float and amount.__class__ is float:
-            continue  # what ccxt's parsers give: no further look
-        if not (is_number(price) and is_number(amount)):
+        if (price.__class__ is not float or amount.__class__ is not float) and not (
+                is_number(price) and is_number(amount)):
             raise TypeError(f"book level {price!r}, {amount!r} is not two numbers")
+        problem = price_problem("price", price) or size_problem("amount", amount)
+        if problem is not None:
+            raise BadNumber(f"book level [{price!r}, {amount!r}]: {problem}")
     return side
 
 

@@ -15,8 +15,10 @@ from typing import Any
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
-from ._board import quotes_of
-from ._checks import check_depth, check_positive, shape_error
+from rxpro._errors import StreamShapeError
+
+from ._board import quote_problem, quotes_of, size_problem
+from ._checks import check_depth, check_positive, describe, shape_error
 from ._scheduling import default_scheduler, seconds
 
 __all__ = ["book_snapshots", "imbalance", "mid_price"]
@@ -188,7 +190,8 @@ def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
     """The mid price ``(bid + ask) / 2`` of every ticker or order book.
 
     Values with a missing side (an empty book side, a ``None`` bid or ask)
-    are skipped.
+    are skipped; a NaN or infinite bid or ask (or a negative size) ends it
+    with ``StreamShapeError`` naming it.
 
     Example:
         >>> rxpro.ticker(ex, 'BTC/USDT').pipe(mid_price())
@@ -222,6 +225,12 @@ def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
                 _, bid, _, ask, _, _ = quotes[0]
                 if bid is None or ask is None:
                     return
+                problem = quote_problem(quotes[0])
+                if problem is not None:
+                    stopped = True
+                    observer.on_error(StreamShapeError(
+                        f"mid_price() expects finite prices and sizes >= 0; got {problem} in {describe(value)}"))
+                    return
                 try:
                     mid = (bid + ask) / 2
                 except TypeError:
@@ -242,7 +251,8 @@ def imbalance(depth: int) -> Callable[[Observable[Mapping[str, Any]]], Observabl
 
     ``(bid size - ask size) / (bid size + ask size)``, sizes summed over the
     first ``depth`` levels of each side: +1 is all bids, -1 all asks. Books
-    with no size on either side are skipped.
+    with no size on either side are skipped; a negative, NaN or infinite
+    size ends it with ``StreamShapeError`` naming it.
 
     Example:
         >>> rxpro.order_book(ex, 'BTC/USDT').pipe(imbalance(5))
@@ -276,13 +286,23 @@ def imbalance(depth: int) -> Callable[[Observable[Mapping[str, Any]]], Observabl
                 if stopped:
                     return
                 try:
-                    bid_size = sum(level[1] for level in book["bids"][:levels])
-                    ask_size = sum(level[1] for level in book["asks"][:levels])
+                    bid_sizes = [level[1] for level in book["bids"][:levels]]
+                    ask_sizes = [level[1] for level in book["asks"][:levels]]
+                    bid_size = sum(bid_sizes)
+                    ask_size = sum(ask_sizes)
                     total = bid_size + ask_size
                 except (KeyError, IndexError, TypeError):
                     stopped = True
                     observer.on_error(shape_error("imbalance", _BOOK_SHAPE, book))
                     return
+                for side, sizes in (("bid", bid_sizes), ("ask", ask_sizes)):
+                    for size in sizes:
+                        problem = size_problem(f"{side} amount", size)
+                        if problem is not None:
+                            stopped = True
+                            observer.on_error(StreamShapeError(
+                                f"imbalance() expects sizes >= 0; got {problem} in {describe(book)}"))
+                            return
                 if total:
                     observer.on_next((bid_size - ask_size) / total)
 

@@ -26,6 +26,7 @@ __all__ = [
     "check_positive",
     "describe",
     "is_number",
+    "negative_error",
     "not_finite_error",
     "shape_error",
     "timeframe_ms",
@@ -104,6 +105,12 @@ def shape_error(operator: str, expected: str, value: Any) -> StreamShapeError:
 def not_finite_error(operator: str, field: str, number: Any, value: Any) -> StreamShapeError:
     """The error sent to ``on_error`` for a NaN or infinite number where the running sums can't take one."""
     return StreamShapeError(f"{operator}() expects a finite {field!r} in each trade; got {field}={number!r} in "
+                            f"{describe(value)}")
+
+
+def negative_error(operator: str, field: str, number: Any, value: Any) -> StreamShapeError:
+    """The error sent to ``on_error`` for a negative size, which no trade has."""
+    return StreamShapeError(f"{operator}() expects an {field!r} >= 0 in each trade; got {field}={number!r} in "
                             f"{describe(value)}")
 
 

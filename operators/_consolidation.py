@@ -5,8 +5,10 @@ All three are operators on the output of ``merge_exchanges``: a stream of
 ``watch_bids_asks``/``watch_tickers``, or order books) and ``VenueError``
 items. Values are matched by unified ccxt symbol (see ``_symbols`` for quote
 currencies). A venue drops out of the consolidation when its stream fails
-(``VenueError``) or, with ``stale_ms``, when it has sent nothing for a symbol
-for ``stale_ms`` on the scheduler's clock; it is back with its next value.
+(``VenueError``) or ends (``VenueEnded``) or, with ``stale_ms``, when it has
+sent nothing for a symbol for ``stale_ms`` on the scheduler's clock; it is
+back with its next value. A NaN or infinite price, or a size that is negative,
+NaN or infinite, ends the output with ``StreamShapeError`` naming it.
 Outputs are frozen dataclasses, emitted when the consolidated view changes.
 """
 
@@ -20,13 +22,13 @@ from typing import Any, Generic, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
 
-from rxpro._errors import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError, StreamShapeError
 
-from ._board import Quote, VenueBoard, book_side, quotes_of
-from ._checks import check_depth, check_positive, is_number, shape_error
+from ._board import BadNumber, Quote, VenueBoard, book_side, quote_problem, quotes_of
+from ._checks import check_depth, check_positive, describe, is_number, shape_error
 from ._scheduling import default_scheduler, seconds
 from ._symbols import SymbolMatcher, check_quote_map
-from ._venues import Venued, VenueError, VenueItem, venue_name
+from ._venues import Venued, VenueEnded, VenueError, VenueItem, venue_name
 
 __all__ = [
     "BestBidOffer",
@@ -119,7 +121,7 @@ class _Consolidation(Generic[_E, _R]):
         self.expected = expected
         self.entries_of = entries_of
         self.result_of = result_of
-        #: venues without which nothing can be emitted: one that failed for good ends the output
+        #: venues without which nothing can be emitted: one that failed for good (or ended) ends the output
         self.needs = needs
 
 
@@ -173,7 +175,7 @@ class _Consolidator(Generic[_E, _R]):
         self.board: VenueBoard[_E] = VenueBoard(scheduler, stale_s, self._changed, self._lock)
 
     def on_next(self, item: VenueItem) -> None:
-        """Put a venue's entries on the board, or take the venue off on ``VenueError``."""
+        """Put a venue's entries on the board, or take the venue off on ``VenueError`` / ``VenueEnded``."""
         spec = self._spec
         with self._lock:
             if self._stopped:
@@ -185,10 +187,23 @@ class _Consolidator(Generic[_E, _R]):
                     return
                 self.board.drop_venue(item.venue)
                 return
+            if isinstance(item, VenueEnded):
+                if item.venue in spec.needs:
+                    self.on_completed()  # nothing could ever be emitted again: end as that venue did
+                    return
+                self.board.drop_venue(item.venue)  # its last quote would stay for ever
+                return
             if not isinstance(item, Venued):
                 self._fail(shape_error(spec.name, "Venued items (see merge_exchanges())", item))
                 return
-            entries = spec.entries_of(item.value)
+            try:
+                entries = spec.entries_of(item.value)
+            except BadNumber as bad:
+                self._fail(StreamShapeError(
+                    f"{spec.name}() expects finite prices and sizes >= 0; got {bad} from venue {item.venue!r} in "
+                    f"{describe(item.value)}"
+                ))
+                return
             if entries is None:
                 self._fail(shape_error(spec.name, f"Venued {spec.expected}", item.value))
                 return
@@ -232,8 +247,15 @@ class _Consolidator(Generic[_E, _R]):
 
 
 def _quote_entries(value: Any) -> list[tuple[str, Quote]] | None:
+    """``(symbol, quote)`` pairs of a value; None if it is no quote; :class:`BadNumber` for a NaN price, a negative size..."""
     quotes = quotes_of(value)
-    return None if quotes is None else [(q[0], q) for q in quotes]
+    if quotes is None:
+        return None
+    for quote in quotes:
+        problem = quote_problem(quote)
+        if problem is not None:
+            raise BadNumber(f"{quote[0]} {problem}")
+    return [(q[0], q) for q in quotes]
 
 
 _QUOTE_SHAPE = "tickers, {symbol: ticker} dicts or order books"
@@ -274,10 +296,11 @@ def best_bid_offer(
     Emits a ``BestBidOffer`` whenever the best price, its size or its venue
     changes on either side. Equal prices go to the larger size, then to the
     venue id first in alphabetical order. A venue drops out on
-    ``VenueError`` or after ``stale_ms`` without a value for that symbol
-    (arrival time on the scheduler's clock, not exchange time, which may be
-    skewed), and is back with its next value; when no venue is left a
-    ``BestBidOffer`` with ``None`` sides is emitted.
+    ``VenueError``, on ``VenueEnded`` or after ``stale_ms`` without a value
+    for that symbol (arrival time on the scheduler's clock, not exchange time,
+    which may be skewed), and is back with its next value; when no venue is
+    left a ``BestBidOffer`` with ``None`` sides is emitted. A NaN or infinite
+    price, or a negative size, ends it with ``StreamShapeError`` naming it.
 
     Example:
         >>> merge_exchanges(('binance', b_tickers), ('okx', o_tickers)).pipe(
@@ -343,8 +366,9 @@ def consolidated_book(
     per venue (``(venue, size)`` pairs by venue id). Emits an immutable
     ``ConsolidatedBook`` whenever the aggregated top ``depth`` changes. The
     venue's levels are copied when its book arrives (ccxt updates its book
-    objects in place). Venues drop out on ``VenueError`` or staleness as in
-    ``best_bid_offer``.
+    objects in place). Venues drop out on ``VenueError``, ``VenueEnded`` or
+    staleness as in ``best_bid_offer``; a level with a NaN or infinite price,
+    or a negative amount, ends it with ``StreamShapeError`` naming it.
 
     Example:
         >>> merge_exchanges(('binance', b_book), ('okx', o_book)).pipe(consolidated_book(10))
@@ -429,7 +453,8 @@ def spread(
     nothing while either side is missing, stale or failed. A venue whose
     stream failed for good (``merge_exchanges`` without
     ``resubscribe_after_ms``: its ``VenueError`` is ``final``) ends the
-    spread with that venue's error, as no spread could follow.
+    spread with that venue's error, as no spread could follow; one whose
+    stream completed (``VenueEnded``) completes it.
 
     Example:
         >>> merge_exchanges(('binance', b), ('okx', o)).pipe(

@@ -21,15 +21,19 @@ from typing import Any, Literal
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
-from rxpro._errors import OperatorArgumentError
+from rxpro._errors import OperatorArgumentError, StreamShapeError
 
-from ._checks import TRADE_SHAPE, SymbolGuard, check_flag, is_number, shape_error, timeframe_ms
+from ._checks import TRADE_SHAPE, SymbolGuard, check_flag, describe, is_number, shape_error, timeframe_ms
 from ._scheduling import default_scheduler, seconds
 
 __all__ = ["ohlcv"]
 
 Trade = dict[str, Any]
 Candle = list[Any]
+
+#: ``fill_gaps``: more empty candles than this between two trades, emitted at once, is taken as a
+#: bad timestamp (seconds for milliseconds: tens of millions of 1m candles) rather than block the loop
+MAX_FILLED = 1_000_000
 
 
 def _ccxt_sum(volume: Any, amount: Any) -> Any:
@@ -114,7 +118,10 @@ def ohlcv(
         fill_gaps: Emit a flat candle (previous close as open, high, low and
             close; volume 0.0; count 0) for every bucket without trades
             between two candles, and, with ``close_on_time``, for every
-            bucket that ends without trades.
+            bucket that ends without trades. A trade more than 1,000,000
+            empty buckets after the last candle ends the stream with
+            ``StreamShapeError`` (a timestamp in seconds rather than
+            milliseconds?) instead of emitting them all at once.
         late: What to do with a trade older than the open candle's bucket:
             ``'drop'`` or ``'merge'`` (see above).
         on_late: Called with every dropped late trade; an exception it raises
@@ -317,6 +324,13 @@ class _CandleBuilder:
         if amount is not None and not is_number(amount):
             self._fail(shape_error("ohlcv", TRADE_SHAPE, trade))
             return False
+        if self._fill_gaps and self._had_candle:
+            empty = (bucket - (self._bucket + self._ms if self._bucket >= 0 else self._floor)) // self._ms
+            if empty > MAX_FILLED:
+                self._fail(StreamShapeError(
+                    f"ohlcv(fill_gaps=True) would emit {empty:,} empty candles at once (more than {MAX_FILLED:,}) "
+                    f"before the trade at {ts}: a timestamp in seconds, not milliseconds? Got {describe(trade)}"))
+                return False
         if self._bucket >= 0:
             self._finish_candle()
         if self._fill_gaps and self._had_candle and self._floor < bucket:

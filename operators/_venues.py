@@ -1,9 +1,10 @@
-"""Tagging values with their exchange: ``Venued``, ``VenueError``, ``merge_exchanges``.
+"""Tagging values with their exchange: ``Venued``, ``VenueError``, ``VenueEnded``, ``merge_exchanges``.
 
 A merged multi-exchange stream carries ``Venued(venue, value)`` items -- a
 frozen wrapper, so the ccxt dict inside is the exchange's own, untouched --
 and, when a venue's stream fails, one ``VenueError(venue, error)`` item
-instead of ending the merged stream. The cross-exchange operators
+instead of ending the merged stream; when it completes, one
+``VenueEnded(venue)`` item. The cross-exchange operators
 (``best_bid_offer``, ``consolidated_book``, ``spread``) take such a stream.
 
 ``merge_exchanges`` checks its inputs and, per subscription, runs a
@@ -30,7 +31,7 @@ from rxpro._errors import OperatorArgumentError
 from ._checks import check_positive, describe
 from ._scheduling import default_scheduler, seconds
 
-__all__ = ["VenueError", "Venued", "merge_exchanges", "venue_name"]
+__all__ = ["VenueEnded", "VenueError", "Venued", "merge_exchanges", "venue_name"]
 
 _T = TypeVar("_T")
 
@@ -58,7 +59,19 @@ class VenueError:
     final: bool = field(default=False, compare=False, repr=False)
 
 
-VenueItem = Union[Venued[Any], VenueError]
+@dataclass(frozen=True, slots=True)
+class VenueEnded:
+    """In-band notice that ``venue``'s stream completed: no more data comes from it.
+
+    Consolidating operators drop the venue (its last quote would otherwise
+    stay in the consolidation for ever); ``spread``, which needs both its
+    venues, completes.
+    """
+
+    venue: str
+
+
+VenueItem = Union[Venued[Any], VenueError, VenueEnded]
 
 # Venued's slot descriptors. merge_exchanges tags every value it passes, and
 # the frozen dataclass __init__ (an object.__setattr__ lookup per field) was
@@ -104,8 +117,11 @@ def merge_exchanges(
     that delay (for a ccxt.pro stream: a new watch, i.e. a reconnect), which
     is how a venue recovers. Without isolation the first error ends the
     merged stream, as ``reactivex.merge`` does. Errors of untagged (already
-    ``Venued``) inputs always end it: they can't be attributed. The merged
-    stream completes when every input has ended.
+    ``Venued``) inputs always end it: they can't be attributed. A tagged
+    stream that completes leaves one ``VenueEnded(venue)`` item. The merged
+    stream completes when every input has ended; when every one of them
+    failed for good (isolated, without ``resubscribe_after_ms``), it fails
+    with the last of their errors instead, since nothing can follow.
 
     Example:
         >>> merge_exchanges(('binance', rxpro.ticker(b, 'BTC/USDT')),
@@ -117,7 +133,7 @@ def merge_exchanges(
         binance: -a-----b----|
         okx:     ---x-#
         [       merge_exchanges       ]
-                 -A-X-E-B----|   A=Venued('binance', a), E=VenueError('okx', #)
+                 -A-X-E-B----N|   A=Venued('binance', a), E=VenueError('okx', #), N=VenueEnded('binance')
 
     Args:
         streams: ``(venue, observable)`` pairs and/or observables of
@@ -129,7 +145,7 @@ def merge_exchanges(
             at subscribe time, else ``default_scheduler()``.
 
     Returns:
-        An observable of ``Venued`` and ``VenueError`` items.
+        An observable of ``Venued``, ``VenueError`` and ``VenueEnded`` items.
 
     Raises:
         OperatorArgumentError: no streams, a bad pair, a venue given twice.
@@ -197,6 +213,8 @@ class _Merge:
         self.stopped = False
         self._scheduler = scheduler
         self._active = 0
+        self._completed = False  # an input completed (rather than failed for good)
+        self._last_error: Exception | None = None  # the latest error of an input that failed for good
 
     def start(self, sources: list[tuple[str | None, Observable[Any]]]) -> None:
         with self.lock:
@@ -210,12 +228,22 @@ class _Merge:
         """Where resubscription timers run: the operator's, else subscribe's, else the default."""
         return self._scheduler or self.subscribe_scheduler or default_scheduler()
 
-    def input_ended(self) -> None:
-        """One input completed (or failed, isolated, for good); the last one completes the merge."""
+    def input_ended(self, error: Exception | None = None) -> None:
+        """One input completed, or failed (isolated) for good with ``error``; the last one ends the merge.
+
+        It completes, unless every input failed for good: then nothing can follow, and it says why.
+        """
+        if error is None:
+            self._completed = True
+        else:
+            self._last_error = error
         self._active -= 1
         if self._active == 0 and not self.stopped:
             self.stopped = True
-            self.observer.on_completed()
+            if self._completed or self._last_error is None:
+                self.observer.on_completed()
+            else:
+                self.observer.on_error(self._last_error)
 
     def fail(self, error: Exception) -> None:
         if not self.stopped:
@@ -259,7 +287,7 @@ class _Input:
         with self._lock:
             if self._merge.stopped:
                 return
-            if isinstance(item, (Venued, VenueError)):
+            if isinstance(item, (Venued, VenueError, VenueEnded)):
                 self._emit(item)
             else:
                 self._merge.fail(OperatorArgumentError(
@@ -278,13 +306,15 @@ class _Input:
                 return
             self._emit(VenueError(self._venue, error, merge.delay_s is None))
             if merge.delay_s is None:
-                merge.input_ended()
+                merge.input_ended(error)
                 return
             self._slot.disposable = merge.timer_scheduler().schedule_relative(merge.delay_s, self._again)
 
     def on_completed(self) -> None:
         with self._lock:
             if not self._merge.stopped:
+                if self._venue is not None:
+                    self._emit(VenueEnded(self._venue))
                 self._merge.input_ended()
 
     def _again(self, _: abc.SchedulerBase, __: Any = None) -> None:

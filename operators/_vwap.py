@@ -9,7 +9,7 @@ from typing import Any
 
 from reactivex import Observable, abc
 
-from ._checks import TRADE_SHAPE, SymbolGuard, check_positive, not_finite_error, shape_error
+from ._checks import TRADE_SHAPE, SymbolGuard, check_positive, negative_error, not_finite_error, shape_error
 
 __all__ = ["vwap"]
 
@@ -29,8 +29,9 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
     window is down to one trade so rounding can't build up. Trades without
     price or amount are skipped; while the window holds no volume nothing is
     emitted. A value that is not a ccxt trade with numbers (e.g. a price
-    given as a string), a NaN or infinite price or amount, or a trade of a
-    second symbol ends the stream with ``StreamShapeError``.
+    given as a string), a NaN or infinite price, amount or timestamp, a
+    negative amount, or a trade of a second symbol ends the stream with
+    ``StreamShapeError``.
 
     Example:
         >>> rxpro.trades(ex, 'BTC/USDT').pipe(vwap(60_000))  # one-minute VWAP
@@ -83,6 +84,15 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                             observer.on_error(mixed)
                             return
                     if ts is None or price is None or amount is None:
+                        return
+                    if ts.__class__ is not int and not isfinite(ts):
+                        # a NaN would be the newest for ever: every later trade late, nothing expiring
+                        stopped = True
+                        observer.on_error(not_finite_error("vwap", "timestamp", ts, trade))
+                        return
+                    if amount < 0:  # a weight below zero: a mean outside the prices traded
+                        stopped = True
+                        observer.on_error(negative_error("vwap", "amount", amount, trade))
                         return
                     value = price * amount
                     if not isfinite(value + amount):

@@ -54,3 +54,14 @@ def test_wrong_shape_errors() -> None:
     errors: list[Exception] = []
     reactivex.from_iterable([[1, 2]]).pipe(bars(ticks=1)).subscribe(on_error=errors.append)
     assert isinstance(errors[0], StreamShapeError) and "bars() expects ccxt trades" in str(errors[0])
+
+
+def test_a_negative_amount_ends_the_bars_naming_it() -> None:
+    # review: 6, then -5, then 4 made one bar, the -5 taken out of its volume
+    out: list[list[Any]] = []
+    errors: list[Exception] = []
+    reactivex.from_iterable([trade(1, 100, 6.0), trade(2, 100, -5.0), trade(3, 100, 4.0)]).pipe(
+        bars(volume=5)).subscribe(out.append, errors.append)
+    assert out == [[1, 100, 100, 100, 100, 6.0, 1]]
+    [error] = errors
+    assert isinstance(error, StreamShapeError) and "amount=-5.0" in str(error), error

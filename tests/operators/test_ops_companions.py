@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -133,6 +134,18 @@ def test_mid_price_wrong_shape() -> None:
     assert isinstance(errors[0], StreamShapeError) and "mid_price() expects" in str(errors[0])
 
 
+@pytest.mark.parametrize("value, named", [
+    (ticker("X/Y", math.nan, 102), "bid=nan"), (ticker("X/Y", 100, math.inf), "ask=inf"),
+    (book("X/Y", [[10, -1]], [[11, 1]]), "bid size=-1"),
+])
+def test_mid_price_refuses_a_nan_price_or_a_negative_size_naming_it(value: Any, named: str) -> None:
+    # review: a NaN bid gave a NaN mid, with no error
+    out, errors = run([ticker("X/Y", 100, 102), value, ticker("X/Y", 100, 104)], mid_price())
+    assert out == [101]
+    [error] = errors
+    assert isinstance(error, StreamShapeError) and named in str(error), error
+
+
 # --- vwap -----------------------------------------------------------------------
 
 def test_vwap_over_a_window_of_exchange_time() -> None:
@@ -196,6 +209,19 @@ def test_vwap_numbers_as_strings_are_a_shape_error(price: Any, amount: Any) -> N
     assert len(errors) == 1 and isinstance(errors[0], StreamShapeError) and "'timestamp': 2" in str(errors[0])
 
 
+@pytest.mark.parametrize("bad, named", [
+    ({"timestamp": 2, "price": 200.0, "amount": -0.5}, "amount=-0.5"),
+    ({"timestamp": math.nan, "price": 200.0, "amount": 1.0}, "timestamp=nan"),
+    ({"timestamp": math.inf, "price": 200.0, "amount": 1.0}, "timestamp=inf"),
+])
+def test_vwap_refuses_a_negative_amount_or_a_nan_timestamp_naming_it(bad: dict[str, Any], named: str) -> None:
+    # review: 100 x 1 then 200 x -0.5 gave 0.0, a price no trade had; a NaN timestamp froze the window
+    out, errors = run([trade(1, 100.0, 1.0), bad, trade(3, 300.0, 1.0)], vwap(60_000))
+    assert out == [100.0]
+    [error] = errors
+    assert isinstance(error, StreamShapeError) and named in str(error), error
+
+
 def test_vwap_bad_window_and_shape() -> None:
     with pytest.raises(OperatorArgumentError, match="window_ms"):
         vwap(0)
@@ -213,6 +239,15 @@ def test_imbalance_over_the_top_levels() -> None:
     assert out == [0.5, 0.0]
     out, _ = run([book("X/Y", [[10, 3], [9, 1]], [[11, 1], [12, 4]])], imbalance(2))
     assert out == [(4 - 5) / 9]
+
+
+@pytest.mark.parametrize("level, named", [([11, -1.0], "ask amount=-1.0"), ([11, math.nan], "ask amount=nan")])
+def test_imbalance_refuses_a_negative_or_nan_size_naming_it(level: list[float], named: str) -> None:
+    # review: an ask of -1 against a bid of 3 gave 2.0, outside [-1, 1]
+    out, errors = run([book("X/Y", [[10, 3]], [[11, 1]]), book("X/Y", [[10, 3]], [level])], imbalance(1))
+    assert out == [0.5]
+    [error] = errors
+    assert isinstance(error, StreamShapeError) and named in str(error), error
 
 
 def test_imbalance_bad_depth_and_shape() -> None:

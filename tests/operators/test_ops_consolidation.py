@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from rxpro.operators import (
     OperatorArgumentError,
     QuoteCurrencyError,
     StreamShapeError,
+    VenueEnded,
     VenueError,
     Venued,
     best_bid_offer,
@@ -184,9 +187,58 @@ def test_bbo_on_merge_exchanges_end_to_end() -> None:
         lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(best_bid_offer())
     )
     assert [(m.time, m.value.value.bid_venue) for m in results.messages if m.value.kind == "N"] == [
-        (210, "binance"), (220, "okx"), (230, "binance"),
+        (210, "binance"), (220, "okx"), (230, "binance"), (300, None),  # binance ended: no venue left
     ]
     assert results.messages[-1] == on_completed(300)
+
+
+def test_bbo_drops_a_venue_whose_stream_ended() -> None:
+    # review: a venue whose stream completed stayed best for ever with its last quote
+    scheduler = TestScheduler()
+    okx = scheduler.create_hot_observable(on_next(210, ticker("BTC/USDT", 150, 151)), on_completed(220))
+    binance = scheduler.create_hot_observable(on_next(230, ticker("BTC/USDT", 100, 101)), on_completed(300))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(best_bid_offer()))
+    assert [(m.time, m.value.value.bid_venue, m.value.value.bid) for m in results.messages if m.value.kind == "N"] == [
+        (210, "okx", 150), (220, None, None), (230, "binance", 100), (300, None, None),
+    ]
+    assert results.messages[-1] == on_completed(300)
+
+
+def test_bbo_fails_with_the_last_error_when_every_venue_failed_for_good() -> None:
+    # review: it completed, the errors swallowed
+    first, last = ConnectionError("binance down"), ConnectionError("okx down")
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, ticker("BTC/USDT", 100, 101)), on_error(230, first))
+    okx = scheduler.create_hot_observable(on_next(220, ticker("BTC/USDT", 100.5, 101)), on_error(240, last))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(best_bid_offer()))
+    assert [m.value.value.bid_venue for m in results.messages if m.value.kind == "N"] == ["binance", "okx", "okx", None]
+    assert results.messages[-1] == on_error(240, last)
+
+
+@pytest.mark.parametrize("field, value, named", [
+    ("bid", math.nan, "bid=nan"), ("ask", math.inf, "ask=inf"), ("bidVolume", -3.0, "bid size=-3.0"),
+    ("askVolume", math.nan, "ask size=nan"), ("bid", Decimal("NaN"), "bid=Decimal('NaN')"),
+    ("bidVolume", -1, "bid size=-1"),
+])
+def test_bbo_and_spread_refuse_a_nan_price_or_a_negative_size_naming_it(field: str, value: Any, named: str) -> None:
+    # review: a NaN bid stayed best for ever (every comparison with it is false); a negative size won ties
+    bad = Venued("a", {**ticker("BTC/USDT", 100, 101), field: value})
+    for operator in (best_bid_offer(), spread("a", "b")):
+        out, errors = run([Venued("b", ticker("BTC/USDT", 99, 102)), bad, Venued("b", ticker("BTC/USDT", 98, 102))],
+                          operator)
+        [error] = errors
+        assert isinstance(error, StreamShapeError) and named in str(error) and "'a'" in str(error), error
+        assert len(out) <= 1  # what came before the bad value only
+
+
+@pytest.mark.parametrize("level, named", [([math.nan, 1.0], "price=nan"), ([100.0, -5.0], "amount=-5.0"),
+                                          ([100.0, math.inf], "amount=inf"), ([-math.inf, 1.0], "price=-inf")])
+def test_consolidated_book_refuses_a_nan_price_or_a_negative_amount_naming_it(level: list[float], named: str) -> None:
+    out, errors = run([Venued("b", book("BTC/USDT", [[100.0, 1.0]], [[101.0, 1.0]])),
+                       Venued("a", book("BTC/USDT", [level], [[101.0, 1.0]]))], consolidated_book(1))
+    [error] = errors
+    assert isinstance(error, StreamShapeError) and named in str(error) and "'a'" in str(error), error
+    assert len(out) == 1
 
 
 # --- consolidated_book --------------------------------------------------------
@@ -252,6 +304,27 @@ def test_spread_stops_while_a_venue_is_down() -> None:
         spread("a", "b"),
     )
     assert [(s.ask, s.bid) for s in out] == [(10, 11), (9.5, 11)]
+
+
+def test_spread_completes_when_one_of_its_venues_ended_and_others_drop_it() -> None:
+    # review: it went on computing spreads from the ended venue's last quote
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, ticker("BTC/USDT", 99, 100)),
+                                              on_next(240, ticker("BTC/USDT", 100, 101)))
+    okx = scheduler.create_hot_observable(on_next(220, ticker("BTC/USDT", 101, 102)), on_completed(230))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(spread("binance", "okx")))
+    assert [m.time for m in results.messages if m.value.kind == "N"] == [220]
+    assert results.messages[-1] == on_completed(230)
+    # a consolidated book drops the ended venue and goes on with the others
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, book("BTC/USDT", [[99, 1]], [[100, 1]])),
+                                              on_next(240, book("BTC/USDT", [[99, 2]], [[100, 1]])))
+    okx = scheduler.create_hot_observable(on_next(220, book("BTC/USDT", [[99, 3]], [[100, 3]])), on_completed(230))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(consolidated_book(1)))
+    assert [(m.time, m.value.value.venues, m.value.value.bids[0].size) for m in results.messages] == [
+        (210, ("binance",), 1), (220, ("binance", "okx"), 4), (230, ("binance",), 1), (240, ("binance",), 2),
+    ]
+    assert VenueEnded("okx") == VenueEnded("okx") and VenueEnded("okx") != VenueEnded("binance")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from ops_support import live_timers
-from rxpro.operators import OperatorArgumentError, VenueError, Venued, merge_exchanges
+from rxpro.operators import OperatorArgumentError, VenueEnded, VenueError, Venued, merge_exchanges
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -28,6 +28,8 @@ def test_values_are_tagged_and_interleaved_in_arrival_order() -> None:
         on_next(210, Venued("binance", "b1")),
         on_next(220, Venued("okx", "o1")),
         on_next(230, Venued("binance", "b2")),
+        on_next(300, VenueEnded("binance")),
+        on_next(400, VenueEnded("okx")),
         on_completed(400),
     ]
     assert binance.subscriptions == [subscribe(200, 300)]
@@ -47,7 +49,8 @@ def test_merged_items_are_venued_like_the_constructor_makes() -> None:
     value = (1, "BTC/USDT")
     merged: list[Any] = []
     merge_exchanges(("binance", reactivex.of(value))).subscribe(merged.append)
-    (item,) = merged
+    item, ended = merged
+    assert ended == VenueEnded("binance")
     made = Venued("binance", value)
     assert type(item) is Venued and item == made and hash(item) == hash(made) and repr(item) == repr(made)
     assert item.value is value and dataclasses.astuple(item) == ("binance", value)
@@ -64,6 +67,7 @@ def test_a_venue_error_is_isolated_and_the_others_go_on() -> None:
         on_next(210, Venued("binance", 1)),
         on_next(220, VenueError("okx", error)),
         on_next(250, Venued("binance", 2)),
+        on_next(300, VenueEnded("binance")),
         on_completed(300),
     ]
 
@@ -110,9 +114,38 @@ def test_observables_of_venued_pass_through_and_others_are_rejected() -> None:
     errors: list[Exception] = []
     inner = merge_exchanges(("binance", reactivex.of(1)))
     merge_exchanges(inner, ("okx", reactivex.of(2))).subscribe(seen.append)
-    assert seen == [Venued("binance", 1), Venued("okx", 2)]
+    assert seen == [Venued("binance", 1), VenueEnded("binance"), Venued("okx", 2), VenueEnded("okx")]
     merge_exchanges(reactivex.of({"bid": 1})).subscribe(on_error=errors.append)
     assert isinstance(errors[0], OperatorArgumentError) and "(venue, observable)" in str(errors[0])
+
+
+def test_every_venue_failing_for_good_fails_the_merge_with_the_last_error() -> None:
+    # review: it completed, as if the market had ended; nothing can follow, so it says why
+    first, last = ConnectionError("binance down"), ConnectionError("okx down")
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, 1), on_error(220, first))
+    okx = scheduler.create_hot_observable(on_error(230, last))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)))
+    assert results.messages == [
+        on_next(210, Venued("binance", 1)),
+        on_next(220, VenueError("binance", first)),
+        on_next(230, VenueError("okx", last)),
+        on_error(230, last),
+    ]
+
+
+def test_a_merge_where_one_venue_completed_completes_though_the_others_failed() -> None:
+    error = ConnectionError("okx down")
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, 1), on_completed(220))
+    okx = scheduler.create_hot_observable(on_error(230, error))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)))
+    assert results.messages == [
+        on_next(210, Venued("binance", 1)),
+        on_next(220, VenueEnded("binance")),
+        on_next(230, VenueError("okx", error)),
+        on_completed(230),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,20 @@ def test_trades_build_ohlcvc_skips_are_skipped() -> None:
     assert run(trades, "1m", closed_only=True) == EXCHANGE.build_ohlcvc(trades, "1m") == [[0, 10, 11, 10, 11, 2.0, 2]]
 
 
+def test_fill_gaps_refuses_a_gap_too_wide_to_be_real_instead_of_blocking_the_loop() -> None:
+    # review: a timestamp in seconds, then one in milliseconds, emitted ~28.7 million 1m candles in one on_next
+    out: list[list[Any]] = []
+    errors: list[Exception] = []
+    reactivex.of(trade(1_723_075_200, 100.0), trade(1_723_075_200_000, 100.0)).pipe(
+        ohlcv("1m", fill_gaps=True)).subscribe(out.append, errors.append)
+    assert len(out) == 1
+    [error] = errors
+    assert isinstance(error, StreamShapeError) and "28,689,202 empty candles" in str(error) and "seconds" in str(error), error
+    # a million empty candles is still filled
+    rows = run([trade(0, 1.0), trade(1_000_001 * 1000, 2.0)], "1s", closed_only=True, fill_gaps=True)
+    assert len(rows) == 1_000_002 and rows[1] == [1000, 1.0, 1.0, 1.0, 1.0, 0.0, 0]
+
+
 def test_fill_gaps_emits_flat_candles_between_trades() -> None:
     trades = [trade(1_000, 10, 1), trade(65_000, 12, 1), trade(190_000, 8, 2)]
     assert run(trades, "1m", closed_only=True, fill_gaps=True) == [
