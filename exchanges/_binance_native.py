@@ -118,9 +118,11 @@ _TRADE_OTHER_PATH = frozenset({
     "x", "isDustTrade", "quantity", "symbol", "commission", "isMaker", "maker", "optionSide", "quoteQty",
     "baseQty", "total", "orderId", "type", "orderType",
 })
-#: a bookTicker with one of these fills more of ccxt's ticker than bid and ask
+#: a bookTicker with one of these fills more of ccxt's ticker than bid and ask (or fills them from
+#: the REST names: ccxt's safe_string_2 reads ``bidPrice`` where ``b`` is missing, null or empty)
 _BOOK_TICKER_OTHER_PATH = frozenset({
     "symbol", "time", "c", "price", "h", "l", "w", "o", "x", "p", "P", "v", "q", "C", "mp", "i",
+    "bidPrice", "bidQty", "askPrice", "askQty",
 })
 #: a 24hr ticker with one of these is read from other fields by ccxt's parse_ws_ticker
 _TICKER_OTHER_PATH = frozenset({"symbol", "time", "price", "bidPrice", "bidQty", "askPrice", "askQty"})

@@ -343,7 +343,8 @@ TRADES = _maybe_without(st.fixed_dictionaries({
     "T": TIMES, "m": st.one_of(st.booleans(), st.booleans(), st.just("true")), "M": st.booleans()}), ("T", "m", "M"))
 BOOK_TICKERS = _maybe_without(st.fixed_dictionaries({
     "e": st.just("bookTicker"), "u": st.integers(0, 2 ** 40), "E": TIMES, "T": TIMES, "s": MARKET_IDS,
-    "b": OPTIONAL, "B": OPTIONAL, "a": OPTIONAL, "A": OPTIONAL}), ("e", "E", "T", "B", "A"))
+    "b": OPTIONAL, "B": OPTIONAL, "a": OPTIONAL, "A": OPTIONAL, "bidPrice": OPTIONAL, "bidQty": OPTIONAL,
+    "askPrice": OPTIONAL, "askQty": OPTIONAL}), ("e", "E", "T", "B", "A", "bidPrice", "bidQty", "askPrice", "askQty"))
 TICKERS = _maybe_without(st.fixed_dictionaries({
     "e": st.sampled_from(["24hrTicker", "24hrMiniTicker"]), "E": TIMES, "s": MARKET_IDS, "p": OPTIONAL,
     "P": OPTIONAL, "w": OPTIONAL, "x": OPTIONAL, "c": OPTIONAL, "Q": OPTIONAL, "b": OPTIONAL, "B": OPTIONAL,
@@ -381,6 +382,21 @@ def test_generated_frames(exchange_id: str, frames: list[Any], envelope: bool) -
 def _generated_pair(exchange_id: str) -> Pair:
     """One pair per id for every example (their caches grow alike: compared whole after each example)."""
     return Pair(exchange_id)
+
+
+@pytest.mark.parametrize("exchange_id, frame", [
+    ("binance", {"u": 3, "s": "BTCUSDT", "b": "1", "B": None, "a": "2", "A": "3", "bidQty": "7"}),
+    ("binanceusdm", {"e": "bookTicker", "u": 1, "E": 1723161256013, "T": 1723161256012, "s": "BTCUSDT",
+                     "b": "", "B": "1", "a": "2", "A": "3", "bidPrice": "5"}),
+])
+def test_a_book_ticker_with_the_rest_names_is_read_as_ccxt_reads_it(exchange_id: str, frame: dict[str, Any]) -> None:
+    # review: ccxt takes bidQty / bidPrice where B / b is null or empty; the native handler read only b B a A
+    pair = Pair(exchange_id)
+    try:
+        pair.feed(orjson.dumps(frame).decode())
+        pair.compare_caches()
+    finally:
+        pair.close()
 
 
 def test_known_frames_are_native_and_unknown_ones_go_to_ccxt() -> None:
