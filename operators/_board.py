@@ -57,6 +57,12 @@ def size_problem(name: str, size: Any) -> str | None:
 def quote_problem(quote: Quote) -> str | None:
     """What is wrong with a quote's numbers (a NaN price, a negative size...), or None."""
     _, bid, bid_size, ask, ask_size, _ = quote
+    try:  # the usual quote, in one expression: finite prices (x - x is 0), sizes in [0, inf)
+        if ((bid is None or bid - bid == 0) and (ask is None or ask - ask == 0)
+                and (bid_size is None or 0 <= bid_size < math.inf) and (ask_size is None or 0 <= ask_size < math.inf)):
+            return None
+    except (TypeError, ArithmeticError, ValueError):  # (a signalling Decimal NaN raises)
+        pass
     return (price_problem("bid", bid) or price_problem("ask", ask)
             or size_problem("bid size", bid_size) or size_problem("ask size", ask_size))
 
@@ -69,8 +75,10 @@ def book_side(levels: Any, depth: int) -> tuple[tuple[float, float], ...]:
     """
     side = tuple((level[0], level[1]) for level in levels[:depth])
     for price, amount in side:
-        if (price.__class__ is not float or amount.__class__ is not float) and not (
-                is_number(price) and is_number(amount)):
+        if price.__class__ is float and amount.__class__ is float:
+            if price - price == 0.0 and 0.0 <= amount < math.inf:
+                continue  # what ccxt's parsers give: a finite price, a size >= 0
+        elif not (is_number(price) and is_number(amount)):
             raise TypeError(f"book level {price!r}, {amount!r} is not two numbers")
         problem = price_problem("price", price) or size_problem("amount", amount)
         if problem is not None:

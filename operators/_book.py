@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from operator import itemgetter
 from typing import Any
 
 from reactivex import Observable, abc
@@ -17,13 +18,15 @@ from reactivex.disposable import CompositeDisposable, SerialDisposable
 
 from rxpro._errors import StreamShapeError
 
-from ._board import quote_problem, quotes_of, size_problem
+from ._board import price_problem, quotes_of, size_problem
 from ._checks import check_depth, check_positive, describe, shape_error
 from ._scheduling import default_scheduler, seconds
 
 __all__ = ["book_snapshots", "imbalance", "mid_price"]
 
 OrderBook = dict[str, Any]
+
+_SIZE = itemgetter(1)  # a level's amount
 
 _BOOK_SHAPE = "ccxt order books (dicts with 'symbol', 'bids', 'asks')"
 
@@ -190,8 +193,8 @@ def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
     """The mid price ``(bid + ask) / 2`` of every ticker or order book.
 
     Values with a missing side (an empty book side, a ``None`` bid or ask)
-    are skipped; a NaN or infinite bid or ask (or a negative size) ends it
-    with ``StreamShapeError`` naming it.
+    are skipped; a NaN or infinite bid or ask ends it with
+    ``StreamShapeError`` naming it.
 
     Example:
         >>> rxpro.ticker(ex, 'BTC/USDT').pipe(mid_price())
@@ -225,17 +228,20 @@ def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
                 _, bid, _, ask, _, _ = quotes[0]
                 if bid is None or ask is None:
                     return
-                problem = quote_problem(quotes[0])
-                if problem is not None:
-                    stopped = True
-                    observer.on_error(StreamShapeError(
-                        f"mid_price() expects finite prices and sizes >= 0; got {problem} in {describe(value)}"))
-                    return
                 try:
                     mid = (bid + ask) / 2
+                    finite = mid - mid == 0  # False for a NaN or infinite bid or ask
                 except TypeError:
                     stopped = True
                     observer.on_error(shape_error("mid_price", "numeric bid and ask", value))
+                    return
+                except (ArithmeticError, ValueError):  # a signalling Decimal NaN
+                    finite = False
+                if not finite:
+                    stopped = True
+                    problem = price_problem("bid", bid) or price_problem("ask", ask) or f"mid={mid!r}"
+                    observer.on_error(StreamShapeError(
+                        f"mid_price() expects finite prices; got {problem} in {describe(value)}"))
                     return
                 observer.on_next(mid)
 
@@ -286,23 +292,24 @@ def imbalance(depth: int) -> Callable[[Observable[Mapping[str, Any]]], Observabl
                 if stopped:
                     return
                 try:
-                    bid_sizes = [level[1] for level in book["bids"][:levels]]
-                    ask_sizes = [level[1] for level in book["asks"][:levels]]
-                    bid_size = sum(bid_sizes)
-                    ask_size = sum(ask_sizes)
+                    bids = book["bids"][:levels]
+                    asks = book["asks"][:levels]
+                    bid_size = sum(map(_SIZE, bids))
+                    ask_size = sum(map(_SIZE, asks))
                     total = bid_size + ask_size
                 except (KeyError, IndexError, TypeError):
                     stopped = True
                     observer.on_error(shape_error("imbalance", _BOOK_SHAPE, book))
                     return
-                for side, sizes in (("bid", bid_sizes), ("ask", ask_sizes)):
-                    for size in sizes:
-                        problem = size_problem(f"{side} amount", size)
-                        if problem is not None:
-                            stopped = True
-                            observer.on_error(StreamShapeError(
-                                f"imbalance() expects sizes >= 0; got {problem} in {describe(book)}"))
-                            return
+                if not _sizes_fine(total, bids, asks):
+                    for side, levels_ in (("bid", bids), ("ask", asks)):
+                        for level in levels_:
+                            problem = size_problem(f"{side} amount", level[1])
+                            if problem is not None:
+                                stopped = True
+                                observer.on_error(StreamShapeError(
+                                    f"imbalance() expects sizes >= 0; got {problem} in {describe(book)}"))
+                                return
                 if total:
                     observer.on_next((bid_size - ask_size) / total)
 
@@ -311,3 +318,12 @@ def imbalance(depth: int) -> Callable[[Observable[Mapping[str, Any]]], Observabl
         return Observable(subscribe)
 
     return _imbalance
+
+
+def _sizes_fine(total: Any, bids: Any, asks: Any) -> bool:
+    """No size is negative, NaN or infinite: their sum is finite (x - x is 0) and the smallest is >= 0."""
+    try:
+        return bool(total - total == 0 and (not bids or min(map(_SIZE, bids)) >= 0)
+                    and (not asks or min(map(_SIZE, asks)) >= 0))
+    except (TypeError, ArithmeticError, ValueError):
+        return False
