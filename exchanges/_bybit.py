@@ -201,8 +201,19 @@ class Bybit(Venue):
         return derived + [_NONE_PRELAUNCH] + super().stub_http(recording)
 
 
+def book_channel(exchange: Any, symbol: str, limit: int | None, params: Mapping[str, Any]) -> str:
+    """The topic depth ccxt bybit's ``watch_order_book`` subscribes: the limit, else 50 (100 for options)."""
+    if limit is not None:
+        return f"orderbook.{limit}"
+    markets = exchange.markets or {}
+    market = markets.get(symbol)
+    option = market.get("option") is True if market is not None else symbol.count("-") >= 3  # BTC/USDC:USDC-241227-60000-C
+    return "orderbook.100" if option else "orderbook.50"
+
+
 VENUES: tuple[Venue, ...] = (
     Bybit("bybit", cryptofeed_names=("BYBIT",), generates_client_order_id=True, trade_ids=True,
+          book_channel=book_channel,
           native=(BybitNative,),
           # the recordings hold spot and linear instruments (ccxt also asks inverse and options)
           offline_options=frozen({"fetchMarkets": {"types": ["spot", "linear"]}})),

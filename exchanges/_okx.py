@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from ._okx_native import OkxNative
@@ -88,8 +89,24 @@ def names_request(text: str, request: Any) -> bool:
     return False
 
 
+def book_channel(exchange: Any, symbol: str, limit: int | None, params: Mapping[str, Any]) -> str:
+    """The channel ccxt okx's ``watch_order_book`` subscribes: ``books`` (or the ``depth`` option or
+    param), ``bbo-tbt`` for limit 1, ``books5`` for 2..5, ``books50-l2-tbt`` for 50, ``books`` for 400."""
+    depth = exchange.handle_option_string_and_params(dict(params), "watchOrderBook", "depth", "books")[0]
+    if limit is not None:
+        if limit == 1:
+            return "bbo-tbt"
+        if 1 < limit <= 5:
+            return "books5"
+        if limit == 50:
+            return "books50-l2-tbt"
+        if limit == 400:
+            return "books"
+    return str(depth)
+
+
 VENUES: tuple[Venue, ...] = (
-    Venue("okx", names_request=names_request, offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
+    Venue("okx", names_request=names_request, book_channel=book_channel, offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
           cryptofeed_names=("OKX",), generates_client_order_id=True,  # clOrdId: up to 32 letters and digits
           trade_ids=True, trade_history=trade_history, native=(OkxNative,),
           # books/tickers push every 100 ms while something changes; a quiet instrument may not

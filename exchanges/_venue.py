@@ -124,6 +124,12 @@ class Venue:
     #: ``options`` that choose it; the first is the one whose tickers carry the best bid/ask.
     #: Empty: ccxt offers one ticker channel
     ticker_channels: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: frozen({}))
+    #: ``book_channel(exchange, symbol, limit, params)``: the channel ccxt's ``watch_order_book``
+    #: subscribes for that limit, where the limit picks it (OKX ``books5``, Bybit ``orderbook.200``)
+    #: while ccxt keeps one book per symbol whatever the channel: two streams of one symbol on two
+    #: channels would overwrite each other's book, so rxpro refuses the second. None: the limit
+    #: picks no channel (one book per symbol, cut to each stream's limit)
+    book_channel: Callable[[Any, str, int | None, Mapping[str, Any]], str] | None = None
 
     def replay_protocol(self, source: str) -> ReplayProtocol:
         """The protocol of a replay of this venue recorded by ``source`` (``rxpro/1``, ``cryptofeed-master``...)."""

@@ -214,6 +214,33 @@ class StreamSpec:
         return subscription
 
 
+def _book_conflict(spec: StreamSpec, hub: Hub) -> InvalidArgument | None:
+    """Why ``spec`` can't start now: a book of one of its symbols streams on another channel (see ``Venue.book_channel``)."""
+    channel_of = venue_for(spec.exchange.id).book_channel
+    if channel_of is None or "order_book" not in spec.method or not spec.symbols:
+        return None
+    exchange = spec.exchange
+
+    def channel(symbol: str, arguments: dict[str, Any]) -> str:
+        return channel_of(exchange, symbol, arguments.get("limit"), arguments.get("params") or {})
+
+    for key, subscription in list(hub.subscriptions.items()):
+        other = subscription.stream
+        if key == spec.key or not other.observers or "order_book" not in other.method or not other.symbols:
+            continue
+        for symbol in sorted(other.symbols & spec.symbols):
+            mine, theirs = channel(symbol, spec.arguments), channel(symbol, other.arguments)
+            if mine != theirs:
+                return InvalidArgument(
+                    f"{spec.description} would stream {symbol}'s book on channel {mine!r} while "
+                    f"{other.description} streams it on {theirs!r}: {exchange.id} keeps one book per symbol "
+                    f"(ccxt's orderbooks[{symbol!r}]), which the two channels would overwrite in turn. Watch it "
+                    f"with one limit and cut the snapshots to the depth each needs (e.g. "
+                    f"ops.map(lambda b: b['bids'][:5]))"
+                )
+    return None
+
+
 def _symbols_of(arguments: dict[str, Any]) -> frozenset[str] | None:
     if isinstance(arguments.get("symbol"), str):
         return frozenset([arguments["symbol"]])
@@ -289,6 +316,10 @@ class RxAccessor:
                         RuntimeError(f"subscribe to {spec.description} from a running asyncio loop (or Jupyter)")
                     )
                     return Disposable()
+            conflict = _book_conflict(spec, hub)
+            if conflict is not None:
+                observer.on_error(conflict)
+                return Disposable()
             return hub.subscribe(spec.key, spec.subscription, observer)
 
         return ExchangeObservable(subscribe, exchange)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import ccxt
 import orjson
 import pytest
 from aiohttp import WSMsgType
@@ -234,3 +235,29 @@ async def test_background_work_ccxt_starts_after_close_is_cancelled_unrun(sim: S
     future = ex.spawn(late)
     await asyncio.sleep(0.05)
     assert future.cancelled() and ran == []
+
+
+async def test_a_book_of_one_symbol_on_a_second_okx_channel_is_refused_and_the_first_goes_on(okx: Any) -> None:
+    # review: order_book(S) (channel books) and order_book(S, 5) (books5) wrote one ccxt book in turn:
+    # InvalidNonce, resyncs that dropped the other's book, 6 snapshots in 8 s instead of 325, then an end
+    events = Collector(rxpro.connection_events(okx))
+    full = Collector(rxpro.order_book(okx, "BTC/USDT"))
+    await full.count(3)
+    five = Collector(rxpro.order_book(okx, "BTC/USDT", 5))
+    [error] = five.errors
+    assert isinstance(error, rxpro.InvalidArgument) and isinstance(error, ccxt.BadRequest)
+    assert "'books5'" in str(error) and "'books'" in str(error) and "BTC/USDT" in str(error)
+    twenty = Collector(rxpro.order_book(okx, "BTC/USDT", 20))  # the same channel: shared, cut to 20 levels
+    other = Collector(rxpro.order_book(okx, "UNI/USD:UNI", 5))  # another symbol: its own book
+    seen = len(full.items)
+    await full.count(seen + 50)
+    await twenty.count(10)
+    await other.count(3)
+    assert not full.errors and not twenty.errors and not other.errors
+    assert all(len(book["bids"]) <= 20 for book in twenty.items) and len(full.items[-1]["bids"]) > 20
+    assert not [e for e in events.items if e.kind in ("retrying", "stalled")], events.items
+    full.dispose()
+    twenty.dispose()
+    again = Collector(rxpro.order_book(okx, "BTC/USDT", 5))  # nothing on another channel now
+    await again.count(3)
+    assert not again.errors

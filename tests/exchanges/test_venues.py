@@ -13,6 +13,7 @@ import inspect
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import ccxt
 import ccxt.pro
@@ -208,3 +209,40 @@ def test_every_venue_module_is_in_the_table() -> None:
         module = importlib.import_module(f"rxpro.exchanges.{name}")
         assert all(venue.id in VENUES and VENUES[venue.id] is venue for venue in module.VENUES), name
     assert declared <= modules | {"_venue"}
+
+
+_SPOT_BTC_USDT = {"id": "BTC-USDT", "symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "baseId": "BTC",
+                  "quoteId": "USDT", "type": "spot", "spot": True, "margin": False, "swap": False, "future": False,
+                  "option": False, "contract": False, "active": True, "precision": {}, "limits": {}}
+
+
+@pytest.mark.parametrize("exchange_id, market_id, limits", [
+    ("okx", "BTC-USDT", (None, 1, 2, 5, 6, 20, 400, 1000)),
+    ("bybit", "BTCUSDT", (None, 1, 50, 200, 1000)),
+])
+async def test_a_venues_book_channel_is_the_one_ccxt_subscribes(exchange_id: str, market_id: str,
+                                                                limits: tuple[int | None, ...]) -> None:
+    """``Venue.book_channel`` against the subscribe request ccxt's own ``watch_order_book`` makes (no connection)."""
+    book_channel = venue_for(exchange_id).book_channel
+    assert book_channel is not None
+    exchange = getattr(ccxt.pro, exchange_id)()
+    exchange.set_markets([{**_SPOT_BTC_USDT, "id": market_id}])
+    subscribed: list[str] = []
+
+    async def okx_watch(url: str, hashes: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        subscribed.append(request["args"][0]["channel"])
+        return exchange.order_book()
+
+    async def bybit_watch(url: str, hashes: Any, topics: Any, *args: Any, **kwargs: Any) -> Any:
+        subscribed.append(topics[0].rsplit(".", 1)[0])  # orderbook.<depth>.<id>
+        return exchange.order_book()
+
+    exchange.watch_multiple = okx_watch
+    exchange.watch_topics = bybit_watch
+    try:
+        for limit in limits:
+            await exchange.watch_order_book("BTC/USDT", limit)
+            assert book_channel(exchange, "BTC/USDT", limit, {}) == subscribed[-1], limit
+        assert len(set(subscribed)) > 2  # the limit picks the channel
+    finally:
+        await exchange.close()
