@@ -8,10 +8,11 @@ each stream kind of each venue has a normal cadence (``exchanges/``: a Binance
 come for minutes, so trades have none), and a subscription silent for longer than
 its cadence allows is *stalled*: rxpro says so (a ``stalled`` connection event) and
 reconnects it, through the same retry path as any lost connection. So is one waiting
-for its first data (subscribing, or re-subscribing after a stall) whose connection
-brings no frame at all for that long: a new connection that stays mute is stalled
-again, until the retry budget ends the stream; one that brings frames (a book's diffs
-while its REST snapshot waits in ccxt's rate limiter) is slow, not dead.
+for its first data (subscribing, or re-subscribing after a stall) that gets none for
+that long: a new connection that stays mute, or a venue that acknowledged the request
+and never feeds it, is stalled again, until the retry budget ends the stream — even
+while other streams of the same connection flow; a book whose diffs ccxt buffers
+while its REST snapshot waits in ccxt's rate limiter is slow, not dead.
 
 :class:`HealthPolicy` also bounds two other waits that were silent: a stream that
 never connected at all ends with ``ExchangeNotAvailable`` after a few attempts
@@ -90,7 +91,7 @@ class Watched(Protocol):
     quiet_since: float
 
     @property
-    def activity(self) -> int: ...  # deliveries (and, while it waits for its first data, frames received)
+    def activity(self) -> int: ...  # deliveries (and, while a book waits for its first data, its buffered diffs)
 
     @property
     def description(self) -> str: ...

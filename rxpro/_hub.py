@@ -175,13 +175,23 @@ class Subscription:
 
     @property
     def activity(self) -> int:
-        """What the watchdog sees move while the stream is alive: its deliveries and, while it
-        waits for its first data, any frame its connections receive (a Binance book's diffs come
-        while its REST snapshot waits its turn in ccxt's rate limiter: slow, not mute)."""
-        if self.state is not State.STARTING:
+        """What the watchdog sees move while the stream is alive: its deliveries and, while a book
+        waits for its first data, the diffs ccxt buffers for it (a Binance book's diffs come while
+        its REST snapshot waits its turn in ccxt's rate limiter: slow, not mute).
+
+        Not the other frames of its connection: another stream's traffic on a shared connection
+        says nothing of this one (a ticker the venue acknowledged and never fed was silent for ever).
+        """
+        if self.state is not State.STARTING or self.stream.topic != "orderbook":
             return self.deliveries
-        clients = {id(client): client for client, _ in self.registrations}
-        return self.deliveries + sum(client.received for client in clients.values())
+        books = getattr(self.stream.exchange, "orderbooks", None) or {}
+        buffered = 0
+        for symbol in self.stream.symbols or ():
+            book = books.get(symbol)
+            cache = getattr(book, "cache", None)
+            if type(cache) is list:
+                buffered += len(cache)
+        return self.deliveries + buffered
 
     @property
     def key(self) -> Any:

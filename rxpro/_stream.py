@@ -90,7 +90,7 @@ class Stream:
         self.since: float | None = since if isinstance(since, (int, float)) and not isinstance(since, bool) else None
         self.book_limit = book_limit
         self._candles = method == "watch_ohlcv"  # ccxt resolves [symbol, timeframe, cache]: emit the rows
-        self._exchange = exchange
+        self.exchange = exchange
         self._emptied = emptied
         self._rejected = rejected
         # ccxt's structure validators, on what this stream emits (see _nonsense)
@@ -287,7 +287,7 @@ class Stream:
         ccxt's ``watch_*`` accept a market id where a symbol is expected and emit unified
         symbols; this runs at the first delivery, once markets are loaded.
         """
-        exchange = self._exchange
+        exchange = self.exchange
         markets = getattr(exchange, "markets", None)
         if not markets or self.symbols is None:
             return

@@ -114,6 +114,25 @@ async def test_books_waiting_for_their_rate_limited_snapshots_are_slow_not_stall
             await ex.close()
 
 
+async def test_a_stream_the_venue_acknowledged_and_never_feeds_is_stalled_though_its_connection_is_busy() -> None:
+    """OKX acknowledges a ticker of ETH/USDT the recording never feeds, on the connection of a flowing
+    trades stream. Review: the trades' frames counted as the ticker's activity while it waited for its
+    first data, so it stayed silent for ever (alone on its connection it was stalled)."""
+    health = rxpro.HealthPolicy(silence_ms={"ticker": 1_500.0})
+    async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
+        ex = sim.attach(rxpro.okx({"rxpro": {"health": health}}))
+        try:
+            events = Collector(rxpro.connection_events(ex))
+            trades = Collector(rxpro.trades(ex, "BTC/USDT"))
+            await trades.count(1, timeout=20)
+            ticker = Collector(rxpro.ticker(ex, "ETH/USDT"))
+            await events.until(lambda c: any(e.kind == "stalled" and "ETH/USDT" in str(e.stream) for e in c.items),
+                               timeout=10)
+            assert ticker.items == [] and trades.errors == []
+        finally:
+            await ex.close()
+
+
 async def test_quiet_trades_are_not_stalled() -> None:
     async with Simulator(SimulatorConfig(speed=1.0, loop=True)) as sim:
         ex = sim.attach(rxpro.binance({"rxpro": {"health": FAST}}))
