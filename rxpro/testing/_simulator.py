@@ -504,7 +504,9 @@ class Simulator:
 
         Frames are framed once and written in batches of ``yield_every`` (yielding to
         the loop after each batch); paced playback flushes before every wait. While
-        nothing is subscribed on the connection the recording (and its clock) pauses.
+        nothing is subscribed on the connection the recording (and its clock) pauses;
+        so does a looped recording that went round once without a frame for what is
+        subscribed (a stream it holds no frame of), until the subscriptions change.
         """
         venue = conn.venue
         frames = venue.frames
@@ -514,6 +516,8 @@ class Simulator:
         t0 = loop.time()
         ns0 = frames[conn.position].ns if conn.position < len(frames) else 0
         scanned = 0
+        sent_in_cycle = False  # a frame for what is subscribed went out since the last wrap
+        cycle_keys = frozenset(conn.active)  # what was subscribed when this round began
         out: list[bytes] = []
         try:
             while True:
@@ -524,6 +528,15 @@ class Simulator:
                 if conn.position >= len(frames):
                     await self._flush(conn, out)
                     if self.config.loop and frames:
+                        if not sent_in_cycle and not conn.injections and frozenset(conn.active) == cycle_keys:
+                            # round once with nothing to send: pause (clock too) rather than
+                            # spin through the recording, until a subscription changes
+                            paused = loop.time()
+                            conn.wake.clear()
+                            await conn.wake.wait()
+                            t0 += loop.time() - paused
+                        sent_in_cycle = False
+                        cycle_keys = frozenset(conn.active)
                         conn.cycle += 1
                         conn.position = 0
                         ns0 -= int(((frames[-1].ns - frames[0].ns) + 1_000_000_000))
@@ -564,6 +577,7 @@ class Simulator:
                                 pass
                         continue
                 conn.position += 1
+                sent_in_cycle = True
                 if conn.skip and conn.skip.get(frame.key) and venue.is_book_update(frame):
                     conn.skip[frame.key] -= 1
                     continue

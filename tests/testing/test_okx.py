@@ -84,3 +84,21 @@ async def test_watch_trades_and_books_for_symbols(okx: ccxt.pro.okx) -> None:
     assert trades
     book = await okx.watch_order_book_for_symbols(["BTC/USDT", "UNI/USD:UNI"])
     assert book["bids"][0][0] < book["asks"][0][0]
+
+
+async def test_a_paced_loop_with_only_an_unrecorded_stream_pauses_and_a_later_one_still_flows() -> None:
+    # review: a subscription the recording holds no frame of made paced playback spin through the
+    # looped recording (thousands of rounds a second, its clock running ahead), so a stream
+    # subscribed later on the same connection waited cycles x duration / speed for its frames
+    async with Simulator(SimulatorConfig(speed=5.0, loop=True)) as sim:
+        okx = sim.attach(ccxt.pro.okx())
+        try:
+            await okx.load_markets()
+            unrecorded = asyncio.ensure_future(okx.watch_ohlcv("ETH/USDT", "1m"))  # known instId, never recorded
+            await asyncio.sleep(1.0)
+            assert max(conn.cycle for conn in sim._open.values()) <= 1
+            candles = await asyncio.wait_for(okx.watch_ohlcv("BTC/USDT", "1m"), 10)
+            assert candles and not unrecorded.done()
+            unrecorded.cancel()
+        finally:
+            await okx.close()
