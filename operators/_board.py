@@ -1,8 +1,8 @@
 """Per-subscription state of the cross-exchange operators.
 
 ``VenueBoard`` keeps the latest entry (a quote or a book excerpt) per symbol
-and venue, and takes a venue out when its stream fails (``VenueError``) or
-goes stale. ``quotes_of`` reads the top of book from the ccxt structures the
+and venue, and takes a venue out when its stream fails (``VenueError``),
+ends (``VenueEnded``) or goes stale. ``quotes_of`` reads the top of book from the ccxt structures the
 operators accept. Nothing here is public.
 """
 
@@ -197,7 +197,7 @@ class VenueBoard(Generic[_E]):
         self._changed(symbol)
 
     def drop_venue(self, venue: str) -> None:
-        """Take ``venue`` out of every symbol (its stream failed)."""
+        """Take ``venue`` out of every symbol (its stream failed or ended)."""
         for symbol in [s for s, venues in self.entries.items() if venue in venues]:
             self._remove((symbol, venue))
 

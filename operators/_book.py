@@ -238,11 +238,13 @@ def mid_price() -> Callable[[Observable[Mapping[str, Any]]], Observable[float]]:
                 except (ArithmeticError, ValueError):  # a signalling Decimal NaN
                     finite = False
                 if not finite:
-                    stopped = True
-                    problem = price_problem("bid", bid) or price_problem("ask", ask) or f"mid={mid!r}"
-                    observer.on_error(StreamShapeError(
-                        f"mid_price() expects finite prices; got {problem} in {describe(value)}"))
-                    return
+                    problem = price_problem("bid", bid) or price_problem("ask", ask)
+                    if problem is not None:
+                        stopped = True
+                        observer.on_error(StreamShapeError(
+                            f"mid_price() expects finite prices; got {problem} in {describe(value)}"))
+                        return
+                    mid = bid / 2 + ask / 2  # finite prices whose sum overflows
                 observer.on_next(mid)
 
             return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler_)
@@ -310,6 +312,11 @@ def imbalance(depth: int) -> Callable[[Observable[Mapping[str, Any]]], Observabl
                                 observer.on_error(StreamShapeError(
                                     f"imbalance() expects sizes >= 0; got {problem} in {describe(book)}"))
                                 return
+                    # finite sizes whose sum overflows: the same ratio, of sizes scaled to the largest
+                    scale = max(map(_SIZE, [*bids, *asks]))
+                    bid_size = sum(level[1] / scale for level in bids)
+                    ask_size = sum(level[1] / scale for level in asks)
+                    total = bid_size + ask_size
                 if total:
                     observer.on_next((bid_size - ask_size) / total)
 

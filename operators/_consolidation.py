@@ -172,6 +172,8 @@ class _Consolidator(Generic[_E, _R]):
         self._lock = threading.RLock()
         self._last: dict[str, Any] = {}  # symbol -> comparison key of the last output
         self._stopped = False
+        self._venues: set[str] = set()  # every venue heard of
+        self._failed: dict[str, Exception] = {}  # venue -> its error, for those that failed for good
         self.board: VenueBoard[_E] = VenueBoard(scheduler, stale_s, self._changed, self._lock)
 
     def on_next(self, item: VenueItem) -> None:
@@ -185,9 +187,13 @@ class _Consolidator(Generic[_E, _R]):
                     # nothing could ever be emitted again: say why rather than go quiet
                     self._fail(item.error)
                     return
+                self._venues.add(item.venue)
+                if item.final:
+                    self._failed[item.venue] = item.error
                 self.board.drop_venue(item.venue)
                 return
             if isinstance(item, VenueEnded):
+                self._venues.add(item.venue)
                 if item.venue in spec.needs:
                     self.on_completed()  # nothing could ever be emitted again: end as that venue did
                     return
@@ -208,6 +214,7 @@ class _Consolidator(Generic[_E, _R]):
                 self._fail(shape_error(spec.name, f"Venued {spec.expected}", item.value))
                 return
             venue = item.venue
+            self._venues.add(venue)
             for symbol, entry in entries:
                 try:
                     matched = self._matcher.match(symbol, venue)
@@ -221,8 +228,12 @@ class _Consolidator(Generic[_E, _R]):
             self._fail(error)
 
     def on_completed(self) -> None:
+        """The end of the merged stream: completed, unless every venue in it failed for good (then the last error)."""
         with self._lock:
-            if not self._stopped:
+            if self._failed and self._venues <= self._failed.keys():
+                # nothing could follow: say why rather than end as a market does
+                self._fail(list(self._failed.values())[-1])
+            elif not self._stopped:
                 self._stopped = True
                 self.board.disposable.dispose()
                 self._observer.on_completed()
@@ -299,8 +310,11 @@ def best_bid_offer(
     ``VenueError``, on ``VenueEnded`` or after ``stale_ms`` without a value
     for that symbol (arrival time on the scheduler's clock, not exchange time,
     which may be skewed), and is back with its next value; when no venue is
-    left a ``BestBidOffer`` with ``None`` sides is emitted. A NaN or infinite
-    price, or a negative size, ends it with ``StreamShapeError`` naming it.
+    left a ``BestBidOffer`` with ``None`` sides is emitted. When the merged
+    stream ends after every venue in it failed for good (final ``VenueError``,
+    none ended otherwise), it fails with the last of their errors. A NaN or
+    infinite price, or a negative, NaN or infinite size, ends it with
+    ``StreamShapeError`` naming it.
 
     Example:
         >>> merge_exchanges(('binance', b_tickers), ('okx', o_tickers)).pipe(
@@ -367,8 +381,9 @@ def consolidated_book(
     ``ConsolidatedBook`` whenever the aggregated top ``depth`` changes. The
     venue's levels are copied when its book arrives (ccxt updates its book
     objects in place). Venues drop out on ``VenueError``, ``VenueEnded`` or
-    staleness as in ``best_bid_offer``; a level with a NaN or infinite price,
-    or a negative amount, ends it with ``StreamShapeError`` naming it.
+    staleness as in ``best_bid_offer``, and fail as it does when every venue
+    failed for good; a level with a NaN or infinite price, or a negative, NaN
+    or infinite amount, ends it with ``StreamShapeError`` naming it.
 
     Example:
         >>> merge_exchanges(('binance', b_book), ('okx', o_book)).pipe(consolidated_book(10))

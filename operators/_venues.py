@@ -108,8 +108,8 @@ def merge_exchanges(
 
     Each argument is ``(venue, observable)`` -- venue a ccxt exchange id or a
     ccxt exchange object, whose ``id`` is used -- or an observable that
-    already emits ``Venued``/``VenueError`` items (e.g. another merge), which
-    pass through as they are.
+    already emits ``Venued``/``VenueError``/``VenueEnded`` items (e.g. another
+    merge), which pass through as they are.
 
     With ``isolate_errors`` (default) an error on one tagged stream becomes a
     ``VenueError(venue, error)`` item and the other venues go on; with
@@ -119,9 +119,9 @@ def merge_exchanges(
     merged stream, as ``reactivex.merge`` does. Errors of untagged (already
     ``Venued``) inputs always end it: they can't be attributed. A tagged
     stream that completes leaves one ``VenueEnded(venue)`` item. The merged
-    stream completes when every input has ended; when every one of them
-    failed for good (isolated, without ``resubscribe_after_ms``), it fails
-    with the last of their errors instead, since nothing can follow.
+    stream completes when every input has ended, the isolated errors told
+    in-band (the consolidating operators then fail with the last one if no
+    venue ended otherwise).
 
     Example:
         >>> merge_exchanges(('binance', rxpro.ticker(b, 'BTC/USDT')),
@@ -213,8 +213,6 @@ class _Merge:
         self.stopped = False
         self._scheduler = scheduler
         self._active = 0
-        self._completed = False  # an input completed (rather than failed for good)
-        self._last_error: Exception | None = None  # the latest error of an input that failed for good
 
     def start(self, sources: list[tuple[str | None, Observable[Any]]]) -> None:
         with self.lock:
@@ -228,22 +226,12 @@ class _Merge:
         """Where resubscription timers run: the operator's, else subscribe's, else the default."""
         return self._scheduler or self.subscribe_scheduler or default_scheduler()
 
-    def input_ended(self, error: Exception | None = None) -> None:
-        """One input completed, or failed (isolated) for good with ``error``; the last one ends the merge.
-
-        It completes, unless every input failed for good: then nothing can follow, and it says why.
-        """
-        if error is None:
-            self._completed = True
-        else:
-            self._last_error = error
+    def input_ended(self) -> None:
+        """One input completed (or failed, isolated, for good); the last one completes the merge."""
         self._active -= 1
         if self._active == 0 and not self.stopped:
             self.stopped = True
-            if self._completed or self._last_error is None:
-                self.observer.on_completed()
-            else:
-                self.observer.on_error(self._last_error)
+            self.observer.on_completed()
 
     def fail(self, error: Exception) -> None:
         if not self.stopped:
@@ -306,7 +294,7 @@ class _Input:
                 return
             self._emit(VenueError(self._venue, error, merge.delay_s is None))
             if merge.delay_s is None:
-                merge.input_ended(error)
+                merge.input_ended()
                 return
             self._slot.disposable = merge.timer_scheduler().schedule_relative(merge.delay_s, self._again)
 

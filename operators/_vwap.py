@@ -90,16 +90,16 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                         stopped = True
                         observer.on_error(not_finite_error("vwap", "timestamp", ts, trade))
                         return
-                    if amount < 0:  # a weight below zero: a mean outside the prices traded
-                        stopped = True
-                        observer.on_error(negative_error("vwap", "amount", amount, trade))
-                        return
                     value = price * amount
                     if not isfinite(value + amount):
                         # a NaN or an infinity never leaves the running sums: every later value would be NaN
                         stopped = True
                         field, number = ("amount", amount) if not isfinite(amount) else ("price", price)
                         observer.on_error(not_finite_error("vwap", field, number, trade))
+                        return
+                    if amount < 0:  # a weight below zero: a mean outside the prices traded
+                        stopped = True
+                        observer.on_error(negative_error("vwap", "amount", amount, trade))
                         return
                     # A str price or amount ("1.5" * 2 is a str) fails the sums
                     # below; the state they leave half-updated is never used.
@@ -118,7 +118,7 @@ def vwap(window_ms: float) -> Callable[[Observable[Trade]], Observable[float]]:
                         _insert_late(trades, (ts, value, amount))
                     if amount:
                         weighted += 1
-                except (KeyError, TypeError, AttributeError, ValueError, OverflowError):
+                except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError):  # (a Decimal sNaN)
                     stopped = True
                     observer.on_error(shape_error("vwap", TRADE_SHAPE, trade))
                     return

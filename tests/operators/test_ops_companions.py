@@ -222,6 +222,23 @@ def test_vwap_refuses_a_negative_amount_or_a_nan_timestamp_naming_it(bad: dict[s
     assert isinstance(error, StreamShapeError) and named in str(error), error
 
 
+def test_vwap_a_decimal_nan_amount_is_refused_not_raised() -> None:
+    # review: the new negative check compared the NaN first, and decimal.InvalidOperation escaped on_next
+    from decimal import Decimal
+    for amount in (Decimal("NaN"), Decimal("sNaN")):
+        out, errors = run([trade(1, 100.0, 1.0), {"timestamp": 2, "price": 200.0, "amount": amount}], vwap(60_000))
+        assert out == [100.0]
+        [error] = errors
+        assert isinstance(error, StreamShapeError), error
+
+
+def test_mid_price_and_imbalance_of_finite_numbers_whose_sums_overflow() -> None:
+    out, errors = run([ticker("X/Y", 1e308, 1.7e308)], mid_price())
+    assert errors == [] and out == [1.35e308]
+    out, errors = run([book("X/Y", [[1.0, 1e308], [0.9, 1e308]], [[2.0, 1e308]])], imbalance(2))
+    assert errors == [] and out == [pytest.approx(1 / 3)]
+
+
 def test_vwap_bad_window_and_shape() -> None:
     with pytest.raises(OperatorArgumentError, match="window_ms"):
         vwap(0)

@@ -205,7 +205,7 @@ def test_bbo_drops_a_venue_whose_stream_ended() -> None:
 
 
 def test_bbo_fails_with_the_last_error_when_every_venue_failed_for_good() -> None:
-    # review: it completed, the errors swallowed
+    # review: it completed, the errors swallowed (the merge completes: the errors are its in-band items)
     first, last = ConnectionError("binance down"), ConnectionError("okx down")
     scheduler = TestScheduler()
     binance = scheduler.create_hot_observable(on_next(210, ticker("BTC/USDT", 100, 101)), on_error(230, first))
@@ -213,6 +213,12 @@ def test_bbo_fails_with_the_last_error_when_every_venue_failed_for_good() -> Non
     results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(best_bid_offer()))
     assert [m.value.value.bid_venue for m in results.messages if m.value.kind == "N"] == ["binance", "okx", "okx", None]
     assert results.messages[-1] == on_error(240, last)
+    # one venue that ended (rather than failed) makes it an end like a market's
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, book("BTC/USDT", [[100, 1]], [[101, 1]])), on_completed(230))
+    okx = scheduler.create_hot_observable(on_next(220, book("BTC/USDT", [[100.5, 1]], [[101, 1]])), on_error(240, last))
+    results = scheduler.start(lambda: merge_exchanges(("binance", binance), ("okx", okx)).pipe(consolidated_book(1)))
+    assert results.messages[-1] == on_completed(240)
 
 
 @pytest.mark.parametrize("field, value, named", [

@@ -119,8 +119,7 @@ def test_observables_of_venued_pass_through_and_others_are_rejected() -> None:
     assert isinstance(errors[0], OperatorArgumentError) and "(venue, observable)" in str(errors[0])
 
 
-def test_every_venue_failing_for_good_fails_the_merge_with_the_last_error() -> None:
-    # review: it completed, as if the market had ended; nothing can follow, so it says why
+def test_every_venue_failing_for_good_completes_the_merge_with_the_errors_told_in_band() -> None:
     first, last = ConnectionError("binance down"), ConnectionError("okx down")
     scheduler = TestScheduler()
     binance = scheduler.create_hot_observable(on_next(210, 1), on_error(220, first))
@@ -130,7 +129,23 @@ def test_every_venue_failing_for_good_fails_the_merge_with_the_last_error() -> N
         on_next(210, Venued("binance", 1)),
         on_next(220, VenueError("binance", first)),
         on_next(230, VenueError("okx", last)),
-        on_error(230, last),
+        on_completed(230),
+    ]
+
+
+def test_an_inner_merge_whose_venues_all_failed_leaves_the_outer_merge_going() -> None:
+    # review: an earlier version failed the inner merge there, which ended the outer one (an
+    # untagged input's error can't be isolated) and lost okx's values
+    down = ConnectionError("binance down")
+    scheduler = TestScheduler()
+    binance = scheduler.create_hot_observable(on_next(210, 1), on_error(220, down))
+    okx = scheduler.create_hot_observable(on_next(230, 2), on_next(240, 3))
+    results = scheduler.start(lambda: merge_exchanges(merge_exchanges(("binance", binance)), ("okx", okx)))
+    assert results.messages == [
+        on_next(210, Venued("binance", 1)),
+        on_next(220, VenueError("binance", down)),
+        on_next(230, Venued("okx", 2)),
+        on_next(240, Venued("okx", 3)),
     ]
 
 
