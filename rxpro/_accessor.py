@@ -29,7 +29,7 @@ from ._health import HealthPolicy
 from ._hub import ConnectionEvent, Hub, Subscription
 from ._observable import ExchangeObservable
 from ._retry import RetryPolicy
-from ._stream import Stream
+from ._stream import Stream, unified_symbols
 from ._trading import OrderCall, new_client_order_id
 
 __all__ = ["RxAccessor", "StreamSpec", "has"]
@@ -193,6 +193,20 @@ class StreamSpec:
         # ccxt may mutate the params it is given
         return lambda: fn(**{k: (dict(v) if isinstance(v, dict) else v) for k, v in call_args.items()})
 
+    def _book_watch(self, watch: Callable[[], Any], hub: Hub) -> Callable[[], Any]:
+        """``watch``, asking first (markets loaded) whether an earlier book of its symbols streams on another channel."""
+        exchange = self.exchange
+
+        async def checked() -> Any:
+            if not exchange.markets:
+                await exchange.load_markets()
+            conflict = _book_conflict(self, hub)
+            if conflict is not None:
+                raise conflict
+            return await watch()
+
+        return checked
+
     def subscription(self) -> Subscription:
         """A new subscription record of this stream (made when its first subscriber comes)."""
         exchange = self.exchange
@@ -203,8 +217,11 @@ class StreamSpec:
         hub = exchange._rx_hub
         stream = Stream(self.key, self.method, self.arguments, self.description, self.symbols, self.book_limit,
                         exchange, hub.stream_emptied, hub.stream_rejected, venue_for(exchange.id).trade_ids)
-        subscription = Subscription(stream, self.call(self.method), unwatch)
         venue = venue_for(exchange.id)
+        watch = self.call(self.method)
+        if venue.book_channel is not None and "order_book" in self.method:
+            watch = self._book_watch(watch, hub)
+        subscription = Subscription(stream, watch, unwatch)
         subscription.names_request = venue.names_request
         if getattr(exchange, "rx_watchdog", True):  # a replay has no reconnects: its silences are the recording's
             subscription.silence_ms = hub.health.silence_for(stream.topic, venue.silence_ms)
@@ -215,7 +232,12 @@ class StreamSpec:
 
 
 def _book_conflict(spec: StreamSpec, hub: Hub) -> InvalidArgument | None:
-    """Why ``spec`` can't start now: a book of one of its symbols streams on another channel (see ``Venue.book_channel``)."""
+    """Why ``spec`` can't start now: a book of one of its symbols streams on another channel (see ``Venue.book_channel``).
+
+    Only streams subscribed before it count (the hub keeps them in that order): asked again
+    when it starts, once markets are loaded (a market id then names its symbol), the first of
+    two streams is never refused for the second.
+    """
     channel_of = venue_for(spec.exchange.id).book_channel
     if channel_of is None or "order_book" not in spec.method or not spec.symbols:
         return None
@@ -224,11 +246,17 @@ def _book_conflict(spec: StreamSpec, hub: Hub) -> InvalidArgument | None:
     def channel(symbol: str, arguments: dict[str, Any]) -> str:
         return channel_of(exchange, symbol, arguments.get("limit"), arguments.get("params") or {})
 
+    def unified(symbols: frozenset[str]) -> frozenset[str]:  # 'BTC-USDT' is 'BTC/USDT' (markets loaded)
+        return unified_symbols(exchange, symbols) or symbols
+
+    wanted = unified(spec.symbols)
     for key, subscription in list(hub.subscriptions.items()):
+        if key == spec.key:
+            break  # the streams after it came later
         other = subscription.stream
-        if key == spec.key or not other.observers or "order_book" not in other.method or not other.symbols:
+        if not other.observers or "order_book" not in other.method or not other.symbols:
             continue
-        for symbol in sorted(other.symbols & spec.symbols):
+        for symbol in sorted(unified(other.symbols) & wanted):
             mine, theirs = channel(symbol, spec.arguments), channel(symbol, other.arguments)
             if mine != theirs:
                 return InvalidArgument(

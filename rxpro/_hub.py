@@ -50,7 +50,7 @@ from reactivex.subject import Subject
 from ._health import HealthPolicy, Watchdog
 from ._retry import RetryPolicy
 from ._router import RESYNC_ERRORS, FrameCount, Router, callbacks_of
-from ._stream import Stream
+from ._stream import Stream, unified_symbols
 from ._values import CACHE_ATTRIBUTES, watch_caches
 
 if TYPE_CHECKING:
@@ -184,9 +184,11 @@ class Subscription:
         """
         if self.state is not State.STARTING or self.stream.topic != "orderbook":
             return self.deliveries
-        books = getattr(self.stream.exchange, "orderbooks", None) or {}
+        exchange = self.stream.exchange
+        books = getattr(exchange, "orderbooks", None) or {}
+        symbols = self.stream.symbols or frozenset()
         buffered = 0
-        for symbol in self.stream.symbols or ():
+        for symbol in unified_symbols(exchange, symbols) or symbols:  # ccxt keys books by unified symbol
             book = books.get(symbol)
             cache = getattr(book, "cache", None)
             if type(cache) is list:

@@ -23,7 +23,7 @@ from reactivex import abc
 from ._backfill import GapFiller
 from ._values import book_snapshot, frozen_copy
 
-__all__ = ["Stream", "TOPICS", "tell_error", "topic_of"]
+__all__ = ["Stream", "TOPICS", "tell_error", "topic_of", "unified_symbols"]
 
 log = logging.getLogger("rxpro")
 
@@ -43,6 +43,26 @@ TOPICS: dict[str, str] = {
     "watch_liquidations": "liquidations",
     "watch_liquidations_for_symbols": "liquidations",
 }
+
+
+def unified_symbols(exchange: Any, symbols: frozenset[str]) -> frozenset[str] | None:
+    """``symbols`` as ccxt's unified symbols (``'BTCUSDT'`` is ``'BTC/USDT'``); None before markets are loaded.
+
+    ccxt's ``watch_*`` accept a market id where a symbol is expected; one it can't tell keeps its spelling.
+    """
+    markets = getattr(exchange, "markets", None)
+    if not markets:
+        return None
+    unified = set()
+    for symbol in symbols:
+        if symbol in markets:
+            unified.add(symbol)
+            continue
+        try:
+            unified.add(exchange.symbol(symbol))
+        except Exception:  # noqa: BLE001 - ccxt's BadSymbol: keep the spelling as given
+            unified.add(symbol)
+    return frozenset(unified)
 
 
 def topic_of(method: str) -> str:
@@ -287,21 +307,12 @@ class Stream:
         ccxt's ``watch_*`` accept a market id where a symbol is expected and emit unified
         symbols; this runs at the first delivery, once markets are loaded.
         """
-        exchange = self.exchange
-        markets = getattr(exchange, "markets", None)
-        if not markets or self.symbols is None:
+        if self.symbols is None:
             return
-        self._symbols_unified = True
-        unified = set()
-        for symbol in self.symbols:
-            if symbol in markets:
-                unified.add(symbol)
-                continue
-            try:
-                unified.add(exchange.symbol(symbol))
-            except Exception:  # noqa: BLE001 - ccxt's BadSymbol: keep the spelling as given
-                unified.add(symbol)
-        self.symbols = frozenset(unified)
+        unified = unified_symbols(self.exchange, self.symbols)
+        if unified is not None:
+            self._symbols_unified = True
+            self.symbols = unified
 
     def emit(self, value: Any) -> None:
         """Give ``value`` to every observer (an observer that raises gets its own on_error)."""

@@ -261,3 +261,25 @@ async def test_a_book_of_one_symbol_on_a_second_okx_channel_is_refused_and_the_f
     again = Collector(rxpro.order_book(okx, "BTC/USDT", 5))  # nothing on another channel now
     await again.count(3)
     assert not again.errors
+
+
+async def test_a_book_named_by_its_market_id_on_a_second_okx_channel_is_refused_too(okx: Any) -> None:
+    # review: symbols were compared as spelled ('BTC-USDT' is OKX's id of 'BTC/USDT'), so the loop came back
+    full = Collector(rxpro.order_book(okx, "BTC/USDT"))
+    await full.count(3)
+    five = Collector(rxpro.order_book(okx, "BTC-USDT", 5))  # markets loaded: refused on subscribe
+    [error] = five.errors
+    assert isinstance(error, rxpro.InvalidArgument) and "'books5'" in str(error)
+    full.dispose()
+
+
+async def test_two_books_on_two_okx_channels_subscribed_before_markets_load_keep_the_first(okx: Any) -> None:
+    # review: both subscribed before markets were loaded, one by its market id: neither was refused
+    events = Collector(rxpro.connection_events(okx))
+    full = Collector(rxpro.order_book(okx, "BTC-USDT"))
+    five = Collector(rxpro.order_book(okx, "BTC/USDT", 5))  # refused when it starts, markets loaded
+    await five.until(lambda c: bool(c.errors), timeout=10)
+    assert isinstance(five.errors[0], rxpro.InvalidArgument) and "'books'" in str(five.errors[0])
+    await full.count(30)
+    assert not full.errors
+    assert not [e for e in events.items if e.kind in ("retrying", "stalled")], events.items

@@ -90,7 +90,8 @@ async def test_a_stream_whose_first_data_never_comes_is_stalled() -> None:
             await ex.close()
 
 
-async def test_books_waiting_for_their_rate_limited_snapshots_are_slow_not_stalled() -> None:
+@pytest.mark.parametrize("symbols", [("BTC/USDT", "ETH/USDT"), ("BTCUSDT", "ETHUSDT")])  # (review: market ids)
+async def test_books_waiting_for_their_rate_limited_snapshots_are_slow_not_stalled(symbols: tuple[str, str]) -> None:
     """A Binance book delivers nothing until ccxt's REST snapshot is in, and each depth-1000 snapshot
     waits 0.5 s in ccxt's rate limiter: four snapshots queued first, then two books with a 1 s cadence
     wait ~2.5-3 s for theirs. Their diffs arrive meanwhile, so the connection is not mute and nothing is
@@ -104,7 +105,7 @@ async def test_books_waiting_for_their_rate_limited_snapshots_are_slow_not_stall
             queued = [asyncio.ensure_future(ex.fetch_order_book("BTC/USDT", 1000)) for _ in range(4)]
             events = Collector(rxpro.connection_events(ex))
             started = time.monotonic()
-            books = [Collector(rxpro.order_book(ex, symbol)) for symbol in ("BTC/USDT", "ETH/USDT")]
+            books = [Collector(rxpro.order_book(ex, symbol)) for symbol in symbols]
             for book in books:
                 await book.count(5, timeout=30)
             assert time.monotonic() - started > 2.0  # they did wait past their cadence for a first book
