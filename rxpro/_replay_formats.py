@@ -158,15 +158,20 @@ def _bad_line(path: Path, number: int, error: Exception) -> ReplayFormatError:
 def _read_rxpro(path: Path) -> Recording:
     recording = Recording(source=FORMAT, paths=[str(path)])
     number = 0
+    cut: tuple[int, str] | None = None  # (line, error): a line that is not JSON, the last one if a crash cut it
     try:
         lines: Iterable[bytes] = _open_text(path)
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
+            if cut is not None:  # records after it: damaged, not cut by a crash
+                raise ReplayFormatError(f"{path}: line {cut[0]}: not JSON ({cut[1]}), and records follow it: "
+                                        "the file is damaged (a crash cuts only the last line)")
             try:
                 record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                break  # a crash mid-line: everything before it is good
+            except orjson.JSONDecodeError as error:
+                cut = (number, str(error))  # a crash mid-line, if nothing follows: everything before it is good
+                continue
             try:
                 _rxpro_record(path, record, recording)
             except ReplayFormatError:

@@ -36,7 +36,16 @@ BAD_FILES = {
     "not zstd": ("e.jsonl.zst", lambda p, d: (p.write_bytes(d), p)[1], b"hi\n", "not zstd-compressed"),
     "zstd record without its time": ("f.jsonl.zst", _zstd, b'{"t":"recv","conn":"c"}\n', "line 1: missing field 'ts'"),
     "zstd line not JSON": ("g.jsonl.zst", _zstd, b'{"t":"header"}\nnot json\n', "line 2:"),
+    # review: a damaged line dropped the rest of the file without a word (taken for a crash's cut)
+    "a damaged line before others": ("h.jsonl.gz", _gzip, HEADER + b'{"t":"recv","ts_ns":1,"co\n'
+                                     + b'{"t":"recv","ts_ns":2,"conn":"c","data":{}}\n', "line 2: not JSON"),
 }
+
+
+def test_a_line_cut_at_the_end_by_a_crash_keeps_what_came_before(tmp_path: Path) -> None:
+    path = _gzip(tmp_path / "cut.jsonl.gz", HEADER + b'{"t":"recv","ts_ns":2,"conn":"c","data":{}}\n'
+                 + b'{"t":"recv","ts_ns":3,"co\n\n')
+    assert [frame.ts_ns for frame in load_recording(path).frames] == [2]
 
 
 @pytest.mark.parametrize("what", list(BAD_FILES))
