@@ -199,6 +199,8 @@ class Binance(Venue):
 
     login_methods: tuple[str, ...] = LOGIN_METHODS
     generates_client_order_id: bool = True  # newClientOrderId, up to 36 of [.A-Z:/a-z0-9_-]
+    #: ccxt's create_order_request takes the first of these it finds
+    client_order_id_params: tuple[str, ...] = ("newClientOrderId", "clientOrderId", "origClientOrderId")
     trade_ids: bool = True
     trade_history: Any = trade_history
     # depth@100ms, 24hr ticker (1 s) and kline (2 s) streams push on their own clock: 10 s of

@@ -213,6 +213,7 @@ def book_channel(exchange: Any, symbol: str, limit: int | None, params: Mapping[
 
 VENUES: tuple[Venue, ...] = (
     Bybit("bybit", cryptofeed_names=("BYBIT",), generates_client_order_id=True, trade_ids=True,
+          client_order_id_params=("orderLinkId", "clientOrderId"),  # ccxt sends params over its orderLinkId
           book_channel=book_channel,
           native=(BybitNative,),
           # the recordings hold spot and linear instruments (ccxt also asks inverse and options)

@@ -108,6 +108,7 @@ def book_channel(exchange: Any, symbol: str, limit: int | None, params: Mapping[
 VENUES: tuple[Venue, ...] = (
     Venue("okx", names_request=names_request, book_channel=book_channel, offline_options=frozen({"fetchMarkets": {"types": ["spot", "swap", "future"]}}),
           cryptofeed_names=("OKX",), generates_client_order_id=True,  # clOrdId: up to 32 letters and digits
+          client_order_id_params=("clOrdId", "clientOrderId"),  # ccxt's create_order_request reads either
           trade_ids=True, trade_history=trade_history, native=(OkxNative,),
           # books/tickers push every 100 ms while something changes; a quiet instrument may not
           silence_ms=frozen({"orderbook": 30_000.0, "ticker": 120_000.0, "ohlcv": 120_000.0, "trades": None})),

@@ -101,6 +101,9 @@ class Venue:
     #: ccxt's ``create_order_ws`` takes ``params['clientOrderId']`` here (checked in ccxt's
     #: ``create_order_request``): rxpro generates one per call the user gave none
     generates_client_order_id: bool = False
+    #: the ``params`` names ccxt's ``create_order_ws`` takes a client order id from here: one the user
+    #: gave under any of them is the order's, and rxpro generates none
+    client_order_id_params: tuple[str, ...] = ("clientOrderId",)
     #: every public trade of this venue carries an id (ccxt's validators allow none: kraken's
     #: WebSocket trades have none): here a trade without one is a frame error, not data
     trade_ids: bool = False

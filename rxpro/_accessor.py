@@ -370,9 +370,10 @@ class RxAccessor:
         if not callable(getattr(exchange, method, None)):
             return _failing(ccxt.NotSupported(f"{exchange.id} has no method {method}()"))
         client_order_id = None
-        if method == "create_order_ws" and venue_for(exchange.id).generates_client_order_id:
+        venue = venue_for(exchange.id)
+        if method == "create_order_ws" and venue.generates_client_order_id:
             params = dict(args[5]) if len(args) > 5 and isinstance(args[5], dict) else dict(kwargs.get("params") or {})
-            if not params.get("clientOrderId"):
+            if not any(params.get(name) for name in venue.client_order_id_params):  # the user's own id wins
                 client_order_id = params["clientOrderId"] = new_client_order_id()
                 if len(args) > 5:
                     args = args[:5] + (params,) + args[6:]

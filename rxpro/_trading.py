@@ -6,7 +6,9 @@ and its one result — or its error — is replayed to every observer, present a
 later, like an ``AsyncSubject``.  Subscribing twice, ``retry()``, ``repeat()`` or a
 second ``pipe`` never send the order again.  When every observer has left while the
 call is in flight it is cancelled (its outcome at the exchange is then unknown), and
-a later observer hears exactly that instead of a resend.
+a later observer hears exactly that instead of a resend. A call whose answer does not
+come within the exchange's ``timeout`` (ccxt's option, ms; 10 s by default) fails with
+``ccxt.RequestTimeout`` saying its outcome is unknown.
 
 Where the venue accepts a client order id (the venue table's
 ``generates_client_order_id``: Binance, OKX, Bybit), ``create_order_ws`` without
@@ -27,6 +29,12 @@ from reactivex.disposable import Disposable
 from reactivex.subject import AsyncSubject
 
 __all__ = ["OrderCall", "new_client_order_id"]
+
+
+def _answer_timeout(exchange: Any) -> float:
+    """How long a trading call waits for its answer: ccxt's ``timeout`` (ms, 10 s by default), in seconds."""
+    timeout = getattr(exchange, "timeout", None)
+    return timeout / 1000 if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0 else 10.0
 
 
 def new_client_order_id() -> str:
@@ -77,11 +85,27 @@ class OrderCall(Observable[Any]):
                 f"{self.exchange.id} is closed: {self.method}() was not sent"))
             return
         self._task = hub.spawn(self._run())
+        self._task.add_done_callback(self._cancelled_before_it_began)
+
+    def _cancelled_before_it_began(self, task: asyncio.Task[Any]) -> None:
+        """A task cancelled before its first step never runs ``_run``: its observers still hear why."""
+        if task.cancelled() and not self._outcome.is_stopped:
+            reason = "closed" if self.exchange._rx_hub.closed else "its last observer left"
+            self._outcome.on_error(ccxt.ExchangeClosedByUser(
+                f"{self.exchange.id} {reason} before {self.method}() began: it was not sent"))
 
     async def _run(self) -> None:
         outcome = self._outcome
+        exchange = self.exchange
+        seconds = _answer_timeout(exchange)
         try:
-            result = await getattr(self.exchange, self.method)(*self._args, **self._kwargs)
+            result = await asyncio.wait_for(getattr(exchange, self.method)(*self._args, **self._kwargs), seconds)
+        except asyncio.TimeoutError:
+            outcome.on_error(ccxt.RequestTimeout(
+                f"{exchange.id} {self.method}() got no answer in {seconds:g} s (the exchange's timeout); its outcome "
+                "is unknown" + (f": look clientOrderId {self.client_order_id} up (fetch_order / fetch_open_orders) "
+                                "before placing it again" if self.client_order_id else "")))
+            return
         except asyncio.CancelledError:
             reason = "closed" if self.exchange._rx_hub.closed else "its last observer left"
             outcome.on_error(ccxt.ExchangeClosedByUser(

@@ -152,6 +152,20 @@ async def test_a_client_order_id_the_user_gave_is_kept_and_venues_without_one_ge
         await kraken.close()
 
 
+@pytest.mark.parametrize("exchange_id, name", [("binance", "newClientOrderId"), ("binance", "origClientOrderId"),
+                                               ("okx", "clOrdId"), ("bybit", "orderLinkId")])
+async def test_a_client_order_id_given_under_the_venues_own_name_is_kept(exchange_id: str, name: str) -> None:
+    # review: rxpro generated clientOrderId beside it and reported that, an id the exchange never saw
+    # (ccxt reads the venue's name first, or sends the params over its own)
+    ex, calls = await _counting_exchange(exchange_id)
+    try:
+        own = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000, {name: "mine1"})
+        await Collector(own).until(lambda c: c.completed)
+        assert own.client_order_id is None and calls == [{name: "mine1"}]
+    finally:
+        await ex.close()
+
+
 async def test_an_order_call_left_by_every_observer_in_flight_is_not_resent_to_a_later_one() -> None:
     ex = rxpro.binance({"apiKey": "k", "secret": "s"})
     started = asyncio.Event()
@@ -171,6 +185,50 @@ async def test_an_order_call_left_by_every_observer_in_flight_is_not_resent_to_a
         later = await Collector(source).error()
         assert isinstance(later, ccxt.ExchangeClosedByUser) and "unknown" in str(later)
         assert source.client_order_id in str(later)
+        assert len(sent) == 1
+    finally:
+        await ex.close()
+
+
+async def test_an_order_call_left_before_it_began_tells_a_later_observer_it_was_not_sent() -> None:
+    # review: disposed at once, its task was cancelled before its first step; a later observer heard nothing
+    ex = rxpro.binance({"apiKey": "k", "secret": "s"})
+    sent: list[Any] = []
+
+    async def create_order_ws(*args: Any) -> Any:
+        sent.append(args)
+        return {"id": "1"}
+
+    ex.create_order_ws = create_order_ws
+    try:
+        source = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+        source.subscribe(lambda _: None).dispose()  # before the spawned task ran
+        await asyncio.sleep(0.05)
+        later = await Collector(source).error()
+        assert isinstance(later, ccxt.ExchangeClosedByUser) and "not sent" in str(later)
+        assert sent == []
+    finally:
+        await ex.close()
+
+
+async def test_an_order_call_whose_answer_never_comes_says_so_after_the_exchanges_timeout() -> None:
+    # review: an order.place the venue accepted and never answered was silent for ever
+    ex = rxpro.binance({"apiKey": "k", "secret": "s", "timeout": 300})
+    sent: list[Any] = []
+
+    async def create_order_ws(*args: Any) -> Any:
+        sent.append(args)
+        await asyncio.Event().wait()  # no answer, ever
+
+    ex.create_order_ws = create_order_ws
+    try:
+        source = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+        started = asyncio.get_running_loop().time()
+        error = await Collector(source).error()
+        assert isinstance(error, ccxt.RequestTimeout) and "unknown" in str(error)
+        assert source.client_order_id is not None and source.client_order_id in str(error)
+        assert 0.25 < asyncio.get_running_loop().time() - started < 3 and len(sent) == 1
+        assert isinstance(await Collector(source).error(), ccxt.RequestTimeout)  # replayed, not resent
         assert len(sent) == 1
     finally:
         await ex.close()
