@@ -6,9 +6,9 @@ and its one result — or its error — is replayed to every observer, present a
 later, like an ``AsyncSubject``.  Subscribing twice, ``retry()``, ``repeat()`` or a
 second ``pipe`` never send the order again.  When every observer has left while the
 call is in flight it is cancelled (its outcome at the exchange is then unknown), and
-a later observer hears exactly that instead of a resend. A call whose answer does not
-come within the exchange's ``timeout`` (ccxt's option, ms; 10 s by default) fails with
-``ccxt.RequestTimeout`` saying its outcome is unknown.
+a later observer hears exactly that instead of a resend. A WS call (``*_ws``) whose answer
+does not come within the exchange's ``timeout`` (ccxt's option, ms; 10 s by default) fails
+with ``ccxt.RequestTimeout`` saying its outcome is unknown.
 
 Where the venue accepts a client order id (the venue table's
 ``generates_client_order_id``: Binance, OKX, Bybit), ``create_order_ws`` without
@@ -97,12 +97,14 @@ class OrderCall(Observable[Any]):
     async def _run(self) -> None:
         outcome = self._outcome
         exchange = self.exchange
-        seconds = _answer_timeout(exchange)
+        # a WS request has one answer, due within the exchange's timeout; another awaitable (a
+        # paginated fetch, ccxt timing each request) is given the time it takes
+        seconds = _answer_timeout(exchange) if self.method.endswith("_ws") else None
         try:
             result = await asyncio.wait_for(getattr(exchange, self.method)(*self._args, **self._kwargs), seconds)
         except asyncio.TimeoutError:
             outcome.on_error(ccxt.RequestTimeout(
-                f"{exchange.id} {self.method}() got no answer in {seconds:g} s (the exchange's timeout); its outcome "
+                f"{exchange.id} {self.method}() got no answer in {seconds or 0:g} s (the exchange's timeout); its outcome "
                 "is unknown" + (f": look clientOrderId {self.client_order_id} up (fetch_order / fetch_open_orders) "
                                 "before placing it again" if self.client_order_id else "")))
             return
