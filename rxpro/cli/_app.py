@@ -9,6 +9,7 @@ line, exchange id, symbol, stream, timeframe or file; 130 Ctrl-C; 143 SIGTERM;
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -34,6 +35,16 @@ from ._errors import (
 )
 from ._output import PipeSafe
 from ._streams import STREAMS, WATCHABLE
+
+
+class Finite(click.FloatRange):
+    """``click.FloatRange`` that refuses ``nan`` and ``inf`` (which pass its bounds), as bad input: exit 2."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 __all__ = ["cli", "main"]
 
@@ -162,14 +173,14 @@ _TICKER_CHANNEL_HELP = ("The venue's ticker channel, where ccxt offers a choice 
 @click.argument("exchange")
 @click.argument("symbol", required=False)
 @click.option("--stream", "-s", type=click.Choice(WATCHABLE), default="ticker", show_default=True)
-@click.option("--throttle", "throttle_ms", type=click.FloatRange(min=0), default=100, show_default=True,
+@click.option("--throttle", "throttle_ms", type=Finite(min=0), default=100, show_default=True,
               help="At most one screen update per this many ms (0: every update).")
 @click.option("--timeframe", default="1m", show_default=True, help="Candle length for --stream ohlcv.")
 @click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True,
               help="Order book levels, or rows of trades and candles.")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--seconds", type=Finite(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--simulator", is_flag=True, help="Offline: the bundled recording on a local simulator.")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--speed", type=Finite(min=0, min_open=True), default=1.0, show_default=True,
               help="Playback speed of --simulator or --replay, times real time.")
 @click.option("--replay", "replay_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Offline: play this recording (rxpro record, hftbacktest, cryptofeed) at --speed.")
@@ -234,12 +245,12 @@ def _stderr() -> Console:
               help="Comma-separated: ticker, trades, orderbook[:limit], ohlcv:<timeframe>, bids_asks.")
 @click.option("-o", "--output", "path", type=click.Path(dir_okay=False, path_type=Path), default="session.jsonl.gz",
               show_default=True, help="The gzip JSON-lines file (rotated parts get .1, .2, ...).")
-@click.option("--rotate-mb", type=click.FloatRange(min=0, min_open=True), help="Start a new file after this many MB.")
-@click.option("--rotate-minutes", type=click.FloatRange(min=0, min_open=True),
+@click.option("--rotate-mb", type=Finite(min=0, min_open=True), help="Start a new file after this many MB.")
+@click.option("--rotate-minutes", type=Finite(min=0, min_open=True),
               help="Start a new file after this many minutes.")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--seconds", type=Finite(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--simulator", is_flag=True, help="Offline: record the bundled recording from a local simulator.")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--speed", type=Finite(min=0, min_open=True), default=1.0, show_default=True,
               help="Playback speed of --simulator, times real time.")
 @click.option("--force", is_flag=True, help="Overwrite the output file.")
 @click.option("--ticker-channel", metavar="NAME", help=_TICKER_CHANNEL_HELP)
@@ -273,14 +284,14 @@ def record(exchange: str, symbols: tuple[str, ...], streams: str, path: Path, ro
 @cli.command(short_help="Play a recording offline, then summarize it (watch --replay: a live view).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("--exchange", "exchange_id", help="The ccxt id, for files that don't record it.")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True),
+@click.option("--speed", type=Finite(min=0, min_open=True),
               help="Times real time (e.g. 10); default: as fast as possible on the recording's clock.")
 @click.option("--stream", "-s", "streams", multiple=True, type=click.Choice(WATCHABLE),
               help="Streams to play (repeatable); default: every recorded one.")
 @click.option("--symbol", "symbols", multiple=True, help="Symbols to play (repeatable); default: every recorded one.")
 @click.option("--timeframe", default="1m", show_default=True, help="Candle length for ohlcv, if not recorded.")
 @click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True, help="Order book levels in lines.")
-@click.option("--throttle", "throttle_ms", type=click.FloatRange(min=0), default=100, show_default=True,
+@click.option("--throttle", "throttle_ms", type=Finite(min=0), default=100, show_default=True,
               help="With --print/--json: at most one line per stream per this many recorded ms.")
 @click.option("--print", "print_lines", is_flag=True, help="Print a line per (throttled) update.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON value per (throttled) update.")
@@ -318,9 +329,9 @@ def replay(files: tuple[Path, ...], exchange_id: str | None, speed: float | None
 @click.option("--nats", "nats_url", required=True, metavar="URL",
               help="The NATS server(s): nats://127.0.0.1:4222 (comma-separate a cluster's).")
 @click.option("--shard", metavar="K/N", help="Publish only every N-th symbol, starting with the K-th (1/2, 2/2).")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
+@click.option("--seconds", type=Finite(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--simulator", is_flag=True, help="Offline: the bundled recording on a local simulator.")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--speed", type=Finite(min=0, min_open=True), default=1.0, show_default=True,
               help="Playback speed of --simulator, times real time.")
 @click.option("--stream-name", default="RXPRO", show_default=True,
               help="The JetStream stream, created on <prefix>.> when none stores the subjects.")
@@ -351,9 +362,9 @@ def publish(exchange: str, symbols: tuple[str, ...], streams: str, nats_url: str
 
 
 @cli.command(short_help="Offline demo: a throttled ticker and book from recorded Binance data.")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
+@click.option("--seconds", type=Finite(min=0, min_open=True), default=5.0, show_default=True)
 @click.option("--symbol", type=click.Choice(["BTC/USDT", "ETH/USDT"]), default="BTC/USDT", show_default=True)
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+@click.option("--speed", type=Finite(min=0, min_open=True), default=20.0, show_default=True,
               help="Playback speed, times real time.")
 def demo(seconds: float, symbol: str, speed: float) -> int:
     """Offline: replay recorded Binance data, print a throttled ticker and book."""

@@ -110,6 +110,9 @@ MORE_BAD_INPUTS = {
                           "-o", "{tmp}/b.jsonl.gz"], "7m"),
     "record over a file": (["record", "binance", "BTC/USDT", "-o", "pyproject.toml"], "--force"),
     "no such command": (["wach", "binance"], "wach"),
+    # review: nan passed click's range, and the operator's error exited 1 later
+    "throttle nan": (["watch", "binance", "BTC/USDT", "--simulator", "--throttle", "nan"], "'nan' is not a finite"),
+    "speed inf": (["replay", "pyproject.toml", "--speed", "inf"], "'inf' is not a finite"),
 }
 
 
