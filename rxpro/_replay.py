@@ -347,6 +347,18 @@ class Replay:
                                    (n.partition(":") for n in self.recording.streams)
                                    if argument and stream_kind_name(name) == "ohlcv"))
 
+    def recorded_book_limit(self) -> int | None:
+        """How deep the recorded order books go, where the recording names a limit for each
+        (``orderbook:5``): the largest; None when one is the whole book, or none is named."""
+        limits = []
+        for name in self.recording.streams:
+            kind, _, argument = name.partition(":")
+            if stream_kind_name(kind) == "orderbook":
+                if not argument.isdigit():
+                    return None
+                limits.append(int(argument))
+        return max(limits) if limits else None
+
     def recorded_symbols(self) -> list[str]:
         """The ccxt symbols the recording names (its own names mapped to the loaded markets);
         empty when it names none.  Call once the exchange has loaded its markets."""
@@ -661,6 +673,14 @@ class ReplayExchange:
         self.replay.check_recorded([kind.name], listed)
         for timeframe in timeframes:
             self.replay.check_recorded(timeframe=timeframe)
+        depth = self.replay.recorded_book_limit() if kind.name == "orderbook" else None
+        limit = arguments.get("limit")
+        if depth is not None and not (isinstance(limit, int) and 0 < limit <= depth):
+            # a deeper book would need a snapshot (or channel) the recording does not hold
+            asked = "the whole book" if limit is None else f"{limit} levels"
+            raise StreamNotRecorded(f"the recording has the order book to {depth} levels (orderbook:{depth}), not "
+                                    f"{asked}: ask for a limit of at most {depth}", stream="orderbook",
+                                    recorded=(f"orderbook:{depth}",))
         refusal = self.replay.protocol.unrecorded(self, kind.name, arguments)
         if refusal is not None:
             raise refusal

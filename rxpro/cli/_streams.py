@@ -34,16 +34,19 @@ def source(exchange: Any, stream: str, symbol: str, timeframe: str = "1m") -> Ob
 
     On a replay, with the params its protocol says the recorded subscription needs
     (Deribit's raw tickers); the order book is the whole book, cut by the view (a ccxt
-    ``limit`` is validated per exchange: Binance takes 5, 10, 20, ...).
+    ``limit`` is validated per exchange: Binance takes 5, 10, 20, ...), or on a replay
+    of books recorded with a limit (``orderbook:5``), that limit.
     """
-    protocol = getattr(getattr(exchange, "replay", None), "protocol", None)
+    replay = getattr(exchange, "replay", None)
+    protocol = getattr(replay, "protocol", None)
     params = getattr(protocol, "stream_params", {}).get(stream)
     if stream == "ticker":
         return rxpro.ticker(exchange, symbol, params)
     if stream == "trades":
         return rxpro.trades(exchange, symbol, params)
     if stream == "orderbook":
-        return rxpro.order_book(exchange, symbol, None, params)
+        limit = replay.recorded_book_limit() if replay is not None else None
+        return rxpro.order_book(exchange, symbol, limit, params)
     if stream == "ohlcv":
         return rxpro.ohlcv(exchange, symbol, timeframe, params)
     raise ValueError(f"not a watchable stream: {stream!r}")

@@ -108,3 +108,19 @@ def test_a_stopped_recording_closes_its_file(tmp_path: Path, sent: signal.Signal
     with gzip.open(path, "rt") as fh:
         assert json.loads(fh.readline())["exchange"] == "okx"
         fh.read()
+
+
+def test_a_book_recorded_with_a_limit_replays_with_it_and_a_deeper_one_is_refused(tmp_path: Path) -> None:
+    # review: `rxpro replay` asked the whole book (a depth snapshot the file did not hold): 0 values and
+    # ReplayMissingResponse, exit 0; the library said so only after the replay had started
+    path = tmp_path / "book5.jsonl.gz"
+    recorded = run("record", "binance", "BTC/USDT", "--simulator", "--speed", "20", "--seconds", "2",
+                   "--streams", "trades,orderbook:5", "-o", str(path))
+    assert recorded.returncode == 0, recorded.stderr
+    replayed = run("replay", str(path))
+    assert replayed.returncode == 0, replayed.stderr
+    books = re.search(r"^orderbook BTC/USDT\s+([\d,]+)", replayed.stdout, re.MULTILINE)
+    assert books and int(books.group(1).replace(",", "")) > 0, replayed.stdout
+    assert "ReplayMissingResponse" not in replayed.stdout + replayed.stderr
+    deeper = run("watch", "binance", "BTC/USDT", "--replay", str(path), "-s", "orderbook", "--depth", "10")
+    assert deeper.returncode == 0 and "ReplayMissingResponse" not in deeper.stdout + deeper.stderr, deeper.stdout

@@ -283,3 +283,24 @@ async def test_two_books_on_two_okx_channels_subscribed_before_markets_load_keep
     await full.count(30)
     assert not full.errors
     assert not [e for e in events.items if e.kind in ("retrying", "stalled")], events.items
+
+
+async def test_a_book_whose_snapshot_failed_for_good_is_subscribed_afresh_by_the_next_stream(binance: Any) -> None:
+    # (a review's suspicion, checked: had the failed stream left ccxt's subscription behind, the next
+    # watch of the book would subscribe nothing, fetch no snapshot and wait for ever; ccxt drops it)
+    calls: list[Any] = []
+    fetch = binance.fetch_order_book
+
+    async def refused_at_first(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) <= 3:  # ccxt's fetch_rest_order_book_safe asks 3 times (options watchOrderBook.maxRetries)
+            raise ccxt.BadRequest("binance: the snapshot was refused")
+        return await fetch(*args, **kwargs)
+
+    binance.fetch_order_book = refused_at_first
+    first = Collector(rxpro.order_book(binance, "BTC/USDT"))
+    await first.until(lambda c: bool(c.errors), timeout=10)
+    assert isinstance(first.errors[0], ccxt.BadRequest)
+    again = Collector(rxpro.order_book(binance, "BTC/USDT"))
+    await again.count(3, timeout=10)
+    assert not again.errors and len(calls) == 4

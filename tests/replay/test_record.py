@@ -276,3 +276,27 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, dict) and "bids" in value:
         return (value["nonce"], [list(level) for level in value["bids"]], [list(level) for level in value["asks"]])
     return value
+
+
+async def test_a_book_recorded_with_a_limit_refuses_a_deeper_one_on_subscribe(tmp_path: Path) -> None:
+    # review: the whole book was asked of a file holding a 5-level snapshot: ReplayMissingResponse once
+    # the replay ran, instead of StreamNotRecorded on subscribe
+    async with Simulator(SimulatorConfig(speed=20.0)) as sim:
+        recorder = rxpro.Recorder("binance", ["BTC/USDT"], ("trades", "orderbook:5"), tmp_path / "b.jsonl.gz",
+                                  prepare=sim.attach)
+        await recorder.start()
+        await asyncio.sleep(1.5)
+        await recorder.close()
+    ex = rxpro.replay(tmp_path / "b.jsonl.gz")
+    try:
+        assert ex.replay.recorded_book_limit() == 5
+        whole, deeper = sink(rxpro.order_book(ex, "BTC/USDT")), sink(rxpro.order_book(ex, "BTC/USDT", 10))
+        books, trades = sink(rxpro.order_book(ex, "BTC/USDT", 5)), sink(rxpro.trades(ex, "BTC/USDT"))
+        await ex.replay.run()
+    finally:
+        await ex.close()
+    for refused in (whole, deeper):
+        [error] = refused.errors
+        assert isinstance(error, rxpro.StreamNotRecorded) and "orderbook:5" in str(error) and not refused.items
+    assert books.items and not books.errors and all(len(book["bids"]) <= 5 for book in books.items)
+    assert trades.items and not trades.errors
