@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -39,26 +39,27 @@ def scheduler_for(exchange: Any = None) -> AsyncIOScheduler:
     return AsyncIOScheduler(loop)
 
 
-#: The virtual-time scheduler of the replay open in this context (see ``rxpro.replay``).
-_virtual_scheduler: ContextVar[abc.SchedulerBase | None] = ContextVar("rxpro_virtual_scheduler", default=None)
+#: The virtual-time schedulers of the replays open in this context, oldest first (see ``rxpro.replay``).
+_virtual_schedulers: ContextVar[tuple[abc.SchedulerBase, ...]] = ContextVar("rxpro_virtual_schedulers", default=())
 
 
 def virtual_scheduler() -> abc.SchedulerBase | None:
-    """The replay's virtual-time scheduler while a replay is open here, else ``None``."""
-    return _virtual_scheduler.get()
+    """The virtual-time scheduler of the replay opened last of those open here, else ``None``."""
+    open_ = _virtual_schedulers.get()
+    return open_[-1] if open_ else None
 
 
-def use_virtual_scheduler(scheduler: abc.SchedulerBase | None, token: Token[Any] | None = None) -> Token[Any] | None:
-    """Make ``scheduler`` the operators' default in this context (``None`` + token: undo)."""
+def use_virtual_scheduler(scheduler: abc.SchedulerBase | None, token: Any = None) -> Any:
+    """Make ``scheduler`` the operators' default in this context; returns the token that undoes it.
+
+    ``None`` + token: that replay closed; the one opened before it (still open) is the default again
+    (closing one of two open replays left the other's operators on wall-clock time).
+    """
     if scheduler is not None:
-        return _virtual_scheduler.set(scheduler)
+        _virtual_schedulers.set((*_virtual_schedulers.get(), scheduler))
+        return scheduler
     if token is not None:
-        try:
-            _virtual_scheduler.reset(token)
-            return None
-        except ValueError:  # closed from another context than the one that opened it
-            pass
-    _virtual_scheduler.set(None)
+        _virtual_schedulers.set(tuple(s for s in _virtual_schedulers.get() if s is not token))
     return None
 
 

@@ -150,8 +150,9 @@ async def to_dataframe(
         keep_info: Keep ccxt's raw ``info`` column.
         time_index: Index by ``timestamp`` as UTC datetimes when there is one.
         scheduler: Clock for ``duration_ms``, also passed to ``subscribe``;
-            default ``rxpro.operators.default_scheduler()`` (so a replay's
-            virtual clock when one is running).
+            default the clock of ``source``'s exchange when it is an rxpro
+            stream (its replay's virtual clock, or its loop), else
+            ``rxpro.operators.default_scheduler()``.
 
     Raises:
         ImportError: pandas is missing (``pip install rxpro[jupyter]``).
@@ -164,9 +165,12 @@ async def to_dataframe(
         isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float)) or not duration_ms > 0
     ):
         raise ValueError(f"duration_ms must be a number > 0 or None, got {duration_ms!r}")
-    from ._scheduling import default_scheduler
+    from ._observable import ExchangeObservable
+    from ._scheduling import default_scheduler, stream_scheduler
 
-    clock = scheduler or default_scheduler()
+    # an rxpro stream's own clock: with two replays open, the other one's would time this one
+    own = stream_scheduler(source.exchange) if isinstance(source, ExchangeObservable) else None
+    clock = scheduler or own or default_scheduler()
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     values: list[Any] = []

@@ -146,6 +146,28 @@ async def test_to_dataframe_after_a_replay_ended_returns_at_once() -> None:
         await ex.close()
 
 
+async def test_to_dataframe_of_one_of_two_open_replays_is_timed_on_its_own_clock() -> None:
+    # review: it took the default, the replay opened last: its own recording was cut at the other's end;
+    # and closing the first of two replays left the second's operators on wall-clock time
+    from rxpro._scheduling import default_scheduler
+
+    okx = rxpro.replay(data_path("OKX.ws.1.0"))  # 11 s of OKX BTC/USDT, paused while nobody listens
+    other = rxpro.replay(data_path("OKX.ws.1.0"))  # opened last: the default clock
+    try:
+        assert default_scheduler() is other.replay.scheduler
+        sink_values(rxpro.trades(other, "BTC/USDT"))
+        await asyncio.wait_for(other.replay.run(), 20)  # the other recording has ended
+        everything = sink_values(rxpro.trades(okx, "BTC/USDT"))
+        frame = await asyncio.wait_for(to_dataframe(rxpro.trades(okx, "BTC/USDT"), duration_ms=60_000), 20)
+        assert len(frame) == len(everything) > 10
+    finally:
+        await okx.close()
+    try:
+        assert default_scheduler() is other.replay.scheduler  # the one still open
+    finally:
+        await other.close()
+
+
 def sink_values(source: Observable[Any]) -> list[Any]:
     values: list[Any] = []
     source.subscribe(values.append)
