@@ -369,17 +369,20 @@ class RxAccessor:
         exchange = self._exchange
         if not callable(getattr(exchange, method, None)):
             return _failing(ccxt.NotSupported(f"{exchange.id} has no method {method}()"))
-        client_order_id = None
+        client_order_id = order_ref = None
         venue = venue_for(exchange.id)
-        if method == "create_order_ws" and venue.generates_client_order_id:
+        if method == "create_order_ws":
             params = dict(args[5]) if len(args) > 5 and isinstance(args[5], dict) else dict(kwargs.get("params") or {})
-            if not any(params.get(name) for name in venue.client_order_id_params):  # the user's own id wins
-                client_order_id = params["clientOrderId"] = new_client_order_id()
+            names = venue.client_order_id_params
+            given = next((str(params[name]) for name in names if params.get(name)), None)  # the user's own id wins
+            if given is None and venue.generates_client_order_id:
+                given = client_order_id = params["clientOrderId"] = new_client_order_id()
                 if len(args) > 5:
                     args = args[:5] + (params,) + args[6:]
                 else:
                     kwargs = dict(kwargs, params=params)
-        return OrderCall(exchange, method, args, kwargs, client_order_id)
+            order_ref = given
+        return OrderCall(exchange, method, args, kwargs, client_order_id, order_ref)
 
     # -- typed public streams (the same arguments as ccxt.pro's) ----------------
 

@@ -22,6 +22,7 @@ not further wrappers.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 import ccxt
@@ -31,6 +32,8 @@ from ccxt.async_support.base.ws.functions import is_json_encoded_object
 from reactivex.subject import Subject
 
 from ._router import FrameCount, Router, swallow
+
+log = logging.getLogger("rxpro")
 
 __all__ = ["ClientOwner", "ClientTap", "RxClient"]
 
@@ -56,6 +59,8 @@ class ClientOwner(Protocol):
 
     frames: FrameCount
     messages: Subject[Any]
+    #: client order ids of trading calls that timed out: a send carrying one is not made
+    withheld: set[str]
 
     def router_for(self, client: RxClient) -> Router: ...
 
@@ -213,8 +218,16 @@ class RxClient(Client):  # type: ignore[misc]
 
     async def send(self, message: Any) -> Any:
         tap = self.tap
-        if tap is not None:
-            tap.frame_sent(self, message if isinstance(message, str) else ccxt.Exchange.json(message))
+        withheld = self.hub.withheld
+        if tap is not None or withheld:
+            text = message if isinstance(message, str) else ccxt.Exchange.json(message)
+            if withheld and any(f'"{ref}"' in text for ref in withheld):
+                # a trading call that timed out was told "not answered": its request, still queued
+                # (a slow connect, the throttle), must not go out after that
+                log.warning("rxpro: not sent (its call timed out, its observers were told): %s", text[:200])
+                return None
+            if tap is not None:
+                tap.frame_sent(self, text)
         return await self.transmit(message)
 
     async def transmit(self, message: Any) -> Any:

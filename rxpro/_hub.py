@@ -244,6 +244,8 @@ class Hub:
         self.ended = False  # see end()
         self.drained = False  # close() has cancelled every task of the hub's (see kept())
         self.frame_errors = 0
+        #: client order ids of trading calls that timed out (rxpro._trading): their sends are not made
+        self.withheld: set[str] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         #: every subscription rxpro holds, live or on its way out, by stream key
         self.subscriptions: dict[Any, Subscription] = {}
@@ -536,7 +538,12 @@ class Hub:
         try:
             await subscription.start_call()
         except asyncio.CancelledError:
-            raise
+            if task.cancelling():
+                raise  # this task was cancelled (the stream let go, the exchange closed)
+            # a future the call awaited was cancelled by someone else (a shared ccxt task): not this
+            # stream's end; said and retried, not left waiting for data that cannot come
+            self.failed(subscription, ccxt.NetworkError(
+                f"{subscription.stream.description}: its watch call was cancelled from outside"), generation)
         except Exception as error:  # noqa: BLE001 - classified in failed()
             self.failed(subscription, error, generation)
         finally:

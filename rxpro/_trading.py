@@ -8,7 +8,10 @@ second ``pipe`` never send the order again.  When every observer has left while 
 call is in flight it is cancelled (its outcome at the exchange is then unknown), and
 a later observer hears exactly that instead of a resend. A WS call (``*_ws``) whose answer
 does not come within the exchange's ``timeout`` (ccxt's option, ms; 10 s by default) fails
-with ``ccxt.RequestTimeout`` saying its outcome is unknown.
+with ``ccxt.RequestTimeout`` saying its outcome is unknown (the call itself goes on: what it
+awaits may be shared, e.g. ccxt's markets loading; a late answer is logged); a
+``create_order_ws`` is timed only when its client order id is known (generated, or given by
+the user), and a send carrying that id that was still queued then is not made.
 
 Where the venue accepts a client order id (the venue table's
 ``generates_client_order_id``: Binance, OKX, Bybit), ``create_order_ws`` without
@@ -20,6 +23,7 @@ rather than placed again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -29,6 +33,8 @@ from reactivex.disposable import Disposable
 from reactivex.subject import AsyncSubject
 
 __all__ = ["OrderCall", "new_client_order_id"]
+
+log = logging.getLogger("rxpro")
 
 
 def _answer_timeout(exchange: Any) -> float:
@@ -46,12 +52,14 @@ class OrderCall(Observable[Any]):
     """One awaitable trading call, run at most once; its result replayed to every observer."""
 
     def __init__(self, exchange: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-                 client_order_id: str | None = None) -> None:
+                 client_order_id: str | None = None, order_ref: str | None = None) -> None:
         super().__init__(self._subscribe_observer)
         self.exchange = exchange
         self.method = method
         #: the client order id rxpro generated for this call (None: the user gave one, or the venue takes none)
         self.client_order_id = client_order_id
+        #: the client order id the order goes out with, generated or the user's (None: none known)
+        self._order_ref = order_ref or client_order_id
         self._args = args
         self._kwargs = kwargs
         self._outcome: AsyncSubject[Any] = AsyncSubject()
@@ -97,17 +105,37 @@ class OrderCall(Observable[Any]):
     async def _run(self) -> None:
         outcome = self._outcome
         exchange = self.exchange
+        ref = self._order_ref
         # a WS request has one answer, due within the exchange's timeout; another awaitable (a
-        # paginated fetch, ccxt timing each request) is given the time it takes
-        seconds = _answer_timeout(exchange) if self.method.endswith("_ws") else None
+        # paginated fetch, ccxt timing each request) is given the time it takes. A new order is
+        # timed only with a client order id: a send of it still queued at the timeout is withheld
+        # (RxClient.send), so it can't go out after its observers were told it got no answer
+        timed = self.method.endswith("_ws") and (self.method != "create_order_ws" or ref is not None)
+        seconds = _answer_timeout(exchange) if timed else None
         try:
-            result = await asyncio.wait_for(getattr(exchange, self.method)(*self._args, **self._kwargs), seconds)
-        except asyncio.TimeoutError:
-            outcome.on_error(ccxt.RequestTimeout(
-                f"{exchange.id} {self.method}() got no answer in {seconds or 0:g} s (the exchange's timeout); its outcome "
-                "is unknown" + (f": look clientOrderId {self.client_order_id} up (fetch_order / fetch_open_orders) "
-                                "before placing it again" if self.client_order_id else "")))
-            return
+            call = getattr(exchange, self.method)(*self._args, **self._kwargs)
+            if seconds is None:
+                result = await call
+            else:
+                # not wait_for: cancelling the call at its timeout would cancel what it awaits that others
+                # share (ccxt's markets loading); it goes on, and what it gets later is only logged
+                inner = exchange._rx_hub.spawn(call)
+                try:
+                    done, _ = await asyncio.wait({inner}, timeout=seconds)
+                except asyncio.CancelledError:
+                    inner.cancel()
+                    raise
+                if not done:
+                    if ref is not None:
+                        exchange._rx_hub.withheld.add(ref)
+                    inner.add_done_callback(self._answered_late)
+                    outcome.on_error(ccxt.RequestTimeout(
+                        f"{exchange.id} {self.method}() got no answer in {seconds:g} s (the exchange's timeout); its "
+                        "outcome is unknown" + (f": if it was sent, clientOrderId {ref} finds it (fetch_order / "
+                                                "fetch_open_orders); a send of it not made by now will not be"
+                                                if ref is not None else "")))
+                    return
+                result = inner.result()  # (its error: the call's own, below)
         except asyncio.CancelledError:
             reason = "closed" if self.exchange._rx_hub.closed else "its last observer left"
             outcome.on_error(ccxt.ExchangeClosedByUser(
@@ -119,3 +147,11 @@ class OrderCall(Observable[Any]):
             return
         outcome.on_next(result)
         outcome.on_completed()
+
+    def _answered_late(self, inner: asyncio.Task[Any]) -> None:
+        """The call's outcome after its observers were told it timed out: logged, the only place it can go."""
+        if inner.cancelled():
+            return
+        error = inner.exception()
+        log.warning("rxpro: %s %s() answered after its timeout: %s", self.exchange.id, self.method,
+                    repr(error) if error is not None else repr(inner.result())[:300])

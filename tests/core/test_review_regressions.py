@@ -304,3 +304,23 @@ async def test_a_book_whose_snapshot_failed_for_good_is_subscribed_afresh_by_the
     again = Collector(rxpro.order_book(binance, "BTC/USDT"))
     await again.count(3, timeout=10)
     assert not again.errors and len(calls) == 4
+
+
+async def test_a_watch_call_cancelled_from_outside_is_retried_not_left_waiting(binance: Any) -> None:
+    # review: a shared future the call awaited (ccxt's markets loading) cancelled by another caller
+    # raised CancelledError into the stream's start: re-raised, it left the stream STARTING, silent
+    events = Collector(rxpro.connection_events(binance))
+    watch = binance.watch_trades
+    calls: list[Any] = []
+
+    async def cancelled_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise asyncio.CancelledError
+        return await watch(*args, **kwargs)
+
+    binance.watch_trades = cancelled_once
+    trades = Collector(rxpro.trades(binance, "BTC/USDT"))
+    await trades.count(5, timeout=10)
+    assert not trades.errors and len(calls) >= 2
+    assert any(e.kind == "retrying" and "cancelled from outside" in str(e.error) for e in events.items)

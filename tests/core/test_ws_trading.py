@@ -232,3 +232,63 @@ async def test_an_order_call_whose_answer_never_comes_says_so_after_the_exchange
         assert len(sent) == 1
     finally:
         await ex.close()
+
+
+async def test_an_order_still_queued_when_its_call_timed_out_is_not_sent_after(sim: Any) -> None:
+    # review: RequestTimeout said the outcome was unknown while the order waited on a slow handshake, then
+    # it went out; looked up at once and placed again, that made two orders
+    from aiohttp import web
+
+    received: list[str] = []
+
+    async def slow_handshake(request: web.Request) -> web.WebSocketResponse:
+        await asyncio.sleep(0.8)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            received.append(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", slow_handshake)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s"}))
+    try:
+        await ex.load_markets()
+        ex.urls["api"]["ws"]["ws-api"]["spot"] = f"ws://127.0.0.1:{port}/ws"
+        ex.timeout = 300
+        call = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+        error = await Collector(call).error()
+        assert isinstance(error, ccxt.RequestTimeout) and call.client_order_id in str(error)
+        await asyncio.sleep(1.5)  # the handshake is done, the queued send was due
+        assert received == []
+    finally:
+        await ex.close()
+        await runner.cleanup()
+
+
+async def test_a_call_that_timed_out_leaves_ccxts_shared_markets_loading_to_the_others(sim: Any) -> None:
+    # review: the timeout cancelled the call, and with it ccxt's markets loading every stream awaited:
+    # a trades stream starting beside it stayed silent
+    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s", "timeout": 300}))
+    helper = ex.load_markets_helper
+
+    async def slow_markets(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await helper(*args, **kwargs)
+
+    ex.load_markets_helper = slow_markets
+    try:
+        mine = asyncio.ensure_future(ex.load_markets())
+        trades = Collector(ex.rx.watch_trades("BTC/USDT"))
+        error = await Collector(ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)).error()
+        assert isinstance(error, ccxt.RequestTimeout)
+        assert "BTC/USDT" in await mine
+        await trades.count(5, timeout=10)
+        assert not trades.errors
+    finally:
+        await ex.close()
