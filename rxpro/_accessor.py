@@ -193,14 +193,15 @@ class StreamSpec:
         # ccxt may mutate the params it is given
         return lambda: fn(**{k: (dict(v) if isinstance(v, dict) else v) for k, v in call_args.items()})
 
-    def _book_watch(self, watch: Callable[[], Any], hub: Hub) -> Callable[[], Any]:
-        """``watch``, asking first (markets loaded) whether an earlier book of its symbols streams on another channel."""
+    def _book_watch(self, subscription: Subscription, hub: Hub) -> Callable[[], Any]:
+        """Its watch, asking first (markets loaded) whether an earlier book of its symbols streams on another channel."""
         exchange = self.exchange
+        watch = subscription.start_call
 
         async def checked() -> Any:
             if not exchange.markets:
                 await exchange.load_markets()
-            conflict = _book_conflict(self, hub)
+            conflict = _book_conflict(self, hub, subscription.since)
             if conflict is not None:
                 raise conflict
             return await watch()
@@ -218,10 +219,9 @@ class StreamSpec:
         stream = Stream(self.key, self.method, self.arguments, self.description, self.symbols, self.book_limit,
                         exchange, hub.stream_emptied, hub.stream_rejected, venue_for(exchange.id).trade_ids)
         venue = venue_for(exchange.id)
-        watch = self.call(self.method)
+        subscription = Subscription(stream, self.call(self.method), unwatch)
         if venue.book_channel is not None and "order_book" in self.method:
-            watch = self._book_watch(watch, hub)
-        subscription = Subscription(stream, watch, unwatch)
+            subscription.start_call = self._book_watch(subscription, hub)
         subscription.names_request = venue.names_request
         if getattr(exchange, "rx_watchdog", True):  # a replay has no reconnects: its silences are the recording's
             subscription.silence_ms = hub.health.silence_for(stream.topic, venue.silence_ms)
@@ -231,12 +231,13 @@ class StreamSpec:
         return subscription
 
 
-def _book_conflict(spec: StreamSpec, hub: Hub) -> InvalidArgument | None:
+def _book_conflict(spec: StreamSpec, hub: Hub, since: int | None = None) -> InvalidArgument | None:
     """Why ``spec`` can't start now: a book of one of its symbols streams on another channel (see ``Venue.book_channel``).
 
-    Only streams subscribed before it count (the hub keeps them in that order): asked again
-    when it starts, once markets are loaded (a market id then names its symbol), the first of
-    two streams is never refused for the second.
+    On subscribe (``since`` None) every stream with subscribers counts; asked again when it
+    starts, once markets are loaded (a market id then names its symbol), only those that got
+    their subscribers before it did (``since``: its ``Subscription.since``), so the first of two
+    streams is never refused for the second.
     """
     channel_of = venue_for(spec.exchange.id).book_channel
     if channel_of is None or "order_book" not in spec.method or not spec.symbols:
@@ -251,10 +252,9 @@ def _book_conflict(spec: StreamSpec, hub: Hub) -> InvalidArgument | None:
 
     wanted = unified(spec.symbols)
     for key, subscription in list(hub.subscriptions.items()):
-        if key == spec.key:
-            break  # the streams after it came later
         other = subscription.stream
-        if not other.observers or "order_book" not in other.method or not other.symbols:
+        if (key == spec.key or not other.observers or "order_book" not in other.method or not other.symbols
+                or (since is not None and subscription.since >= since)):
             continue
         for symbol in sorted(unified(other.symbols) & wanted):
             mine, theirs = channel(symbol, spec.arguments), channel(symbol, other.arguments)

@@ -127,6 +127,8 @@ class Subscription:
     def __init__(self, stream: Stream, start: Callable[[], Any], unwatch: Callable[[], Any] | None) -> None:
         self.stream = stream
         self.start_call = start
+        #: when it got its subscribers, in the hub's order (0: never): what "subscribed before" means
+        self.since = 0
         self.unwatch_call = unwatch
         self.state = State.IDLE
         self.generation = 0
@@ -246,6 +248,7 @@ class Hub:
         self.frame_errors = 0
         #: client order ids of trading calls that timed out (rxpro._trading): their sends are not made
         self.withheld: set[str] = set()
+        self._subscribed = 0  # streams that got their first subscriber, counted (Subscription.since)
         self.tasks: set[asyncio.Task[Any]] = set()
         #: every subscription rxpro holds, live or on its way out, by stream key
         self.subscriptions: dict[Any, Subscription] = {}
@@ -449,6 +452,8 @@ class Hub:
         if subscription is None:
             subscription = self.subscriptions[key] = make()
         if subscription.stream.add(observer):
+            self._subscribed += 1
+            subscription.since = self._subscribed
             self._first_observer(subscription)
 
         def dispose() -> None:

@@ -324,3 +324,20 @@ async def test_a_watch_call_cancelled_from_outside_is_retried_not_left_waiting(b
     await trades.count(5, timeout=10)
     assert not trades.errors and len(calls) >= 2
     assert any(e.kind == "retrying" and "cancelled from outside" in str(e.error) for e in events.items)
+
+
+async def test_a_book_stream_running_is_not_refused_for_one_subscribed_after_it(okx: Any) -> None:
+    # review: "before" was read from the hub's dict order, where a released stream's entry outlives its
+    # subscribers: the whole book subscribed again beside a running books5 was let in, and books5 was
+    # refused at its next resync
+    full = Collector(rxpro.order_book(okx, "BTC/USDT"))
+    await full.count(3)
+    full.dispose()
+    five = Collector(rxpro.order_book(okx, "BTC/USDT", 5))
+    await five.count(3)
+    again = Collector(rxpro.order_book(okx, "BTC/USDT"))
+    [error] = again.errors
+    assert isinstance(error, rxpro.InvalidArgument) and "'books'" in str(error)
+    seen = len(five.items)
+    await five.count(seen + 100)
+    assert not five.errors
