@@ -347,17 +347,23 @@ class Replay:
                                    (n.partition(":") for n in self.recording.streams)
                                    if argument and stream_kind_name(name) == "ohlcv"))
 
-    def recorded_book_limit(self) -> int | None:
-        """How deep the recorded order books go, where the recording names a limit for each
-        (``orderbook:5``): the largest; None when one is the whole book, or none is named."""
-        limits = []
+    def recorded_book_limits(self) -> tuple[int, ...]:
+        """The limits the recorded order books were asked with, where the recording names one for
+        each (``orderbook:5``), smallest first; empty when one is the whole book, or none is named."""
+        limits = set()
         for name in self.recording.streams:
             kind, _, argument = name.partition(":")
             if stream_kind_name(kind) == "orderbook":
                 if not argument.isdigit():
-                    return None
-                limits.append(int(argument))
-        return max(limits) if limits else None
+                    return ()
+                limits.add(int(argument))
+        return tuple(sorted(limits))
+
+    def recorded_book_limit(self) -> int | None:
+        """The limit a book of this recording can surely be replayed with: the smallest recorded
+        (streams of one channel share the first snapshot ccxt fetched); None: the whole book."""
+        limits = self.recorded_book_limits()
+        return limits[0] if limits else None
 
     def recorded_symbols(self) -> list[str]:
         """The ccxt symbols the recording names (its own names mapped to the loaded markets);
@@ -673,17 +679,31 @@ class ReplayExchange:
         self.replay.check_recorded([kind.name], listed)
         for timeframe in timeframes:
             self.replay.check_recorded(timeframe=timeframe)
-        depth = self.replay.recorded_book_limit() if kind.name == "orderbook" else None
-        limit = arguments.get("limit")
-        if depth is not None and not (isinstance(limit, int) and 0 < limit <= depth):
-            # a deeper book would need a snapshot (or channel) the recording does not hold
-            asked = "the whole book" if limit is None else f"{limit} levels"
-            raise StreamNotRecorded(f"the recording has the order book to {depth} levels (orderbook:{depth}), not "
-                                    f"{asked}: ask for a limit of at most {depth}", stream="orderbook",
-                                    recorded=(f"orderbook:{depth}",))
+        if kind.name == "orderbook":
+            self._refuse_unrecorded_depth(arguments, listed or symbols)
         refusal = self.replay.protocol.unrecorded(self, kind.name, arguments)
         if refusal is not None:
             raise refusal
+
+    def _refuse_unrecorded_depth(self, arguments: Mapping[str, Any], symbols: Sequence[str]) -> None:
+        """A book the recording can't replay at the asked depth: deeper than it holds, or (where the
+        limit picks the venue's channel, ``Venue.book_channel``) on a channel it did not record."""
+        limits = self.replay.recorded_book_limits()
+        if not limits:
+            return
+        limit = arguments.get("limit")
+        params = arguments.get("params") or {}
+        recorded = tuple(f"orderbook:{n}" for n in limits)
+        channel_of = venue_for(self.id).book_channel  # type: ignore[attr-defined]
+        if channel_of is not None and symbols:
+            channels = {channel_of(self, symbols[0], n, params) for n in limits}
+            if channel_of(self, symbols[0], limit, params) in channels:
+                return
+        elif isinstance(limit, int) and 0 < limit <= limits[0]:
+            return  # a deeper recorded snapshot answers a shallower request
+        asked = "the whole book" if limit is None else f"{limit} levels"
+        raise StreamNotRecorded(f"the recording has the order book as {', '.join(recorded)}, not {asked}: ask "
+                                f"for a limit of at most {limits[0]}", stream="orderbook", recorded=recorded)
 
     def _listed_market(self, symbol: Any) -> Any:
         try:

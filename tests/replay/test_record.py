@@ -278,11 +278,14 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-async def test_a_book_recorded_with_a_limit_refuses_a_deeper_one_on_subscribe(tmp_path: Path) -> None:
+@pytest.mark.parametrize("books", [("orderbook:5",), ("orderbook:5", "orderbook:20")])
+async def test_a_book_recorded_with_a_limit_refuses_a_deeper_one_on_subscribe(books: tuple[str, ...],
+                                                                              tmp_path: Path) -> None:
     # review: the whole book was asked of a file holding a 5-level snapshot: ReplayMissingResponse once
-    # the replay ran, instead of StreamNotRecorded on subscribe
+    # the replay ran, instead of StreamNotRecorded on subscribe; with 5 and 20 recorded (one Binance
+    # depth stream, one snapshot: limit 5's), 10 or 20 passed and failed late
     async with Simulator(SimulatorConfig(speed=20.0)) as sim:
-        recorder = rxpro.Recorder("binance", ["BTC/USDT"], ("trades", "orderbook:5"), tmp_path / "b.jsonl.gz",
+        recorder = rxpro.Recorder("binance", ["BTC/USDT"], ("trades", *books), tmp_path / "b.jsonl.gz",
                                   prepare=sim.attach)
         await recorder.start()
         await asyncio.sleep(1.5)
