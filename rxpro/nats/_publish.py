@@ -373,7 +373,7 @@ class Publisher:
 
     def _on_value(self, value: Any) -> None:
         finished = self._finished
-        if finished is None or finished.done():
+        if finished is None or finished.done() or self._source_done:  # (after a value it could not take)
             return
         if len(self._waiting) + len(self._in_flight) >= self.options.max_buffered:
             self._fail(PublishFailed(
@@ -389,7 +389,13 @@ class Publisher:
             headers = {EXCHANGE_HEADER: self.exchange_id or "", CHANNEL_HEADER: channel, SYMBOL_HEADER: symbol or "",
                        MSG_ID_HEADER: f"{subject}:{message_key(kind, value, body)}"}
         except Exception as error:  # noqa: BLE001 - a value we can't publish ends publishing, loudly
-            self._fail(error)
+            # after the values taken before it (a failure of the source ends the same way)
+            shown = repr(value)
+            self._on_source_error(error if type(error).__module__.startswith("rxpro") else InvalidArgument(
+                f"rxpro.nats.publish: a value can't be published ({type(error).__name__}: {error}): "
+                f"{shown[:200] + '...' if len(shown) > 200 else shown}"))
+            if self._subscription is not None:
+                self._subscription.dispose()  # nothing after it is taken
             return
         self.published += 1
         self._waiting.append(_Message(subject, headers, body))

@@ -144,6 +144,25 @@ async def test_a_value_without_a_channel_or_symbol_stops_publishing_loudly(
             await publisher.finished()
 
 
+async def test_a_value_that_cant_be_encoded_fails_publishing_after_the_values_before_it(
+    nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    # review: the 1,000 values queued before it were dropped (stored=0), and the error was a bare TypeError
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[Any] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        for i in range(1_000):
+            source.on_next(trade(i))
+        source.on_next({**trade(1_000), "info": {1: "an int key"}})
+        source.on_next(trade(1_001))  # after it: not taken
+        with pytest.raises(rxpro.InvalidArgument, match="can't be published.*Dict key must be str.*'1000'"):
+            await publisher.finished()
+        assert publisher.summary().stored == 1_000
+    got = collect(rxpro.nats.stream(subject, nats_server.url, start="all", live=False))
+    await got.ended(timeout=10)
+    assert [t["id"] for t in got.items] == [str(i) for i in range(1_000)] and not got.errors
+
+
 # -- the server goes away --------------------------------------------------------------------
 
 
@@ -186,6 +205,45 @@ async def test_past_its_bound_the_publisher_fails_loudly_instead_of_dropping(opt
             with pytest.raises(PublishFailed, match="1000 values are waiting.*max_buffered"):
                 await publisher.finished()
             assert publisher.summary().published == 1_000  # the 1,001st value was refused, not dropped unseen
+
+
+async def test_a_durable_consumer_slower_than_the_servers_ack_wait_hands_each_value_on_once(
+    nats_server: LocalServer, options: PublishOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # review: a backlog read slower than JetStream's ack wait (30 s; 1 s here) came again, and the
+    # values redelivered were handed on a second time (992 of 2,500 with a 16 ms observer)
+    import functools
+    import time
+
+    from nats.js.api import ConsumerConfig
+
+    from rxpro.nats import _consume
+
+    monkeypatch.setattr(_consume, "ConsumerConfig", functools.partial(ConsumerConfig, ack_wait=1.0))
+    subject = rxpro.nats.subject_for("binance", "trades", "BTC/USDT", options.prefix)
+    source: Subject[dict[str, Any]] = Subject()
+    async with rxpro.nats.publish(source, nats_server.url, exchange="binance", options=options) as publisher:
+        for i in range(300):
+            source.on_next(trade(i))
+        source.on_completed()
+        await publisher.finished()
+    seen: list[str] = []
+    done = asyncio.get_running_loop().create_future()
+
+    def slow(value: dict[str, Any]) -> None:
+        time.sleep(0.01)  # 3 s for the backlog, three ack waits
+        seen.append(value["id"])
+        if len(seen) == 300 and not done.done():
+            done.set_result(None)
+
+    bus = rxpro.nats.stream(subject, nats_server.url, start="all", durable="slow", live=True,
+                            options=StreamOptions(silence=None))
+    subscription = bus.subscribe(slow)
+    await asyncio.wait_for(done, 30)
+    await asyncio.sleep(2.0)  # redeliveries due by now would have come
+    subscription.dispose()
+    await bus.wait_closed()
+    assert seen == [str(i) for i in range(300)]
 
 
 async def test_a_durable_consumer_that_acknowledged_nothing_gets_what_came_while_it_was_away(
