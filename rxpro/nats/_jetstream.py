@@ -47,6 +47,9 @@ TRANSIENT = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
 #: the least time one set-up request gets, deadline or not (seconds)
 _LEAST_S = 1.0
 
+#: how long nobody answering JetStream requests ("no responders") is waited out before it is said
+_NO_JETSTREAM_S = 5.0
+
 #: the pauses between set-up requests: 0.25 s, doubling to 2 s (the deadline, not a count, ends them)
 _SETUP_BACKOFF = RetryPolicy(max_retries=None, initial_delay_ms=250.0, max_delay_ms=2_000.0, jitter=0.0)
 
@@ -64,6 +67,7 @@ async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: 
     loop = asyncio.get_running_loop()
     attempt = 0
     last = ""
+    unanswered_since: float | None = None  # "no responders" since: nats-py says it as a bare 503
     while True:
         try:
             # one request is cut off at the deadline too (nats-py's own request timeout is 5 s),
@@ -72,6 +76,16 @@ async def again_while_transient(request: Callable[[], Awaitable[_T]], deadline: 
         except TRANSIENT as error:
             attempt += 1
             last = f"{getattr(error, 'description', None) or error or type(error).__name__}"
+            if (isinstance(error, nats.js.errors.ServiceUnavailableError)
+                    and error.code is None and error.description is None):
+                # nobody serves $JS.API here: a server without JetStream (or one still starting it)
+                unanswered_since = loop.time() if unanswered_since is None else unanswered_since
+                if loop.time() - unanswered_since >= _NO_JETSTREAM_S:
+                    raise NatsUnreachable(
+                        f"{what}: no JetStream on this server (no responders to $JS.API for {_NO_JETSTREAM_S:g} s): "
+                        "is it enabled (nats-server -js)?") from None
+            else:
+                unanswered_since = None
             pause = _SETUP_BACKOFF.delay_ms(attempt) / 1000
             if loop.time() + pause > deadline:
                 raise NatsUnreachable(f"{what}: {last}") from None

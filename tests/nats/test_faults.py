@@ -163,6 +163,42 @@ async def test_a_value_that_cant_be_encoded_fails_publishing_after_the_values_be
     assert [t["id"] for t in got.items] == [str(i) for i in range(1_000)] and not got.errors
 
 
+async def test_a_server_without_jetstream_is_named_as_such_in_seconds(collect: Callable[..., Any]) -> None:
+    # review: nats-py gives "no responders" as a bare ServiceUnavailableError, which was asked again as a
+    # leader election for the whole setup_timeout (15 s), then said without naming JetStream
+    import subprocess
+    import time
+
+    from rxpro.nats._server import free_ports, server_path
+
+    port = free_ports(1)[0]
+    process = subprocess.Popen([server_path(), "-a", "127.0.0.1", "-p", str(port)],  # no -js
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"nats://127.0.0.1:{port}"
+        nc = None
+        for _ in range(50):
+            try:
+                nc = await nats.connect(url, allow_reconnect=False, connect_timeout=0.2)
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                await asyncio.sleep(0.1)
+        assert nc is not None
+        await nc.close()
+        started = time.monotonic()
+        with pytest.raises(NatsUnreachable, match=r"no JetStream.*nats-server -js"):
+            async with rxpro.nats.publish(Subject(), url, exchange="binance"):
+                pass
+        got = collect(rxpro.nats.stream("rxpro.binance.trades.BTC_USDT", url))
+        await got.ended(timeout=10)
+        [error] = got.errors
+        assert isinstance(error, NatsUnreachable) and "no JetStream" in str(error)
+        assert time.monotonic() - started < 14  # (two set-ups: 5 s of no answer each, not 15)
+    finally:
+        process.terminate()
+        process.wait()
+
+
 # -- the server goes away --------------------------------------------------------------------
 
 
