@@ -157,6 +157,10 @@ class _Message:
         self.resolved: asyncio.Future[None] | None = None  # only while being re-sent
 
 
+#: the bytes of a NATS header block besides its lines ("NATS/1.0\r\n" ... "\r\n")
+_HEADERS_FRAMING = 12
+
+
 class Publisher:
     """Publishes an Observable to JetStream; ``async with`` it, or ``start()`` and ``close()``.
 
@@ -388,6 +392,13 @@ class Publisher:
             subject, kind = self._route(channel, symbol)
             headers = {EXCHANGE_HEADER: self.exchange_id or "", CHANNEL_HEADER: channel, SYMBOL_HEADER: symbol or "",
                        MSG_ID_HEADER: f"{subject}:{message_key(kind, value, body)}"}
+            limit = getattr(self._nc, "max_payload", None)
+            if limit and len(body) + _HEADERS_FRAMING + sum(len(k) + len(v) + 4 for k, v in headers.items()) > limit:
+                # the server would refuse it and close the connection (nats-py checks the body only)
+                raise InvalidArgument(
+                    f"rxpro.nats.publish: a value for {subject} is {len(body):,} bytes of JSON, with its headers "
+                    f"more than the server's max_payload ({limit:,} bytes): cut it (a book to fewer levels) "
+                    "or raise the server's max_payload")
         except Exception as error:  # noqa: BLE001 - a value we can't publish ends publishing, loudly
             # after the values taken before it (a failure of the source ends the same way)
             shown = repr(value)

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import nats
 import nats.errors
+import orjson
 import pytest
 from reactivex.subject import Subject
 
@@ -161,6 +162,33 @@ async def test_a_value_that_cant_be_encoded_fails_publishing_after_the_values_be
     got = collect(rxpro.nats.stream(subject, nats_server.url, start="all", live=False))
     await got.ended(timeout=10)
     assert [t["id"] for t in got.items] == [str(i) for i in range(1_000)] and not got.errors
+
+
+@pytest.mark.parametrize("body_bytes", [1_100_000, 1_048_576 - 40])  # over max_payload; under it, over with headers
+async def test_a_value_over_the_servers_max_payload_is_named_and_the_connection_stays(
+    body_bytes: int, nats_server: LocalServer, options: PublishOptions, collect: Callable[..., Any]
+) -> None:
+    # review: over it, a PublishFailed naming neither subject nor size; just under it with the headers
+    # over, the server closed the connection: NatsUnreachable (and a caller's own client was killed too)
+    subject = rxpro.nats.subject_for("binance", "orderbook", "BTC/USDT", options.prefix)
+    nc = await rxpro.nats.connect(nats_server.url)
+    try:
+        source: Subject[Any] = Subject()
+        async with rxpro.nats.publish(source, nc, exchange="binance", options=options) as publisher:
+            small = {"symbol": "BTC/USDT", "bids": [], "asks": [], "timestamp": 1, "datetime": None, "nonce": 1}
+            source.on_next(small)
+            big = {**small, "nonce": 2, "pad": ""}
+            big["pad"] = "x" * (body_bytes - len(orjson.dumps(big)))
+            assert len(orjson.dumps(big)) == body_bytes
+            source.on_next(big)
+            with pytest.raises(rxpro.InvalidArgument, match=rf"{subject} is .* bytes.*max_payload \(1,048,576"):
+                await publisher.finished()
+        assert nc.is_connected  # the caller's connection goes on
+        got = collect(rxpro.nats.stream(subject, nc, start="all", live=False))
+        await got.ended(timeout=10)
+        assert [book["nonce"] for book in got.items] == [1] and not got.errors
+    finally:
+        await nc.close()
 
 
 async def test_a_server_without_jetstream_is_named_as_such_in_seconds(collect: Callable[..., Any]) -> None:
