@@ -59,8 +59,8 @@ class ClientOwner(Protocol):
 
     frames: FrameCount
     messages: Subject[Any]
-    #: client order ids of trading calls that timed out: a send carrying one is not made
-    withheld: set[str]
+    #: the messages of trading calls that timed out: such a send, still queued, is not made
+    withheld: list[Any]
 
     def router_for(self, client: RxClient) -> Router: ...
 
@@ -217,17 +217,17 @@ class RxClient(Client):  # type: ignore[misc]
     # -- frames out --------------------------------------------------------------------
 
     async def send(self, message: Any) -> Any:
-        tap = self.tap
         withheld = self.hub.withheld
-        if tap is not None or withheld:
-            text = message if isinstance(message, str) else ccxt.Exchange.json(message)
-            if withheld and any(f'"{ref}"' in text for ref in withheld):
-                # a trading call that timed out was told "not answered": its request, still queued
-                # (a slow connect, the throttle), must not go out after that
-                log.warning("rxpro: not sent (its call timed out, its observers were told): %s", text[:200])
-                return None
-            if tap is not None:
-                tap.frame_sent(self, text)
+        if withheld and any(message is m for m in withheld):
+            # the request of a trading call that timed out (its observers were told "no answer"),
+            # still queued (a slow connect, the throttle): it must not go out after that
+            withheld.remove(message)
+            log.warning("rxpro: not sent (its call timed out, its observers were told): %s",
+                        (message if isinstance(message, str) else ccxt.Exchange.json(message))[:200])
+            return None
+        tap = self.tap
+        if tap is not None:
+            tap.frame_sent(self, message if isinstance(message, str) else ccxt.Exchange.json(message))
         return await self.transmit(message)
 
     async def transmit(self, message: Any) -> Any:

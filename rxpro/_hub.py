@@ -228,6 +228,11 @@ def _host_of(url: str) -> str:
         return url
 
 
+#: the messages a trading call's ``watch`` is given, collected while it runs (``rxpro._trading``):
+#: what is withheld from sending once it timed out
+CALL_MESSAGES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("rxpro_call_messages", default=None)
+
+
 class Hub:
     """Subscriptions, routes and connection events of one exchange instance."""
 
@@ -246,8 +251,8 @@ class Hub:
         self.ended = False  # see end()
         self.drained = False  # close() has cancelled every task of the hub's (see kept())
         self.frame_errors = 0
-        #: client order ids of trading calls that timed out (rxpro._trading): their sends are not made
-        self.withheld: set[str] = set()
+        #: the messages of trading calls that timed out (rxpro._trading): not sent if still queued
+        self.withheld: list[Any] = []
         self._subscribed = 0  # streams that got their first subscriber, counted (Subscription.since)
         self.tasks: set[asyncio.Task[Any]] = set()
         #: every subscription rxpro holds, live or on its way out, by stream key

@@ -22,7 +22,7 @@ from ._accessor import RxAccessor
 from ._client import ClientTap, RxClient
 from ._errors import InvalidArgument
 from ._health import HealthPolicy
-from ._hub import Hub, Timer
+from ._hub import CALL_MESSAGES, Hub, Timer
 from ._retry import RetryPolicy
 from ._router import CcxtFuture, callbacks_of, swallow
 from ._values import CACHE_ATTRIBUTES, recording_container
@@ -177,6 +177,9 @@ class RxExchangeMixin:
             future.add_done_callback(swallow)  # whoever drops it, its error is not "never retrieved"
             hub.mark_own([shared], before)
         hub.register(self.clients[url], [message_hash], message)  # type: ignore[attr-defined]
+        messages = CALL_MESSAGES.get()
+        if messages is not None and message is not None:
+            messages.append(message)  # a trading call's request: the very object ccxt will send
         return future
 
     def watch_multiple(self, url: str, message_hashes: list[str], message: Any = None, subscribe_hashes: Any = None, subscription: Any = None) -> Any:

@@ -11,7 +11,8 @@ does not come within the exchange's ``timeout`` (ccxt's option, ms; 10 s by defa
 with ``ccxt.RequestTimeout`` saying its outcome is unknown (the call itself goes on: what it
 awaits may be shared, e.g. ccxt's markets loading; a late answer is logged); a
 ``create_order_ws`` is timed only when its client order id is known (generated, or given by
-the user), and a send carrying that id that was still queued then is not made.
+the user), and the call's own request, if still queued then, is not sent (later calls with
+the same id, a look-up or a retry, are sent as usual).
 
 Where the venue accepts a client order id (the venue table's
 ``generates_client_order_id``: Binance, OKX, Bybit), ``create_order_ws`` without
@@ -31,6 +32,8 @@ import ccxt
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 from reactivex.subject import AsyncSubject
+
+from ._hub import CALL_MESSAGES
 
 __all__ = ["OrderCall", "new_client_order_id"]
 
@@ -108,26 +111,26 @@ class OrderCall(Observable[Any]):
         ref = self._order_ref
         # a WS request has one answer, due within the exchange's timeout; another awaitable (a
         # paginated fetch, ccxt timing each request) is given the time it takes. A new order is
-        # timed only with a client order id: a send of it still queued at the timeout is withheld
-        # (RxClient.send), so it can't go out after its observers were told it got no answer
+        # timed only with a client order id, to be found by. The requests the call gave ccxt's
+        # watch are withheld at the timeout (RxClient.send): one still queued can't go out after
+        # its observers were told it got no answer
         timed = self.method.endswith("_ws") and (self.method != "create_order_ws" or ref is not None)
         seconds = _answer_timeout(exchange) if timed else None
         try:
-            call = getattr(exchange, self.method)(*self._args, **self._kwargs)
             if seconds is None:
-                result = await call
+                result = await getattr(exchange, self.method)(*self._args, **self._kwargs)
             else:
                 # not wait_for: cancelling the call at its timeout would cancel what it awaits that others
                 # share (ccxt's markets loading); it goes on, and what it gets later is only logged
-                inner = exchange._rx_hub.spawn(call)
+                messages: list[Any] = []
+                inner = exchange._rx_hub.spawn(self._call(messages))
                 try:
                     done, _ = await asyncio.wait({inner}, timeout=seconds)
                 except asyncio.CancelledError:
                     inner.cancel()
                     raise
                 if not done:
-                    if ref is not None:
-                        exchange._rx_hub.withheld.add(ref)
+                    exchange._rx_hub.withheld.extend(messages)
                     inner.add_done_callback(self._answered_late)
                     outcome.on_error(ccxt.RequestTimeout(
                         f"{exchange.id} {self.method}() got no answer in {seconds:g} s (the exchange's timeout); its "
@@ -147,6 +150,11 @@ class OrderCall(Observable[Any]):
             return
         outcome.on_next(result)
         outcome.on_completed()
+
+    async def _call(self, messages: list[Any]) -> Any:
+        """The call itself, collecting the requests it gives ccxt's ``watch`` into ``messages``."""
+        CALL_MESSAGES.set(messages)  # (this task's own context: hub.spawn gives each a fresh one)
+        return await getattr(self.exchange, self.method)(*self._args, **self._kwargs)
 
     def _answered_late(self, inner: asyncio.Task[Any]) -> None:
         """The call's outcome after its observers were told it timed out: logged, the only place it can go."""

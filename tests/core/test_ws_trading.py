@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import ccxt
@@ -266,6 +267,54 @@ async def test_an_order_still_queued_when_its_call_timed_out_is_not_sent_after(s
         assert isinstance(error, ccxt.RequestTimeout) and call.client_order_id in str(error)
         await asyncio.sleep(1.5)  # the handshake is done, the queued send was due
         assert received == []
+    finally:
+        await ex.close()
+        await runner.cleanup()
+
+
+async def test_after_a_timed_out_order_only_its_own_queued_request_is_withheld(sim: Any) -> None:
+    # review: the timed-out id was withheld as a quoted string in any later frame, for ever: looking the
+    # order up (or cancelling it) by that id over WS was dropped, and a user id "1" matched
+    # an unrelated order's "quantity":"1"
+    from aiohttp import web
+
+    received: list[str] = []
+    slow = [True]
+
+    async def handshake_slow_once(request: web.Request) -> web.WebSocketResponse:
+        if slow.pop() if slow else False:
+            await asyncio.sleep(0.8)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            received.append(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handshake_slow_once)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s"}))
+    try:
+        await ex.load_markets()
+        ex.urls["api"]["ws"]["ws-api"]["spot"] = f"ws://127.0.0.1:{port}/ws"
+        ex.timeout = 300
+        timed_out = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000, {"clientOrderId": "1"})
+        assert isinstance(await Collector(timed_out).error(), ccxt.RequestTimeout)
+        await asyncio.sleep(1.0)  # connected: the queued order.place was due, and withheld
+        assert received == []
+        ex.timeout = 2_000  # time for ccxt's throttle to let both out
+        lookup = Collector(ex.rx.fetch_order_ws("", "BTC/USDT", {"origClientOrderId": "1"}))
+        other = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 1, 50_000)
+        placed = Collector(other)
+        await lookup.error()  # (no answers come: both time out, after their sends)
+        await placed.error()
+        methods = [json.loads(text)["method"] for text in received]
+        assert methods == ["order.status", "order.place"], received
+        assert '"1"' in received[0] and other.client_order_id in received[1]
     finally:
         await ex.close()
         await runner.cleanup()
