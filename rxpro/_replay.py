@@ -696,8 +696,9 @@ class ReplayExchange:
         recorded = tuple(f"orderbook:{n}" for n in limits)
         channel_of = venue_for(self.id).book_channel  # type: ignore[attr-defined]
         if channel_of is not None and symbols:
-            channels = {channel_of(self, symbols[0], n, params) for n in limits}
-            if channel_of(self, symbols[0], limit, params) in channels:
+            # the smallest limit's channel: one book per symbol, so of two channels only the first
+            # subscribed can have been recorded (rxpro refuses the second: a header may still name it)
+            if channel_of(self, symbols[0], limit, params) == channel_of(self, symbols[0], limits[0], params):
                 return
         elif isinstance(limit, int) and 0 < limit <= limits[0]:
             return  # a deeper recorded snapshot answers a shallower request
