@@ -228,9 +228,15 @@ def _host_of(url: str) -> str:
         return url
 
 
-#: the messages a trading call's ``watch`` is given, collected while it runs (``rxpro._trading``):
-#: what is withheld from sending once it timed out
-CALL_MESSAGES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("rxpro_call_messages", default=None)
+class CallRequests(list):  # type: ignore[type-arg]
+    """The requests a trading call gave ccxt's ``watch`` (``rxpro._trading``): withheld from sending
+    once it timed out; after that (``timed_out``), its ``watch`` makes no new request."""
+
+    timed_out = False
+
+
+#: the requests of the trading call running in this task (None: not a trading call's)
+CALL_MESSAGES: contextvars.ContextVar[CallRequests | None] = contextvars.ContextVar("rxpro_call_messages", default=None)
 
 
 class Hub:

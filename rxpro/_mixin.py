@@ -165,6 +165,10 @@ class RxExchangeMixin:
         return body
 
     def watch(self, url: str, message_hash: str, message: Any = None, subscribe_hash: Any = None, subscription: Any = None) -> Any:
+        requests = CALL_MESSAGES.get()
+        if requests is not None and requests.timed_out:
+            # a trading call past its timeout (its observers were told): no new request of it goes out
+            raise ccxt.RequestTimeout(f"{self.id}: a trading call that timed out makes no new request")  # type: ignore[attr-defined]
         future = super().watch(url, message_hash, message, subscribe_hash, subscription)  # type: ignore[misc]
         hub: Hub = self._rx_hub
         if hub.capturing_now() and not future.done():
@@ -177,12 +181,14 @@ class RxExchangeMixin:
             future.add_done_callback(swallow)  # whoever drops it, its error is not "never retrieved"
             hub.mark_own([shared], before)
         hub.register(self.clients[url], [message_hash], message)  # type: ignore[attr-defined]
-        messages = CALL_MESSAGES.get()
-        if messages is not None and message is not None:
-            messages.append(message)  # a trading call's request: the very object ccxt will send
+        if requests is not None and message is not None:
+            requests.append(message)  # a trading call's request: the very object ccxt will send
         return future
 
     def watch_multiple(self, url: str, message_hashes: list[str], message: Any = None, subscribe_hashes: Any = None, subscription: Any = None) -> Any:
+        requests = CALL_MESSAGES.get()
+        if requests is not None and requests.timed_out:
+            raise ccxt.RequestTimeout(f"{self.id}: a trading call that timed out makes no new request")  # type: ignore[attr-defined]
         hub: Hub = self._rx_hub
         own = hub.capturing_now()
         before: list[set[Any]] = []
@@ -196,6 +202,8 @@ class RxExchangeMixin:
             # made by RxClient.future, which lets none of them be "never retrieved")
             hub.mark_own(shared, before)
         hub.register(self.clients[url], list(message_hashes), message)  # type: ignore[attr-defined]
+        if requests is not None and message is not None:
+            requests.append(message)
         return future
 
     def spawn(self, method: Any, *args: Any) -> Any:

@@ -11,8 +11,9 @@ does not come within the exchange's ``timeout`` (ccxt's option, ms; 10 s by defa
 with ``ccxt.RequestTimeout`` saying its outcome is unknown (the call itself goes on: what it
 awaits may be shared, e.g. ccxt's markets loading; a late answer is logged); a
 ``create_order_ws`` is timed only when its client order id is known (generated, or given by
-the user), and the call's own request, if still queued then, is not sent (later calls with
-the same id, a look-up or a retry, are sent as usual).
+the user), and the call's own request, if still queued then, is not sent, nor is one it
+would make later (it may still be loading markets or logging in): later calls with the same
+id, a look-up or a retry, are sent as usual.
 
 Where the venue accepts a client order id (the venue table's
 ``generates_client_order_id``: Binance, OKX, Bybit), ``create_order_ws`` without
@@ -33,7 +34,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 from reactivex.subject import AsyncSubject
 
-from ._hub import CALL_MESSAGES
+from ._hub import CALL_MESSAGES, CallRequests
 
 __all__ = ["OrderCall", "new_client_order_id"]
 
@@ -122,15 +123,16 @@ class OrderCall(Observable[Any]):
             else:
                 # not wait_for: cancelling the call at its timeout would cancel what it awaits that others
                 # share (ccxt's markets loading); it goes on, and what it gets later is only logged
-                messages: list[Any] = []
-                inner = exchange._rx_hub.spawn(self._call(messages))
+                requests = CallRequests()
+                inner = exchange._rx_hub.spawn(self._call(requests))
                 try:
                     done, _ = await asyncio.wait({inner}, timeout=seconds)
                 except asyncio.CancelledError:
                     inner.cancel()
                     raise
                 if not done:
-                    exchange._rx_hub.withheld.extend(messages)
+                    requests.timed_out = True  # no new request of it (its watch raises)...
+                    exchange._rx_hub.withheld.extend(requests)  # ...and none still queued goes out
                     inner.add_done_callback(self._answered_late)
                     outcome.on_error(ccxt.RequestTimeout(
                         f"{exchange.id} {self.method}() got no answer in {seconds:g} s (the exchange's timeout); its "
@@ -151,9 +153,9 @@ class OrderCall(Observable[Any]):
         outcome.on_next(result)
         outcome.on_completed()
 
-    async def _call(self, messages: list[Any]) -> Any:
-        """The call itself, collecting the requests it gives ccxt's ``watch`` into ``messages``."""
-        CALL_MESSAGES.set(messages)  # (this task's own context: hub.spawn gives each a fresh one)
+    async def _call(self, requests: CallRequests) -> Any:
+        """The call itself, collecting the requests it gives ccxt's ``watch`` into ``requests``."""
+        CALL_MESSAGES.set(requests)  # (this task's own context: hub.spawn gives each a fresh one)
         return await getattr(self.exchange, self.method)(*self._args, **self._kwargs)
 
     def _answered_late(self, inner: asyncio.Task[Any]) -> None:

@@ -320,6 +320,49 @@ async def test_after_a_timed_out_order_only_its_own_queued_request_is_withheld(s
         await runner.cleanup()
 
 
+async def test_a_call_past_its_timeout_makes_no_new_request(sim: Any) -> None:
+    # the call goes on past its timeout (what it awaits may be shared); had it been loading markets or
+    # logging in, the order it made next would have gone out after its observers were told "no answer"
+    from aiohttp import web
+
+    received: list[str] = []
+
+    async def answers_nothing(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            received.append(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", answers_nothing)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s", "timeout": 300}))
+    late: list[BaseException] = []
+
+    async def slow_then_order(*args: Any) -> Any:
+        await asyncio.sleep(0.6)  # (loading markets, logging in...)
+        try:
+            return await ex.watch(f"ws://127.0.0.1:{port}/ws", "order", {"method": "order.place", "id": "o1"}, "order")
+        except BaseException as error:
+            late.append(error)
+            raise
+
+    ex.create_order_ws = slow_then_order
+    try:
+        call = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+        assert isinstance(await Collector(call).error(), ccxt.RequestTimeout)
+        await asyncio.sleep(1.0)
+        assert received == [] and isinstance(late[0], ccxt.RequestTimeout)
+    finally:
+        await ex.close()
+        await runner.cleanup()
+
+
 async def test_a_call_that_timed_out_leaves_ccxts_shared_markets_loading_to_the_others(sim: Any) -> None:
     # review: the timeout cancelled the call, and with it ccxt's markets loading every stream awaited:
     # a trades stream starting beside it stayed silent
@@ -331,13 +374,24 @@ async def test_a_call_that_timed_out_leaves_ccxts_shared_markets_loading_to_the_
         return await helper(*args, **kwargs)
 
     ex.load_markets_helper = slow_markets
+    sent: list[Any] = []
     try:
         mine = asyncio.ensure_future(ex.load_markets())
         trades = Collector(ex.rx.watch_trades("BTC/USDT"))
         error = await Collector(ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)).error()
         assert isinstance(error, ccxt.RequestTimeout)
         assert "BTC/USDT" in await mine
+        for client in ex.clients.values():  # the call goes on: past the markets it must make no request
+            send = client.transmit
+
+            async def transmitted(message: Any, send: Any = send) -> Any:
+                sent.append(message)
+                return await send(message)
+
+            client.transmit = transmitted
         await trades.count(5, timeout=10)
+        await asyncio.sleep(0.5)
         assert not trades.errors
+        assert not [m for m in sent if "order.place" in str(m)] and "ws-api" not in " ".join(ex.clients)
     finally:
         await ex.close()
