@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import ccxt
@@ -235,54 +237,20 @@ async def test_an_order_call_whose_answer_never_comes_says_so_after_the_exchange
         await ex.close()
 
 
-async def test_an_order_still_queued_when_its_call_timed_out_is_not_sent_after(sim: Any) -> None:
-    # review: RequestTimeout said the outcome was unknown while the order waited on a slow handshake, then
-    # it went out; looked up at once and placed again, that made two orders
+@contextlib.asynccontextmanager
+async def _ws_api_answering_nothing(slow_handshakes: int = 0) -> AsyncIterator[tuple[str, list[str]]]:
+    """A loopback WebSocket endpoint that keeps what it receives and answers nothing: ``(url, received)``.
+
+    Its first ``slow_handshakes`` handshakes take 0.8 s (a slow connect, or a dial backoff).
+    """
     from aiohttp import web
 
     received: list[str] = []
+    slow = [True] * slow_handshakes
 
-    async def slow_handshake(request: web.Request) -> web.WebSocketResponse:
-        await asyncio.sleep(0.8)
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        async for message in ws:
-            received.append(message.data)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/ws", slow_handshake)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s"}))
-    try:
-        await ex.load_markets()
-        ex.urls["api"]["ws"]["ws-api"]["spot"] = f"ws://127.0.0.1:{port}/ws"
-        ex.timeout = 300
-        call = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
-        error = await Collector(call).error()
-        assert isinstance(error, ccxt.RequestTimeout) and call.client_order_id in str(error)
-        await asyncio.sleep(1.5)  # the handshake is done, the queued send was due
-        assert received == []
-    finally:
-        await ex.close()
-        await runner.cleanup()
-
-
-async def test_after_a_timed_out_order_only_its_own_queued_request_is_withheld(sim: Any) -> None:
-    # review: the timed-out id was withheld as a quoted string in any later frame, for ever: looking the
-    # order up (or cancelling it) by that id over WS was dropped, and a user id "1" matched
-    # an unrelated order's "quantity":"1"
-    from aiohttp import web
-
-    received: list[str] = []
-    slow = [True]
-
-    async def handshake_slow_once(request: web.Request) -> web.WebSocketResponse:
-        if slow.pop() if slow else False:
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        if slow:
+            slow.pop()
             await asyncio.sleep(0.8)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
@@ -291,76 +259,86 @@ async def test_after_a_timed_out_order_only_its_own_queued_request_is_withheld(s
         return ws
 
     app = web.Application()
-    app.router.add_get("/ws", handshake_slow_once)
+    app.router.add_get("/ws", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s"}))
     try:
-        await ex.load_markets()
-        ex.urls["api"]["ws"]["ws-api"]["spot"] = f"ws://127.0.0.1:{port}/ws"
-        ex.timeout = 300
-        timed_out = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000, {"clientOrderId": "1"})
-        assert isinstance(await Collector(timed_out).error(), ccxt.RequestTimeout)
-        await asyncio.sleep(1.0)  # connected: the queued order.place was due, and withheld
-        assert received == []
-        ex.timeout = 2_000  # time for ccxt's throttle to let both out
-        lookup = Collector(ex.rx.fetch_order_ws("", "BTC/USDT", {"origClientOrderId": "1"}))
-        other = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 1, 50_000)
-        placed = Collector(other)
-        await lookup.error()  # (no answers come: both time out, after their sends)
-        await placed.error()
-        methods = [json.loads(text)["method"] for text in received]
-        assert methods == ["order.status", "order.place"], received
-        assert '"1"' in received[0] and other.client_order_id in received[1]
+        yield f"ws://127.0.0.1:{port}/ws", received
     finally:
-        await ex.close()
         await runner.cleanup()
+
+
+async def test_an_order_still_queued_when_its_call_timed_out_is_not_sent_after(sim: Any) -> None:
+    # review: RequestTimeout said the outcome was unknown while the order waited on a slow handshake, then
+    # it went out; looked up at once and placed again, that made two orders
+    async with _ws_api_answering_nothing(slow_handshakes=1) as (url, received):
+        ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s"}))
+        try:
+            await ex.load_markets()
+            ex.urls["api"]["ws"]["ws-api"]["spot"] = url
+            ex.timeout = 300
+            call = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+            error = await Collector(call).error()
+            assert isinstance(error, ccxt.RequestTimeout) and call.client_order_id in str(error)
+            await asyncio.sleep(1.5)  # the handshake is done, the queued send was due
+            assert received == []
+        finally:
+            await ex.close()
+
+
+async def test_after_a_timed_out_order_only_its_own_queued_request_is_withheld(sim: Any) -> None:
+    # review: the timed-out id was withheld as a quoted string in any later frame, for ever: looking the
+    # order up (or cancelling it) by that id over WS was dropped, and a user id "1" matched
+    # an unrelated order's "quantity":"1"
+    async with _ws_api_answering_nothing(slow_handshakes=1) as (url, received):
+        ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s"}))
+        try:
+            await ex.load_markets()
+            ex.urls["api"]["ws"]["ws-api"]["spot"] = url
+            ex.timeout = 300
+            timed_out = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000, {"clientOrderId": "1"})
+            assert isinstance(await Collector(timed_out).error(), ccxt.RequestTimeout)
+            await asyncio.sleep(1.0)  # connected: the queued order.place was due, and withheld
+            assert received == []
+            ex.timeout = 2_000  # time for ccxt's throttle to let both out
+            lookup = Collector(ex.rx.fetch_order_ws("", "BTC/USDT", {"origClientOrderId": "1"}))
+            other = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 1, 50_000)
+            placed = Collector(other)
+            await lookup.error()  # (no answers come: both time out, after their sends)
+            await placed.error()
+            methods = [json.loads(text)["method"] for text in received]
+            assert methods == ["order.status", "order.place"], received
+            assert '"1"' in received[0] and other.client_order_id in received[1]
+        finally:
+            await ex.close()
 
 
 async def test_a_call_past_its_timeout_makes_no_new_request(sim: Any) -> None:
     # the call goes on past its timeout (what it awaits may be shared); had it been loading markets or
     # logging in, the order it made next would have gone out after its observers were told "no answer"
-    from aiohttp import web
+    async with _ws_api_answering_nothing() as (url, received):
+        ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s", "timeout": 300}))
+        late: list[BaseException] = []
 
-    received: list[str] = []
+        async def slow_then_order(*args: Any) -> Any:
+            await asyncio.sleep(0.6)  # (loading markets, logging in...)
+            try:
+                return await ex.watch(url, "order", {"method": "order.place", "id": "o1"}, "order")
+            except BaseException as error:
+                late.append(error)
+                raise
 
-    async def answers_nothing(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        async for message in ws:
-            received.append(message.data)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/ws", answers_nothing)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    ex = sim.attach(rxpro.binance({"apiKey": "k", "secret": "s", "timeout": 300}))
-    late: list[BaseException] = []
-
-    async def slow_then_order(*args: Any) -> Any:
-        await asyncio.sleep(0.6)  # (loading markets, logging in...)
+        ex.create_order_ws = slow_then_order
         try:
-            return await ex.watch(f"ws://127.0.0.1:{port}/ws", "order", {"method": "order.place", "id": "o1"}, "order")
-        except BaseException as error:
-            late.append(error)
-            raise
-
-    ex.create_order_ws = slow_then_order
-    try:
-        call = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
-        assert isinstance(await Collector(call).error(), ccxt.RequestTimeout)
-        await asyncio.sleep(1.0)
-        assert received == [] and isinstance(late[0], ccxt.RequestTimeout)
-    finally:
-        await ex.close()
-        await runner.cleanup()
+            call = ex.rx.create_order_ws("BTC/USDT", "limit", "buy", 0.1, 50_000)
+            assert isinstance(await Collector(call).error(), ccxt.RequestTimeout)
+            await asyncio.sleep(1.0)
+            assert received == [] and isinstance(late[0], ccxt.RequestTimeout)
+        finally:
+            await ex.close()
 
 
 async def test_a_call_that_timed_out_leaves_ccxts_shared_markets_loading_to_the_others(sim: Any) -> None:
